@@ -1,0 +1,103 @@
+"""Request dependencies: the unit of work, the caller, and the checks every route shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from pars.audit import AuditAction, Outcome, record_event
+from pars.auth.permissions import Permission
+from pars.auth.principal import SYSTEM, Actor
+from pars.auth.service import authenticate
+from pars.errors import DomainError, Forbidden, Refusal
+from pars.records.search import check_parameter_names
+from pars.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="an API key issued by an administrator")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's one transaction: commits when the route returns, before the response is
+    sent. On a domain error it rolls back and then writes the error's refusal, so a failed
+    request changes nothing but still leaves its trace on the audit trail."""
+    state = request.app.state
+    with state.session_factory() as session:
+        session.info["clock"] = state.clock
+        try:
+            yield session
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            if error.refusal is not None:
+                _record_refusal(session, session.info.get("actor", SYSTEM), error.refusal)
+                session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _record_refusal(session: Session, actor: Actor, refusal: Refusal) -> None:
+    record_event(session, actor, refusal.action, refusal.target, refusal.details, outcome=Outcome.REFUSED)
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def current_actor(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Actor:
+    actor = authenticate(session, credentials.credentials if credentials else None)
+    session.info["actor"] = actor
+    structlog.contextvars.bind_contextvars(user=str(actor.user_id), agency=actor.agency_code)
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def require(permission: Permission) -> Callable[[Actor], Actor]:
+    """Route-level authorisation by role; the resource-level check (the gate) is the service's."""
+
+    def check(actor: ActorDep) -> Actor:
+        if not actor.may(permission):
+            raise Forbidden(
+                f"your roles do not allow this ({permission})",
+                refusal=Refusal(AuditAction.AUTH_DENIED, None, {"permission": str(permission)}),
+            )
+        return actor
+
+    return check
+
+
+def reject_unknown_query(request: Request, actor: ActorDep) -> None:
+    """Every /api/v1 route: a query parameter the route does not declare is a 400, and one that
+    names a record field is a 403 probe (CONTRACT §5)."""
+    route = request.scope.get("route")
+    declared = _query_names(route.dependant) if isinstance(route, APIRoute) else frozenset()
+    check_parameter_names(request.query_params.keys(), declared)
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def documented(model: type[Any], status: int = 200) -> dict[str, Any]:
+    """Route options for a response that is built as a dict (records are projected per caller,
+    so members may be absent): the model documents the shape without validating each reply."""
+    return {"response_model": None, "responses": {status: {"model": model}}}

@@ -1,0 +1,48 @@
+"""Prometheus metrics. Each app has its own registry, so several apps in one process (tests)
+do not collide. Arrest counts by status are read from the database at scrape time, so they are
+right across any number of API processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pars.records.models import Arrest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "pars_http_requests", "HTTP requests by route and status", ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "pars_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def watch_arrests(self, factory: sessionmaker[Session]) -> None:
+        self.registry.register(_ArrestsByStatus(factory))
+
+
+class _ArrestsByStatus(Collector):
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("pars_arrests", "Arrests by workflow status", labels=["status"])
+        with self.factory() as session:
+            for status, count in session.execute(select(Arrest.status, func.count()).group_by(Arrest.status)):
+                gauge.add_metric([status], count)
+        yield gauge

@@ -1,0 +1,54 @@
+"""The ASGI application: API, health and metrics, built around one engine and one clock."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
+
+from pars import __version__
+from pars.api import health, problems
+from pars.api.deps import reject_unknown_query
+from pars.api.metrics import Metrics
+from pars.api.middleware import BodyLimit, RequestContext
+from pars.auth.routes import router as principals_router
+from pars.clock import Clock, SystemClock
+from pars.db import make_engine, make_session_factory
+from pars.logs import configure_logging
+from pars.records.routes import router as arrests_router
+from pars.settings import Settings
+
+DESCRIPTION = """
+PARS processes arrests from booking to preliminary arraignment and shares arrest data with
+partner agencies only as their agreements allow. Every call to `/api/v1` needs
+`Authorization: Bearer <api key>`; every error is `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging()
+    app = FastAPI(title="PARS", version=__version__, description=DESCRIPTION, docs_url="/docs")
+    engine = engine or make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.clock = clock or SystemClock()
+    metrics = Metrics()
+    metrics.watch_arrests(app.state.session_factory)
+    app.state.metrics = metrics
+
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
+    api.include_router(principals_router)
+    api.include_router(arrests_router)
+    app.include_router(api)
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    problems.install(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestContext, metrics=metrics)
+    return app

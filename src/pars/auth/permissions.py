@@ -1,0 +1,51 @@
+"""Roles and the actions each may take (CONTRACT §2). Anything not granted here is refused."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    BOOKING = "booking"
+    CHARGING = "charging"
+    MAGISTRATE = "magistrate"
+    GOVERNANCE = "governance"
+    OVERSIGHT = "oversight"
+    PARTNER = "partner"
+
+
+class Permission(StrEnum):
+    MANAGE_PRINCIPALS = "manage_principals"
+    LIST_AGENCIES = "list_agencies"
+    READ_RECORDS = "read_records"
+    CREATE_ARREST = "create_arrest"
+    DECIDE_CHARGES = "decide_charges"
+    ARRAIGN = "arraign"
+    SEAL = "seal"
+    READ_DOCKET = "read_docket"
+    COMMIT = "commit"
+    RELEASE = "release"
+
+
+CITY_ROLES = frozenset(Role) - {Role.PARTNER}
+
+_ALL = frozenset(Role)
+
+ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.MANAGE_PRINCIPALS: frozenset({Role.ADMIN}),
+    Permission.LIST_AGENCIES: _ALL,
+    # "Admin cannot read records": administration and data access are separate duties.
+    Permission.READ_RECORDS: _ALL - {Role.ADMIN},
+    Permission.CREATE_ARREST: frozenset({Role.BOOKING}),
+    Permission.DECIDE_CHARGES: frozenset({Role.CHARGING}),
+    Permission.ARRAIGN: frozenset({Role.MAGISTRATE}),
+    Permission.SEAL: frozenset({Role.MAGISTRATE}),
+    Permission.READ_DOCKET: frozenset({Role.MAGISTRATE}),
+    Permission.COMMIT: frozenset({Role.BOOKING}),
+    Permission.RELEASE: frozenset({Role.BOOKING}),
+}
+
+
+def allows(roles: frozenset[Role], permission: Permission) -> bool:
+    return bool(roles & ROLE_PERMISSIONS[permission])

@@ -1,0 +1,118 @@
+"""Agencies, users and keys (CONTRACT §2), and turning a bearer key into an Actor."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pars.audit import AuditAction, record_event
+from pars.auth.keys import digest, new_key
+from pars.auth.models import Agency, ApiKey, User
+from pars.auth.permissions import CITY_ROLES, Role
+from pars.auth.principal import Actor
+from pars.auth.schemas import AgencyIn, UserIn
+from pars.clock import now
+from pars.errors import Conflict, Invalid, NotFound, Refusal, Unauthenticated
+from pars.pagination import Page, decode_cursor, encode_cursor
+
+SYSTEM_AGENCY = "PARS"
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        agency_code=user.agency.code,
+        agency_kind=user.agency.kind,
+        roles=frozenset(Role(r) for r in user.roles),
+        name=user.name,
+    )
+
+
+def authenticate(session: Session, key: str | None) -> Actor:
+    """Missing, unknown or revoked key: 401. A failure is audited (never with the key itself)."""
+    if not key:
+        raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
+    row = session.scalars(select(ApiKey).where(ApiKey.digest == digest(key))).first()
+    if row is None or row.revoked_at is not None:
+        refusal = Refusal(
+            AuditAction.AUTH_FAILED,
+            None if row is None else str(row.user_id),
+            {"reason": "unknown key" if row is None else "revoked key"},
+        )
+        raise Unauthenticated("the API key is not valid", refusal=refusal)
+    return actor_for(row.user)
+
+
+def create_agency(session: Session, actor: Actor, data: AgencyIn) -> Agency:
+    if session.scalars(select(Agency).where(Agency.code == data.code)).first() is not None:
+        raise Conflict(f"an agency with code {data.code} exists")
+    if data.kind == "partner" and data.stakeholder:
+        raise Invalid.one("stakeholder", "only city agencies can be stakeholders")
+    agency = Agency(**data.model_dump(), created_at=now(session))
+    session.add(agency)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent request created the same code
+        raise Conflict(f"an agency with code {data.code} exists") from exc
+    record_event(session, actor, AuditAction.ADMIN_AGENCY_CREATE, agency.code, data.model_dump())
+    return agency
+
+
+def list_agencies(session: Session, actor: Actor, *, limit: int, cursor: str | None) -> Page[Agency]:
+    query = select(Agency).order_by(Agency.code)
+    if cursor is not None:
+        query = query.where(Agency.code > str(decode_cursor(cursor)[0]))
+    rows = list(session.scalars(query.limit(limit + 1)))
+    record_event(session, actor, AuditAction.ADMIN_AGENCY_LIST)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor([rows[-1].code]) if more else None)
+
+
+def agency_by_code(session: Session, code: str) -> Agency | None:
+    return session.scalars(select(Agency).where(Agency.code == code)).first()
+
+
+def create_user(session: Session, actor: Actor, data: UserIn, *, api_key: str | None = None) -> tuple[User, str]:
+    """Returns the user and its new key, which is never stored or shown again."""
+    agency = agency_by_code(session, data.agency)
+    if agency is None:
+        raise Invalid.one("agency", f"no agency with code {data.agency}")
+    roles = set(data.roles)
+    if agency.kind == "partner" and roles != {Role.PARTNER}:
+        raise Invalid.one("roles", "users of a partner agency have the role partner only")
+    if agency.kind == "city" and not roles <= CITY_ROLES:
+        raise Invalid.one("roles", "the role partner is only for users of partner agencies")
+    user = User(agency=agency, name=data.name, roles=sorted(roles), created_at=now(session))
+    session.add(user)
+    session.flush()
+    key = issue_key(session, actor, user, key=api_key)
+    record_event(
+        session, actor, AuditAction.ADMIN_USER_CREATE, user.id, {"agency": agency.code, "roles": sorted(roles)}
+    )
+    return user, key
+
+
+def issue_key(session: Session, actor: Actor, user: User, *, key: str | None = None) -> str:
+    key = key or new_key()
+    session.add(ApiKey(user_id=user.id, digest=digest(key), created_at=now(session)))
+    session.flush()
+    record_event(session, actor, AuditAction.ADMIN_KEY_ISSUE, user.id)
+    return key
+
+
+def revoke_keys(session: Session, actor: Actor, user_id: uuid.UUID) -> None:
+    """Revokes every live key of the user at once; the next request with one is a 401."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    instant = now(session)
+    keys = session.scalars(select(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)))
+    revoked = 0
+    for key in keys:
+        key.revoked_at = instant
+        revoked += 1
+    record_event(session, actor, AuditAction.ADMIN_KEY_REVOKE, user_id, {"keys": revoked})

@@ -1,0 +1,97 @@
+"""The `pars` command (CONTRACT §1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine, inspect
+
+from pars.auth.bootstrap import bootstrap
+from pars.clock import SystemClock
+from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.migrate import upgrade
+from pars.settings import Settings
+
+app = typer.Typer(help="PARS: Preliminary Arraignment Reporting System.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError names every bad setting
+        err.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def initialise(settings: Settings, engine: Engine) -> str | None:
+    """Migrates to the newest schema and bootstraps a new database; returns a new admin key."""
+    upgrade(engine)
+    with unit_of_work(make_session_factory(engine), SystemClock()) as session:
+        return bootstrap(session, admin_key=settings.admin_key)
+
+
+def _is_new(engine: Engine) -> bool:
+    return not inspect(engine).has_table("agencies")
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database; on a new one, create the administrator and print its key once."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    key = initialise(settings, engine)
+    if key is None:
+        console.print("Database is up to date.")
+    elif settings.admin_key:
+        console.print("Database created; the administrator's key is PARS_ADMIN_KEY.")
+    else:
+        console.print("Database created. The administrator's API key (shown only now):")
+        console.print(key, soft_wrap=True, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="do not run the background worker here")] = False,
+) -> None:
+    """Serve the HTTP API and the documentation at /docs."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from pars.app import create_app  # noqa: PLC0415 - keeps `pars --help` fast
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    if _is_new(engine):
+        key = initialise(settings, engine)
+        if key and not settings.admin_key:
+            console.print(f"New database. The administrator's API key (shown only now): {key}", highlight=False)
+    engine.dispose()
+    console.print(f"PARS on http://{host}:{port}  (API documentation: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    arrests: Annotated[int, typer.Option(help="how many arrests to create", min=0)] = 500,
+    keys_file: Annotated[Path, typer.Option("--keys-file", help="where to write the demo users' keys")] = Path(
+        "demo-keys.json"
+    ),
+    seed: Annotated[int, typer.Option(help="random seed; the same seed builds the same world")] = 2018,
+) -> None:
+    """Fill the database with the demonstration world and write demo-keys.json."""
+    from pars.demo.world import build_world  # noqa: PLC0415 - the demo is not needed to serve
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    initialise(settings, engine)
+    build_world(settings, engine, arrests=arrests, keys_file=keys_file, seed=seed, console=console)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,78 @@
+"""Domain errors. Services raise these; one exception handler turns them into problem+json.
+
+An error may carry a *refusal*: the audit entry to write after the failed transaction rolled back
+(CONTRACT §3: a failed request changes nothing, but its refusal is audited).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    action: str
+    target: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class DomainError(Exception):
+    status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, *, refusal: Refusal | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.refusal = refusal
+
+
+class BadRequest(DomainError):
+    status, title = 400, "Bad request"
+
+
+class Unauthenticated(DomainError):
+    status, title = 401, "Not authenticated"
+
+
+class Forbidden(DomainError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(DomainError):
+    status, title = 404, "Not found"
+
+
+class Conflict(DomainError):
+    status, title = 409, "Conflict"
+
+
+class InvalidTransition(Conflict):
+    title = "Step not allowed in this state"
+
+
+class Invalid(DomainError):
+    status, title = 422, "Invalid input"
+
+    def __init__(self, errors: list[FieldError], *, refusal: Refusal | None = None) -> None:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        super().__init__(detail, refusal=refusal)
+        self.errors = errors
+
+    @classmethod
+    def one(cls, field_name: str, message: str) -> Invalid:
+        return cls([FieldError(field_name, message)])
+
+
+class TooManyRequests(DomainError):
+    status, title = 429, "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, refusal: Refusal | None = None) -> None:
+        super().__init__(detail, refusal=refusal)
+        self.retry_after = retry_after

@@ -1,0 +1,180 @@
+"""Booking: validation against the offense catalog, identity resolution and numbering."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pars.audit import AuditAction, record_event
+from pars.auth.principal import Actor
+from pars.catalog import (
+    GradeNotRecorded,
+    Offense,
+    StatuteSyntaxError,
+    UnknownStatute,
+    get_catalog,
+    parse_statute,
+    statute_from_parts,
+)
+from pars.clock import now
+from pars.errors import FieldError, Invalid
+from pars.feed.outbox import EventType, emit
+from pars.records.models import Arrest, Charge, Person
+from pars.records.names import name_key
+from pars.records.numbers import next_value, tracking_number
+from pars.records.schemas import ArrestIn, ChargeIn, ChargeStatus, Custody, PersonIn, Status
+
+EARLIEST_DOB = date(1900, 1, 1)
+# Clocks of booking terminals drift; a little future is tolerated, more is a typing error.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ResolvedCharge:
+    offense: Offense
+    grade: str
+    counts: int
+
+
+def resolve_charges(charges: list[ChargeIn], *, field: str = "charges") -> list[ResolvedCharge]:
+    """Every statute must be in the catalog and every grade recorded for it; all problems are
+    reported at once, each naming its charge."""
+    catalog = get_catalog()
+    resolved: list[ResolvedCharge] = []
+    errors: list[FieldError] = []
+    for index, charge in enumerate(charges):
+        where = f"{field}[{index}]"
+        try:
+            if charge.statute is not None:
+                statute = parse_statute(charge.statute)
+            else:
+                assert charge.title is not None and charge.section is not None
+                statute = statute_from_parts(charge.title, charge.section, charge.subsection)
+            offense = catalog.validate(statute, charge.grade)
+        except StatuteSyntaxError as exc:
+            errors.append(FieldError(f"{where}.statute", str(exc)))
+        except UnknownStatute as exc:
+            errors.append(FieldError(f"{where}.statute", str(exc)))
+        except GradeNotRecorded as exc:
+            errors.append(FieldError(f"{where}.grade", str(exc)))
+        else:
+            grade = charge.grade.strip().upper()
+            resolved.append(ResolvedCharge(offense=offense, grade=grade, counts=charge.counts))
+    if errors:
+        raise Invalid(errors)
+    return resolved
+
+
+def not_in_future(session: Session, instant: datetime, field: str) -> None:
+    if instant > now(session) + FUTURE_TOLERANCE:
+        raise Invalid.one(field, "is in the future")
+
+
+def _validate_dates(session: Session, payload: ArrestIn) -> None:
+    errors: list[FieldError] = []
+    arrested_at = payload.arrest.arrested_at
+    if arrested_at > now(session) + FUTURE_TOLERANCE:
+        errors.append(FieldError("arrest.arrested_at", "is more than 5 minutes in the future"))
+    dob = payload.person.dob
+    if dob < EARLIEST_DOB:
+        errors.append(FieldError("person.dob", "is before 1900-01-01"))
+    elif dob > arrested_at.date():
+        errors.append(FieldError("person.dob", "is after the arrest"))
+    if errors:
+        raise Invalid(errors)
+
+
+def resolve_person(session: Session, person: PersonIn) -> Person:
+    """Same SID, else same FBI number, else same normalised last + first name and dob: the same
+    person (same person_id and PPN). Otherwise a new person with a new PPN."""
+    sid, fbi = person.resolved_sid, person.resolved_fbi_number
+    found: Person | None = None
+    if sid:
+        found = session.scalars(select(Person).where(Person.sid == sid).limit(1)).first()
+    if found is None and fbi:
+        found = session.scalars(select(Person).where(Person.fbi_number == fbi).limit(1)).first()
+    if found is None:
+        last, first = name_key(person.name.last), name_key(person.name.first)
+        found = session.scalars(
+            select(Person)
+            .join(Arrest, Arrest.person_id == Person.id)
+            .where(Arrest.last_key == last, Arrest.first_key == first, Arrest.dob == person.dob)
+            .limit(1)
+        ).first()
+    if found is None:
+        found = Person(ppn=f"{next_value(session, 'ppn'):07d}", sid=sid, fbi_number=fbi, created_at=now(session))
+        session.add(found)
+        session.flush()
+        return found
+    # A later booking may be the first to carry an identifier; the identity keeps it.
+    if sid and found.sid is None:
+        found.sid = sid
+    if fbi and found.fbi_number is None:
+        found.fbi_number = fbi
+    return found
+
+
+def book_arrest(session: Session, actor: Actor, payload: ArrestIn) -> Arrest:
+    _validate_dates(session, payload)
+    charges = resolve_charges(payload.charges)
+    person = resolve_person(session, payload.person)
+    p, instant = payload.person, now(session)
+    arrest = Arrest(
+        id=uuid.uuid4(),
+        tracking_number=tracking_number(next_value(session, "tracking_number")),
+        person=person,
+        status=Status.BOOKED,
+        first_name=p.name.first,
+        middle_name=p.name.middle,
+        last_name=p.name.last,
+        suffix=p.name.suffix,
+        last_key=name_key(p.name.last),
+        first_key=name_key(p.name.first),
+        aliases=[a.model_dump() for a in p.aliases],
+        dob=p.dob,
+        sex=p.sex,
+        race=p.race,
+        ethnicity=p.ethnicity,
+        place_of_birth=p.place_of_birth,
+        citizenship=p.citizenship,
+        address=p.address.model_dump() if p.address else None,
+        phone=p.phone,
+        ssn=p.ssn,
+        sid=p.resolved_sid,
+        fbi_number=p.resolved_fbi_number,
+        **payload.arrest.model_dump(),
+        narrative=payload.narrative,
+        victims=[v.model_dump(mode="json") for v in payload.victims],
+        witnesses=[w.model_dump(mode="json") for w in payload.witnesses],
+        custody_status=Custody.IN_CUSTODY,
+        created_at=instant,
+        updated_at=instant,
+    )
+    arrest.charges = [
+        Charge(
+            sequence=index,
+            title=c.offense.statute.title,
+            section=c.offense.statute.section,
+            subsection=c.offense.statute.subsection,
+            grade=c.grade,
+            description=c.offense.description,
+            counts=c.counts,
+            status=ChargeStatus.PROPOSED,
+        )
+        for index, c in enumerate(charges, start=1)
+    ]
+    session.add(arrest)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        AuditAction.ARREST_CREATE,
+        arrest.id,
+        {"tracking_number": arrest.tracking_number, "person_id": str(person.id), "charges": len(charges)},
+    )
+    emit(session, EventType.BOOKED, arrest.id)
+    return arrest

@@ -1,0 +1,97 @@
+"""Human-facing numbers: OTN-style tracking numbers, PPNs and Municipal Court docket numbers.
+
+The tracking number's check digit uses the Damm algorithm: its table is a totally anti-symmetric
+quasigroup of order 10, so it detects every single-digit substitution and every swap of two
+adjacent digits (Luhn misses 09↔90). The letter takes part as its two-digit alphabet index, so a
+changed letter is caught too.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pars.records.models import Counter
+
+_DAMM = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
+    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
+    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
+    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+
+LETTERS = string.ascii_uppercase
+# Philadelphia's OTNs seen in court records start with N; numbering starts there and rolls on
+# to the next letter after 999,999.
+FIRST_LETTER = "N"
+_TRACKING = re.compile(r"^\s*([A-Z])\s*(\d{6})\s*-?\s*(\d)\s*$")
+
+
+def damm_digit(digits: str) -> int:
+    interim = 0
+    for ch in digits:
+        interim = _DAMM[interim][int(ch)]
+    return interim
+
+
+def _payload(letter: str, six: str) -> str:
+    return f"{LETTERS.index(letter):02d}{six}"
+
+
+def tracking_number(serial: int) -> str:
+    """The compact form (`N9176521`) of the serial-th tracking number."""
+    letter_index, number = divmod(serial + LETTERS.index(FIRST_LETTER) * 1_000_000, 1_000_000)
+    letter = LETTERS[letter_index % 26]
+    six = f"{number:06d}"
+    return f"{letter}{six}{damm_digit(_payload(letter, six))}"
+
+
+def is_valid_tracking_number(text: str) -> bool:
+    match = _TRACKING.match(text.upper())
+    if not match:
+        return False
+    letter, six, check = match.groups()
+    return damm_digit(_payload(letter, six)) == int(check)
+
+
+def compact_tracking_number(text: str) -> str | None:
+    """Accepts `N 917652-1` or `N9176521`; None when malformed or the check digit is wrong."""
+    if not is_valid_tracking_number(text):
+        return None
+    match = _TRACKING.match(text.upper())
+    assert match is not None
+    return "".join(match.groups())
+
+
+def display_tracking_number(compact: str) -> str:
+    return f"{compact[0]} {compact[1:7]}-{compact[7]}"
+
+
+def docket_number(index: int, year: int) -> str:
+    """Municipal Court, county 51 (Philadelphia), criminal: `MC-51-CR-0007226-2023`."""
+    return f"MC-51-CR-{index:07d}-{year}"
+
+
+def next_value(session: Session, name: str) -> int:
+    """Draws the next value of a named counter inside the caller's transaction."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(Counter).values(name=name, value=0).on_conflict_do_nothing())
+    value = session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar_one()
+    return int(value)
+
+
+def current_value(session: Session, name: str) -> int:
+    return session.execute(select(Counter.value).where(Counter.name == name)).scalar() or 0

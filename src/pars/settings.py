@@ -1,0 +1,105 @@
+"""Every setting PARS reads, in one typed class (environment prefix ``PARS_``).
+
+Unsafe or malformed values are refused when the settings are built, so a misconfigured
+process stops at start-up with a clear message instead of failing at first use.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_PROTECTED_FIELDS = (
+    "person.place_of_birth",
+    "person.citizenship",
+    "person.ssn",
+    "victims",
+    "witnesses",
+)
+
+# Comma-separated lists are how operators write them in an environment file; pydantic-settings
+# would otherwise expect JSON.
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def parse_duration(text: str) -> timedelta:
+    """Reads `5s`, `5m`, `2h` or `1d`; the retry schedule is written this way."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ValueError(f"{text!r} is not a duration like 5s, 5m, 2h or 1d")
+    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARS_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./pars.db"
+    admin_key: str | None = Field(default=None, repr=False)
+    timezone: str = "America/New_York"
+    protected_fields: CommaList = DEFAULT_PROTECTED_FIELDS
+    prohibited_purposes: CommaList = ("civil_immigration_enforcement",)
+    agreement_quorum: int = Field(default=2, ge=1)
+    arraignment_sla_hours: float = Field(default=24, gt=0)
+    webhook_retry_schedule: CommaList = ("5s", "5m", "30m", "2h", "5h", "10h", "10h")
+    nats_url: str | None = None
+    audit_key_file: Path = Path("./pars-audit.key")
+    audit_retention_days: int = Field(default=400, ge=1)
+
+    _split_lists = field_validator(
+        "protected_fields", "prohibited_purposes", "webhook_retry_schedule", mode="before"
+    )(_split)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("PARS_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://") or value.startswith("postgresql+psycopg2"):
+            raise ValueError("use the psycopg 3 driver: postgresql+psycopg://…")
+        return value
+
+    @field_validator("admin_key")
+    @classmethod
+    def _strong_admin_key(cls, value: str | None) -> str | None:
+        # The admin key is a bearer secret stored as a fast hash (see auth.keys); that is only
+        # safe for a high-entropy value, so short keys are refused rather than hashed.
+        if value is not None and len(value) < 32:
+            raise ValueError("PARS_ADMIN_KEY must be at least 32 characters")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _valid_schedule(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            parse_duration(item)
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

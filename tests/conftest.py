@@ -1,0 +1,200 @@
+"""Test fixtures. Every test that touches the database runs once on SQLite and once on
+PostgreSQL (the `backend` parameter). Each backend gets a fresh database built by the Alembic
+migrations; each test starts from empty tables.
+
+PostgreSQL is found at PARS_TEST_POSTGRES_URL (default: the local server). When it is not
+reachable the PostgreSQL half is skipped locally, and fails the run under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from pars.app import create_app
+from pars.auth.bootstrap import bootstrap
+from pars.auth.permissions import Role
+from pars.auth.principal import SYSTEM
+from pars.auth.schemas import AgencyIn, UserIn
+from pars.auth.service import agency_by_code, create_agency, create_user
+from pars.clock import FrozenClock
+from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.migrate import upgrade
+from pars.models import metadata
+from pars.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get("PARS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_KEY = "pars_test_admin_key_0123456789abcdefghijklmnop"
+# A Tuesday afternoon in Philadelphia, away from any daylight-saving change.
+START = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
+
+
+def _postgres_database() -> Iterator[str]:
+    name = f"pars_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'pars.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty_tables(engine: Engine) -> None:
+    tables = list(reversed(metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def db(engine: Engine, clock: FrozenClock) -> Iterator[Engine]:
+    """An empty, bootstrapped database: the PARS agency and its administrator (ADMIN_KEY)."""
+    _empty_tables(engine)
+    with unit_of_work(make_session_factory(engine), clock) as session:
+        bootstrap(session, admin_key=ADMIN_KEY)
+    return engine
+
+
+@pytest.fixture
+def session(db: Engine, clock: FrozenClock) -> Iterator[Session]:
+    """A session for reading what requests left behind (and for service-level tests)."""
+    with make_session_factory(db)() as session:
+        session.info["clock"] = clock
+        yield session
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def client(db: Engine, settings: Settings, clock: FrozenClock) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, clock=clock, engine=db)) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    agency: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+CITY_AGENCIES = {"PPD": False, "DAO": True, "FJD": True, "CITY": True, "DEFENDER": False}
+
+
+@pytest.fixture
+def make_user(db: Engine, clock: FrozenClock) -> Callable[..., User]:
+    """Creates a user (and its agency when new) directly through the services."""
+
+    def make(*roles: Role | str, agency: str | None = None) -> User:
+        role_set = [Role(r) for r in roles]
+        code = agency or ("FBI" if Role.PARTNER in role_set else "PPD")
+        with unit_of_work(make_session_factory(db), clock) as session:
+            if agency_by_code(session, code) is None:
+                kind = "partner" if Role.PARTNER in role_set else "city"
+                create_agency(
+                    session,
+                    SYSTEM,
+                    AgencyIn(code=code, name=f"{code} agency", kind=kind, stakeholder=CITY_AGENCIES.get(code, False)),
+                )
+            user, key = create_user(session, SYSTEM, UserIn(agency=code, name=f"{code} {'/'.join(role_set)}", roles=role_set))
+            return User(id=str(user.id), agency=code, key=key)
+
+    return make
+
+
+@pytest.fixture
+def admin() -> User:
+    return User(id="", agency="PARS", key=ADMIN_KEY)
+
+
+@pytest.fixture
+def booking(make_user: Callable[..., User]) -> User:
+    return make_user(Role.BOOKING)
+
+
+@pytest.fixture
+def charging(make_user: Callable[..., User]) -> User:
+    return make_user(Role.CHARGING, agency="DAO")
+
+
+@pytest.fixture
+def magistrate(make_user: Callable[..., User]) -> User:
+    return make_user(Role.MAGISTRATE, agency="FJD")
+
+
+def arrest_body(**overrides: Any) -> dict[str, Any]:
+    """A valid booking; keyword arguments replace top-level members."""
+    body: dict[str, Any] = {
+        "person": {
+            "name": {"first": "Ana", "middle": None, "last": "Peña", "suffix": None},
+            "dob": "1990-05-04",
+            "sex": "F",
+            "race": "White",
+            "ethnicity": "Hispanic",
+            "place_of_birth": "San Juan, PR",
+            "citizenship": "US",
+            "address": {"street": "3021 Kensington Ave", "city": "Philadelphia", "state": "PA", "zip": "19134"},
+            "phone": "215-555-0142",
+        },
+        "arrest": {
+            "arrested_at": "2026-03-17T09:30:00-04:00",
+            "location": "Kensington Ave & E Allegheny Ave",
+            "district": "24",
+            "incident_number": "2624001234",
+            "arresting_agency": "PPD",
+            "arresting_officer": "4471",
+        },
+        "charges": [{"statute": "18 § 2701 §§ A1", "grade": "M2"}],
+        "narrative": "Officers responded to a report of a fight.",
+    }
+    body.update(overrides)
+    return body
