@@ -18,10 +18,11 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from pars.app import create_app
+from pars.audit.models import AuditEntry
 from pars.auth.bootstrap import bootstrap
 from pars.auth.permissions import Role
 from pars.auth.principal import SYSTEM
@@ -97,10 +98,19 @@ def db(engine: Engine, clock: FrozenClock) -> Iterator[Engine]:
     return engine
 
 
+@pytest.fixture(scope="session")
+def reader_engine(database_url: str) -> Iterator[Engine]:
+    """A plain engine for tests to look at the database. The app's SQLite engine takes the write
+    lock at the start of every transaction; a test holding one open would block the app."""
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def session(db: Engine, clock: FrozenClock) -> Iterator[Session]:
-    """A session for reading what requests left behind (and for service-level tests)."""
-    with make_session_factory(db)() as session:
+def session(db: Engine, reader_engine: Engine, clock: FrozenClock) -> Iterator[Session]:
+    """A session for reading what requests left behind."""
+    with make_session_factory(reader_engine)() as session:
         session.info["clock"] = clock
         yield session
 
@@ -198,3 +208,59 @@ def arrest_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def book(client: TestClient, booking: User) -> Callable[..., dict[str, Any]]:
+    """Books an arrest over HTTP and returns the record."""
+
+    def do(**overrides: Any) -> dict[str, Any]:
+        response = client.post("/api/v1/arrests", json=arrest_body(**overrides), headers=booking.headers)
+        assert response.status_code == 201, response.text
+        record: dict[str, Any] = response.json()
+        return record
+
+    return do
+
+
+@pytest.fixture
+def walk(
+    client: TestClient, booking: User, charging: User, magistrate: User, book: Callable[..., dict[str, Any]]
+) -> Callable[..., dict[str, Any]]:
+    """Books an arrest and walks it through the workflow up to the given status."""
+    steps = [
+        ("charges_approved", charging, "charging-decision", {"decision": "approved"}),
+        (
+            "arraigned",
+            magistrate,
+            "arraignment",
+            {
+                "held_at": "2026-03-17T14:00:00-04:00",
+                "bail_type": "monetary",
+                "bail_amount": 5000,
+                "conditions": "stay away from the complainant",
+                "next_hearing_at": "2026-03-24T09:00:00-04:00",
+            },
+        ),
+        ("committed", booking, "commitment", {"facility": "Curran-Fromhold Correctional Facility"}),
+        ("released", booking, "release", {"released_at": "2026-03-17T15:00:00-04:00", "reason": "bail posted"}),
+    ]
+
+    def do(status: str, **overrides: Any) -> dict[str, Any]:
+        record = book(**overrides)
+        for reached, user, step, body in steps:
+            if record["status"] == status:
+                break
+            response = client.post(f"/api/v1/arrests/{record['id']}/{step}", json=body, headers=user.headers)
+            assert response.status_code == 200, response.text
+            record = response.json()
+            assert record["status"] == reached
+        return record
+
+    return do
+
+
+def audit_actions(session: Session) -> list[tuple[str, str]]:
+    """(action, outcome) of every audit entry, in order."""
+    session.expire_all()
+    return [(e.action, e.outcome) for e in session.query(AuditEntry).order_by(AuditEntry.seq)]

@@ -88,7 +88,7 @@ class Arrest(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    person: Mapped[Person] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
     charges: Mapped[list[Charge]] = relationship(
         order_by="Charge.sequence", lazy="selectin", cascade="all, delete-orphan"
     )

@@ -2,8 +2,8 @@
 
 The tracking number's check digit uses the Damm algorithm: its table is a totally anti-symmetric
 quasigroup of order 10, so it detects every single-digit substitution and every swap of two
-adjacent digits (Luhn misses 09↔90). The letter takes part as its two-digit alphabet index, so a
-changed letter is caught too.
+adjacent digits (Luhn misses 09↔90). The letter takes part as its two-digit alphabet index, which
+catches most changed letters; not all can be caught, since 26 letters share 10 check values.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ def load_arrest(session: Session, arrest_id: uuid.UUID, *, for_update: bool = Fa
     query = select(Arrest).where(Arrest.id == arrest_id)
     if for_update:
         # Two clerks acting on one record at once: the second waits and then sees the new state.
-        query = query.with_for_update()
+        query = query.with_for_update(of=Arrest)
     arrest = session.scalars(query).first()
     if arrest is None:
         raise NotFound("no such arrest")

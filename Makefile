@@ -1,0 +1,36 @@
+# One task runner (STYLE 14). `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean catalog
+
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## run: set up, initialise the database with the demo world (once), serve on http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/pars init
+	test -f demo-keys.json || $(BIN)/pars demo
+	$(BIN)/pars serve --host 127.0.0.1 --port 8000
+
+## test: set up and run every test, on SQLite and on PostgreSQL
+test: $(STAMP)
+	$(BIN)/pytest
+
+## lint: ruff and mypy
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+
+## catalog: rebuild the packaged offense catalog from ../shared/data
+catalog: $(STAMP)
+	$(BIN)/python -m pars.catalog.build
+
+clean:
+	rm -rf $(VENV) pars.db pars.db-wal pars.db-shm demo-keys.json .pytest_cache .mypy_cache .ruff_cache
