@@ -155,7 +155,9 @@ def make_user(db: Engine, clock: FrozenClock) -> Callable[..., User]:
                     SYSTEM,
                     AgencyIn(code=code, name=f"{code} agency", kind=kind, stakeholder=CITY_AGENCIES.get(code, False)),
                 )
-            user, key = create_user(session, SYSTEM, UserIn(agency=code, name=f"{code} {'/'.join(role_set)}", roles=role_set))
+            user, key = create_user(
+                session, SYSTEM, UserIn(agency=code, name=f"{code} {'/'.join(role_set)}", roles=role_set)
+            )
             return User(id=str(user.id), agency=code, key=key)
 
     return make

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
@@ -25,7 +25,9 @@ partner agencies only as their agreements allow. Every call to `/api/v1` needs
 """
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+) -> FastAPI:
     settings = settings or Settings()
     configure_logging()
     app = FastAPI(title="PARS", version=__version__, description=DESCRIPTION, docs_url="/docs")
@@ -38,10 +40,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     metrics.watch_arrests(app.state.session_factory)
     app.state.metrics = metrics
 
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
-    api.include_router(principals_router)
-    api.include_router(arrests_router)
-    app.include_router(api)
+    # Feature routers carry the full /api/v1 path themselves, so the route template seen by
+    # metrics and logs is the whole path.
+    for router in (principals_router, arrests_router):
+        app.include_router(router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(health.router)
 
     @app.get("/", include_in_schema=False)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pars.audit.actions import AuditAction
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -18,7 +20,7 @@ class FieldError:
 
 @dataclass(frozen=True)
 class Refusal:
-    action: str
+    action: AuditAction
     target: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 

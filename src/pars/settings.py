@@ -58,9 +58,9 @@ class Settings(BaseSettings):
     audit_key_file: Path = Path("./pars-audit.key")
     audit_retention_days: int = Field(default=400, ge=1)
 
-    _split_lists = field_validator(
-        "protected_fields", "prohibited_purposes", "webhook_retry_schedule", mode="before"
-    )(_split)
+    _split_lists = field_validator("protected_fields", "prohibited_purposes", "webhook_retry_schedule", mode="before")(
+        _split
+    )
 
     @field_validator("database_url")
     @classmethod

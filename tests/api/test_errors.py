@@ -57,13 +57,13 @@ def test_step_the_state_does_not_allow_is_409(
     client: TestClient, booking: User, book: Callable[..., dict[str, Any]]
 ) -> None:
     arrest = book()
-    response = client.post(f"/api/v1/arrests/{arrest['id']}/commitment", json={"facility": "CFCF"}, headers=booking.headers)
+    response = client.post(
+        f"/api/v1/arrests/{arrest['id']}/commitment", json={"facility": "CFCF"}, headers=booking.headers
+    )
     assert "booked" in _problem(response, 409)["detail"]
 
 
-def test_body_over_one_mebibyte_is_413_and_changes_nothing(
-    client: TestClient, booking: User, session: Session
-) -> None:
+def test_body_over_one_mebibyte_is_413_and_changes_nothing(client: TestClient, booking: User, session: Session) -> None:
     huge = arrest_body(narrative="x" * (1024 * 1024 + 10))
     _problem(client.post("/api/v1/arrests", json=huge, headers=booking.headers), 413)
     assert session.scalar(select(func.count()).select_from(Arrest)) == 0
@@ -82,9 +82,7 @@ def test_invalid_input_is_422_with_field_errors_and_no_echo_of_protected_values(
     assert "SECRET-123-45" not in response.text
 
 
-def test_validation_failure_is_not_audited_as_a_change(
-    client: TestClient, booking: User, session: Session
-) -> None:
+def test_validation_failure_is_not_audited_as_a_change(client: TestClient, booking: User, session: Session) -> None:
     before = audit_actions(session)
     client.post("/api/v1/arrests", json=arrest_body(charges=[]), headers=booking.headers)
     assert audit_actions(session) == before

@@ -16,9 +16,7 @@ from pars.auth.permissions import Role
 from tests.conftest import User, arrest_body, audit_actions
 
 
-def test_admin_creates_an_agency_and_everyone_can_list_agencies(
-    client: TestClient, admin: User, booking: User
-) -> None:
+def test_admin_creates_an_agency_and_everyone_can_list_agencies(client: TestClient, admin: User, booking: User) -> None:
     body = {"code": "PSP", "name": "Pennsylvania State Police", "ori": "PAPSP0000", "kind": "partner"}
     created = client.post("/api/v1/agencies", json=body, headers=admin.headers)
     assert created.status_code == 201
@@ -90,9 +88,13 @@ def test_partner_role_only_for_partner_agencies(
 
 
 def test_unknown_role_and_unknown_agency_are_422(client: TestClient, admin: User) -> None:
-    bad_role = client.post("/api/v1/users", json={"agency": "PARS", "name": "X", "roles": ["root"]}, headers=admin.headers)
+    bad_role = client.post(
+        "/api/v1/users", json={"agency": "PARS", "name": "X", "roles": ["root"]}, headers=admin.headers
+    )
     assert bad_role.status_code == 422 and bad_role.json()["errors"][0]["field"] == "roles[0]"
-    no_agency = client.post("/api/v1/users", json={"agency": "NOPE", "name": "X", "roles": ["admin"]}, headers=admin.headers)
+    no_agency = client.post(
+        "/api/v1/users", json={"agency": "NOPE", "name": "X", "roles": ["admin"]}, headers=admin.headers
+    )
     assert no_agency.status_code == 422 and no_agency.json()["errors"][0]["field"] == "agency"
 
 

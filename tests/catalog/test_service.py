@@ -88,9 +88,7 @@ def test_firearms_statutes_for_the_demo(
 ) -> None:
     section = s(statute)
     assert catalog.lookup(section).grades == grades
-    recorded = {
-        o.statute.subsection for o in catalog if o.statute.section_statute == section and o.statute.subsection
-    }
+    recorded = {o.statute.subsection for o in catalog if o.statute.section_statute == section and o.statute.subsection}
     assert subsections <= recorded
     for subsection in recorded:
         # A subsection's grades are a subset of its section's.
@@ -159,7 +157,7 @@ def test_validate_names_the_recorded_grades(catalog: Catalog) -> None:
 def test_validate_uses_the_subsection_grades(catalog: Catalog) -> None:
     # M1 is recorded for 18 § 6106 as a whole, but not for subsection (a)(1).
     catalog.validate(s("18 § 6106"), "M1")
-    with pytest.raises(GradeNotRecorded, match="recorded grades: F3$"):
+    with pytest.raises(GradeNotRecorded, match=r"recorded grades: F3$"):
         catalog.validate(s("18 § 6106 §§ A1"), "M1")
 
 

@@ -8,9 +8,7 @@ from pars.catalog import Statute, StatuteSyntaxError, parse_statute, statute_fro
 
 # Shapes seen in the reference data, written independently of the module's own patterns.
 sections = st.from_regex(r"[1-9][0-9]{0,4}(\.[0-9]{1,3})?(-[0-9]{1,3})?(-?[A-Z])?", fullmatch=True)
-subsections = st.from_regex(
-    r"[A-Z](\.?[0-9]{1,2})?(I{1,3}|IV|V)?(-[0-9]{1,2})?(\*P)?|[0-9]{1,3}", fullmatch=True
-)
+subsections = st.from_regex(r"[A-Z](\.?[0-9]{1,2})?(I{1,3}|IV|V)?(-[0-9]{1,2})?(\*P)?|[0-9]{1,3}", fullmatch=True)
 statutes = st.builds(
     Statute,
     title=st.integers(min_value=1, max_value=9999),
@@ -76,7 +74,7 @@ def test_parse_rejects_other_text_with_a_clear_message(text: str, message_part: 
 
 def test_syntax_error_is_a_value_error() -> None:
     assert issubclass(StatuteSyntaxError, ValueError)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a statute"):
         parse_statute("not a statute")
 
 
@@ -148,6 +146,7 @@ def test_arbitrary_text_parses_or_raises_syntax_error(text: str) -> None:
     try:
         statute = parse_statute(text)
     except StatuteSyntaxError as error:
-        assert str(error)
+        message = str(error)
+        assert message
     else:
         assert parse_statute(statute.display) == statute

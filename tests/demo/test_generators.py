@@ -46,7 +46,17 @@ TODAY = date(2025, 3, 1)
 REFERENCE_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "pa_charge_grades_crimes_w_subsection.csv"
 FICTIONAL_PHONE = re.compile(r"(215|267|445|610|856)-555-01\d\d")
 PERSON_KEYS = {
-    "name", "aliases", "dob", "sex", "race", "ethnicity", "place_of_birth", "citizenship", "address", "phone", "sid",
+    "name",
+    "aliases",
+    "dob",
+    "sex",
+    "race",
+    "ethnicity",
+    "place_of_birth",
+    "citizenship",
+    "address",
+    "phone",
+    "sid",
     "fbi_number",
 }
 
@@ -231,8 +241,12 @@ def test_native_script_names_keep_a_romanised_alias_and_an_asian_or_arab_profile
     assert len(with_roman) / len(scripted) > 0.6
     for p in scripted:
         if _has_script(_text(p["name"]), "CJK") or _has_script(_text(p["name"]), "HANGUL"):
-            assert p["race"] in {"Asian", "Unknown", "American Indian or Alaska Native",
-                                 "Native Hawaiian or Other Pacific Islander"}
+            assert p["race"] in {
+                "Asian",
+                "Unknown",
+                "American Indian or Alaska Native",
+                "Native Hawaiian or Other Pacific Islander",
+            }
 
 
 def test_ethnicity_follows_the_name() -> None:

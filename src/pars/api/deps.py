@@ -20,6 +20,8 @@ from pars.errors import DomainError, Forbidden, Refusal
 from pars.records.search import check_parameter_names
 from pars.settings import Settings
 
+API_PREFIX = "/api/v1"
+
 _bearer = HTTPBearer(auto_error=False, description="an API key issued by an administrator")
 
 

@@ -19,11 +19,15 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "pars_http_requests", "HTTP requests by route and status", ["method", "route", "status"],
+            "pars_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "pars_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+            "pars_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from pars.api.deps import SessionDep, require
+from pars.api.deps import API_PREFIX, SessionDep, require
 from pars.auth import service
 from pars.auth.models import Agency, User
 from pars.auth.permissions import Permission, Role
@@ -13,7 +13,7 @@ from pars.auth.principal import Actor
 from pars.auth.schemas import AgencyIn, AgencyOut, AgencyPage, NewUserOut, UserIn
 from pars.pagination import parse_limit
 
-router = APIRouter(tags=["principals"])
+router = APIRouter(prefix=API_PREFIX, tags=["principals"])
 
 Admin = Annotated[Actor, Depends(require(Permission.MANAGE_PRINCIPALS))]
 Anyone = Annotated[Actor, Depends(require(Permission.LIST_AGENCIES))]
@@ -43,7 +43,9 @@ def create_user(body: UserIn, session: SessionDep, actor: Admin) -> NewUserOut:
 
 
 def _user_out(user: User, key: str) -> NewUserOut:
-    return NewUserOut(id=user.id, agency=user.agency.code, name=user.name, roles=[Role(r) for r in user.roles], api_key=key)
+    return NewUserOut(
+        id=user.id, agency=user.agency.code, name=user.name, roles=[Role(r) for r in user.roles], api_key=key
+    )
 
 
 @router.delete("/users/{user_id}/api-key", status_code=204)

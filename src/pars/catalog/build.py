@@ -133,12 +133,8 @@ def write_catalog(source: Path, output: Path) -> BuildSummary:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pars.catalog.build", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--source", type=Path, default=DEFAULT_SOURCE, help="directory holding the two grade CSVs"
-    )
+    parser = argparse.ArgumentParser(prog="python -m pars.catalog.build", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="directory holding the two grade CSVs")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="catalog file to write")
     args = parser.parse_args(argv)
     source = args.source.resolve()

@@ -45,9 +45,9 @@ COLUMNS = ("title", "section", "subsection", "names", "grades", "sealing_exclusi
 # M = misdemeanour, S = summary (S1–S8 are the graded summaries of the Game and Wildlife Code),
 # IC = indirect criminal contempt. An ungraded F, M or S follows its graded degrees.
 _GRADE_ORDER = (
-    ("H1", "H2", "H", "F1", "F2", "F3", "F", "M1", "M2", "M3", "M")
-    + tuple(f"S{degree}" for degree in range(1, 9))
-    + ("S", "IC")
+    *("H1", "H2", "H", "F1", "F2", "F3", "F", "M1", "M2", "M3", "M"),
+    *(f"S{degree}" for degree in range(1, 9)),
+    *("S", "IC"),
 )
 _GRADE_RANK = {grade: rank for rank, grade in enumerate(_GRADE_ORDER)}
 
@@ -191,9 +191,7 @@ class Catalog:
                 f" {FORMAT_VERSION}; rebuild it with `python -m pars.catalog.build`"
             )
         if tuple(document.get("columns", ())) != COLUMNS:
-            raise ValueError(
-                f"catalog data has columns {document.get('columns')!r}, expected {list(COLUMNS)}"
-            )
+            raise ValueError(f"catalog data has columns {document.get('columns')!r}, expected {list(COLUMNS)}")
         return cls(_entry_from_row(*row) for row in document["statutes"])
 
     @functools.cached_property
@@ -243,9 +241,7 @@ class Catalog:
         tokens = _WORD.findall(text.lower())
         if tokens and len(found) < limit:
             name_hits = [
-                item
-                for item in ordered
-                if all(any(word.startswith(token) for word in item.words) for token in tokens)
+                item for item in ordered if all(any(word.startswith(token) for word in item.words) for token in tokens)
             ]
             name_hits.sort(key=lambda item: -item.entry.charged)  # stable: statute order breaks ties
             for item in name_hits:
@@ -285,9 +281,7 @@ def _entry_from_row(
     statute = Statute(title, section, subsection)
     sealing = tuple(sorted((grade, SealingExclusion(flag)) for grade, flag in sealing_exclusion.items()))
     offense = Offense(statute=statute, description=names[0][0], grades=frozenset(grades), sealing=sealing)
-    return CatalogEntry(
-        offense=offense, names=tuple(name for name, _count in names), charged=sum(grades.values())
-    )
+    return CatalogEntry(offense=offense, names=tuple(name for name, _count in names), charged=sum(grades.values()))
 
 
 def _statute_prefix(text: str) -> str:

@@ -19,8 +19,14 @@ from typing import TypedDict
 
 from pars.demo.places import Address, random_address
 
-RACES = ("Black", "White", "Asian", "American Indian or Alaska Native", "Native Hawaiian or Other Pacific Islander",
-         "Unknown")
+RACES = (
+    "Black",
+    "White",
+    "Asian",
+    "American Indian or Alaska Native",
+    "Native Hawaiian or Other Pacific Islander",
+    "Unknown",
+)
 ETHNICITIES = ("Hispanic", "Non-Hispanic", "Unknown")
 
 
@@ -108,261 +114,462 @@ class _Origin:
 _WHITE = {"White": 0.98, "Unknown": 0.02}
 _BLACK = {"Black": 0.98, "Unknown": 0.02}
 _ASIAN = {"Asian": 0.97, "Unknown": 0.03}
-_PHILLY_BORN = _born("Philadelphia, PA/US/80; Camden, NJ/US/3; Chester, PA/US/3; Baltimore, MD/US/3; "
-                     "Newark, NJ/US/2; Wilmington, DE/US/2; Brooklyn, NY/US/2; Richmond, VA/US/1; Atlanta, GA/US/1; "
-                     "Norristown, PA/US/1; Charleston, SC/US/1")
+_PHILLY_BORN = _born(
+    "Philadelphia, PA/US/80; Camden, NJ/US/3; Chester, PA/US/3; Baltimore, MD/US/3; "
+    "Newark, NJ/US/2; Wilmington, DE/US/2; Brooklyn, NY/US/2; Richmond, VA/US/1; Atlanta, GA/US/1; "
+    "Norristown, PA/US/1; Charleston, SC/US/1"
+)
 _SUFFIXES = (("Jr", 60), ("III", 15), ("II", 12), ("Sr", 10), ("IV", 3))
-_ENGLISH_MALE = _names("Kevin, David, Michael, Peter, Eric, Vincent, Tony, Jimmy, Andy, Steven, Daniel, Jason, Henry, "
-                       "Johnny, Danny, Alex")
-_ENGLISH_FEMALE = _names("Jenny, Tina, Amy, Linda, Helen, Cindy, Grace, Jennifer, Kelly, Lisa, Annie, Christine, "
-                         "Vivian, Michelle, Stephanie, Julie")
+_ENGLISH_MALE = _names(
+    "Kevin, David, Michael, Peter, Eric, Vincent, Tony, Jimmy, Andy, Steven, Daniel, Jason, Henry, Johnny, Danny, Alex"
+)
+_ENGLISH_FEMALE = _names(
+    "Jenny, Tina, Amy, Linda, Helen, Cindy, Grace, Jennifer, Kelly, Lisa, Annie, Christine, "
+    "Vivian, Michelle, Stephanie, Julie"
+)
 
 _ZH_LAST, _ZH_LAST_NATIVE = _scripted(
     "王=Wang, 李=Li, 张=Zhang, 刘=Liu, 陈=Chen, 杨=Yang, 黄=Huang, 赵=Zhao, 吴=Wu, 周=Zhou, 徐=Xu, 孙=Sun, 马=Ma, "
     "朱=Zhu, 胡=Hu, 郭=Guo, 何=He, 林=Lin, 高=Gao, 罗=Luo, 郑=Zheng, 梁=Liang, 谢=Xie, 宋=Song, 唐=Tang, 韩=Han, "
-    "冯=Feng, 邓=Deng, 曹=Cao, 曾=Zeng, Chan, Wong, Lee, Chin, Ng, Lau, Cheung, Leung, Yee, Tam, Fong, Kwok")
+    "冯=Feng, 邓=Deng, 曹=Cao, 曾=Zeng, Chan, Wong, Lee, Chin, Ng, Lau, Cheung, Leung, Yee, Tam, Fong, Kwok"
+)
 _ZH_MALE, _ZH_MALE_NATIVE = _scripted(
     "伟=Wei, 强=Qiang, 磊=Lei, 勇=Yong, 杰=Jie, 涛=Tao, 斌=Bin, 鹏=Peng, 峰=Feng, 凯=Kai, 明=Ming, 刚=Gang, 辉=Hui, "
     "志强=Zhiqiang, 建华=Jianhua, 晓明=Xiaoming, 国栋=Guodong, 宇轩=Yuxuan, 子豪=Zihao, 文杰=Wenjie, 家豪=Jiahao, "
-    "俊杰=Junjie, 浩然=Haoran, 建国=Jianguo, Wing, Kwan, Man Kit, Siu Ming")
+    "俊杰=Junjie, 浩然=Haoran, 建国=Jianguo, Wing, Kwan, Man Kit, Siu Ming"
+)
 _ZH_FEMALE, _ZH_FEMALE_NATIVE = _scripted(
     "芳=Fang, 娜=Na, 敏=Min, 静=Jing, 丽=Li, 艳=Yan, 娟=Juan, 霞=Xia, 玲=Ling, 婷=Ting, 雪=Xue, 秀英=Xiuying, "
     "桂英=Guiying, 晓燕=Xiaoyan, 美玲=Meiling, 丽娟=Lijuan, 雨涵=Yuhan, 欣怡=Xinyi, 梓涵=Zihan, 佳怡=Jiayi, "
-    "思琪=Siqi, 淑芬=Shufen, 春梅=Chunmei, 红=Hong, Mei Ling, Siu Wan, Lai Ying")
+    "思琪=Siqi, 淑芬=Shufen, 春梅=Chunmei, 红=Hong, Mei Ling, Siu Wan, Lai Ying"
+)
 
 _KO_LAST, _KO_LAST_NATIVE = _scripted(
     "김=Kim, 이=Lee, 박=Park, 최=Choi, 정=Jung, 강=Kang, 조=Cho, 윤=Yoon, 장=Jang, 임=Lim, 한=Han, 오=Oh, 서=Seo, "
     "신=Shin, 권=Kwon, 황=Hwang, 안=Ahn, 송=Song, 류=Yoo, 홍=Hong, 전=Jeon, 고=Ko, 문=Moon, 양=Yang, 손=Son, 배=Bae, "
-    "백=Baek, 허=Heo, 남=Nam, 노=Noh")
+    "백=Baek, 허=Heo, 남=Nam, 노=Noh"
+)
 _KO_MALE, _KO_MALE_NATIVE = _scripted(
     "민준=Min-jun, 서준=Seo-jun, 도윤=Do-yoon, 지호=Ji-ho, 준서=Jun-seo, 현우=Hyun-woo, 성민=Sung-min, 재현=Jae-hyun, "
     "동현=Dong-hyun, 영호=Young-ho, 정훈=Jung-hoon, 상철=Sang-chul, 승우=Seung-woo, 준호=Jun-ho, 태현=Tae-hyun, "
-    "진우=Jin-woo, 민수=Min-su, 성호=Sung-ho, 종현=Jong-hyun, 경수=Kyung-soo")
+    "진우=Jin-woo, 민수=Min-su, 성호=Sung-ho, 종현=Jong-hyun, 경수=Kyung-soo"
+)
 _KO_FEMALE, _KO_FEMALE_NATIVE = _scripted(
     "서연=Seo-yeon, 지우=Ji-woo, 서윤=Seo-yun, 하은=Ha-eun, 민지=Min-ji, 지현=Ji-hyun, 수진=Su-jin, 은정=Eun-jung, "
     "혜진=Hye-jin, 미경=Mi-kyung, 영희=Young-hee, 지영=Ji-young, 은영=Eun-young, 수빈=Su-bin, 예린=Ye-rin, "
-    "유나=Yu-na, 미영=Mi-young, 소영=So-young, 현정=Hyun-jung, 선영=Sun-young")
+    "유나=Yu-na, 미영=Mi-young, 소영=So-young, 현정=Hyun-jung, 선영=Sun-young"
+)
 
 _AR_MALE, _AR_MALE_NATIVE = _scripted(
     "محمد=Mohammed, أحمد=Ahmed, علي=Ali, عمر=Omar, يوسف=Youssef, خالد=Khaled, حسن=Hassan, حسين=Hussein, "
     "إبراهيم=Ibrahim, مصطفى=Mustafa, عبد الله=Abdullah, محمود=Mahmoud, سعيد=Said, طارق=Tariq, كريم=Karim, "
     "ياسر=Yasser, سامي=Sami, فادي=Fadi, عماد=Imad, ناصر=Nasser, بلال=Bilal, زياد=Ziad, رامي=Rami, وليد=Walid, "
-    "جمال=Jamal")
+    "جمال=Jamal"
+)
 _AR_FEMALE, _AR_FEMALE_NATIVE = _scripted(
     "فاطمة=Fatima, عائشة=Aisha, مريم=Maryam, نور=Nour, ليلى=Layla, سارة=Sara, هدى=Huda, ياسمين=Yasmin, زينب=Zainab, "
     "رانيا=Rania, سلمى=Salma, أمل=Amal, دينا=Dina, هبة=Heba, منى=Mona, رنا=Rana, لينا=Lina, خديجة=Khadija, "
-    "نادية=Nadia, سميرة=Samira")
+    "نادية=Nadia, سميرة=Samira"
+)
 _AR_LAST, _AR_LAST_NATIVE = _scripted(
     "حداد=Haddad, خوري=Khoury, منصور=Mansour, الخطيب=Al-Khatib, المصري=El-Masri, صالح=Saleh, عبد الرحمن=Abdelrahman, "
     "إبراهيم=Ibrahim, يوسف=Youssef, ناصر=Nasser, حمدان=Hamdan, عودة=Odeh, شحادة=Shehadeh, جابر=Jaber, عيسى=Issa, "
     "قاسم=Kassem, عثمان=Osman, درويش=Darwish, زيدان=Zidan, عوض=Awad, فرح=Farah, بكر=Bakr, سليمان=Suleiman, "
-    "نجار=Najjar, عطية=Attia, حسن=Hassan, علي=Ali, سعيد=Saeed")
+    "نجار=Najjar, عطية=Attia, حسن=Hassan, علي=Ali, سعيد=Saeed"
+)
 
 _ORIGINS: dict[str, _Origin] = {
     "african_american": _Origin(
-        _names("Tyrell, Jamal, DeShawn, Marcus, Darnell, Andre, Terrence, Malik, Jerome, Kevin, Rasheed, Hakim, "
-               "Kareem, Tariq, Jamil, Dwayne, Antoine, Lamont, Rashad, Khalil, Isaiah, Jaylen, Darius, Troy, Keith, "
-               "Curtis, Maurice, Reginald, Anthony, Michael, D'Andre, De'Von, Ja'Quan, Na'im"),
-        _names("Aaliyah, Keisha, Tamika, LaToya, Shanice, Imani, Jasmine, Destiny, Ebony, Monique, Tiana, Kiara, "
-               "Nia, Brianna, Danielle, Aisha, Jada, Khadijah, Nadirah, Tanisha, Yolanda, Denise, Crystal, "
-               "Dominique, Ayanna, Raven, Zakiyyah, Jameelah, Ja'Nae, Sha'Ron"),
-        _names("Johnson, Williams, Brown, Jones, Jackson, Davis, Smith, Harris, Robinson, Thomas, Wright, Green, "
-               "Washington, Jenkins, Coleman, Mitchell, Walker, Wilson, Moore, Taylor, Lewis, Allen, Young, Scott, "
-               "King, Baker, Carter, Gibson, Bryant, Simmons, Hill, Butler, Reed, Griffin, Pressley, Hairston, "
-               "Muhammad, Abdullah"),
-        _BLACK, False, _PHILLY_BORN,
-        weight=44, middle_rate=0.35, suffix_rate=0.09,
+        _names(
+            "Tyrell, Jamal, DeShawn, Marcus, Darnell, Andre, Terrence, Malik, Jerome, Kevin, Rasheed, Hakim, "
+            "Kareem, Tariq, Jamil, Dwayne, Antoine, Lamont, Rashad, Khalil, Isaiah, Jaylen, Darius, Troy, Keith, "
+            "Curtis, Maurice, Reginald, Anthony, Michael, D'Andre, De'Von, Ja'Quan, Na'im"
+        ),
+        _names(
+            "Aaliyah, Keisha, Tamika, LaToya, Shanice, Imani, Jasmine, Destiny, Ebony, Monique, Tiana, Kiara, "
+            "Nia, Brianna, Danielle, Aisha, Jada, Khadijah, Nadirah, Tanisha, Yolanda, Denise, Crystal, "
+            "Dominique, Ayanna, Raven, Zakiyyah, Jameelah, Ja'Nae, Sha'Ron"
+        ),
+        _names(
+            "Johnson, Williams, Brown, Jones, Jackson, Davis, Smith, Harris, Robinson, Thomas, Wright, Green, "
+            "Washington, Jenkins, Coleman, Mitchell, Walker, Wilson, Moore, Taylor, Lewis, Allen, Young, Scott, "
+            "King, Baker, Carter, Gibson, Bryant, Simmons, Hill, Butler, Reed, Griffin, Pressley, Hairston, "
+            "Muhammad, Abdullah"
+        ),
+        _BLACK,
+        False,
+        _PHILLY_BORN,
+        weight=44,
+        middle_rate=0.35,
+        suffix_rate=0.09,
     ),
     "puerto_rican": _Origin(
-        _names("José, Luis, Carlos, Juan, Ángel, Miguel, Jesús, Pedro, Héctor, Edwin, Wilfredo, Orlando, Raúl, "
-               "Jorge, Xavier, Jonathan, Christian, Efraín, Rubén, Julio, Israel, Jomar, Yadiel, Joel, Alexis, "
-               "Víctor, Ramón, Nelson, Elvin, Gilberto"),
-        _names("María, Carmen, Ana, Luz, Jessica, Yesenia, Marisol, Nilda, Gladys, Lizbeth, Noemí, Mariela, Janet, "
-               "Iris, Milagros, Ivelisse, Keishla, Yaritza, Zuleyka, Glorimar, Wanda, Migdalia, Sonia, Daisy, "
-               "Maritza, Génesis, Kiara, Nayeli"),
-        _names("Rodríguez, Rivera, Santiago, Colón, Torres, Cruz, Díaz, Ortiz, Ramos, Hernández, Vázquez, Meléndez, "
-               "Figueroa, Pagán, Reyes, Morales, Ayala, Negrón, Báez, Rosario, Velázquez, Maldonado, Quiñones, "
-               "Vega, Rosado, Cintrón, Serrano, Soto, Acevedo, Nieves, Medina, Pérez, Muñoz, Camacho, Marrero, "
-               "Burgos"),
-        {"White": 0.5, "Black": 0.15, "Unknown": 0.33, "American Indian or Alaska Native": 0.02}, True,
-        _born("Philadelphia, PA/US/60; San Juan, PR/US/12; Bayamón, PR/US/6; Caguas, PR/US/5; Ponce, PR/US/5; "
-              "Arecibo, PR/US/3; Camden, NJ/US/3; Bronx, NY/US/3; Reading, PA/US/3"),
-        weight=10, middle_rate=0.3, suffix_rate=0.02, plain_rate=0.4, compound_rate=0.15,
+        _names(
+            "José, Luis, Carlos, Juan, Ángel, Miguel, Jesús, Pedro, Héctor, Edwin, Wilfredo, Orlando, Raúl, "
+            "Jorge, Xavier, Jonathan, Christian, Efraín, Rubén, Julio, Israel, Jomar, Yadiel, Joel, Alexis, "
+            "Víctor, Ramón, Nelson, Elvin, Gilberto"
+        ),
+        _names(
+            "María, Carmen, Ana, Luz, Jessica, Yesenia, Marisol, Nilda, Gladys, Lizbeth, Noemí, Mariela, Janet, "
+            "Iris, Milagros, Ivelisse, Keishla, Yaritza, Zuleyka, Glorimar, Wanda, Migdalia, Sonia, Daisy, "
+            "Maritza, Génesis, Kiara, Nayeli"
+        ),
+        _names(
+            "Rodríguez, Rivera, Santiago, Colón, Torres, Cruz, Díaz, Ortiz, Ramos, Hernández, Vázquez, Meléndez, "
+            "Figueroa, Pagán, Reyes, Morales, Ayala, Negrón, Báez, Rosario, Velázquez, Maldonado, Quiñones, "
+            "Vega, Rosado, Cintrón, Serrano, Soto, Acevedo, Nieves, Medina, Pérez, Muñoz, Camacho, Marrero, "
+            "Burgos"
+        ),
+        {"White": 0.5, "Black": 0.15, "Unknown": 0.33, "American Indian or Alaska Native": 0.02},
+        True,
+        _born(
+            "Philadelphia, PA/US/60; San Juan, PR/US/12; Bayamón, PR/US/6; Caguas, PR/US/5; Ponce, PR/US/5; "
+            "Arecibo, PR/US/3; Camden, NJ/US/3; Bronx, NY/US/3; Reading, PA/US/3"
+        ),
+        weight=10,
+        middle_rate=0.3,
+        suffix_rate=0.02,
+        plain_rate=0.4,
+        compound_rate=0.15,
     ),
     "dominican": _Origin(
-        _names("José, Juan, Ramón, Francisco, Rafael, Manuel, Luis, Miguel, Yunior, Wander, Franklin, Anderson, "
-               "Starlin, Yeison, Wilkin, Dionisio, Darío, Ángel, Eduardo, Félix, Fausto, Alexander, Elvis, "
-               "Radhamés, Yordy"),
-        _names("Yokasta, Altagracia, Mercedes, Rosanna, Yanira, Massiel, Nathalie, Leidy, Yuleisy, Mayelin, Ana, "
-               "Rosa, Francisca, Dulce, Esmeralda, Juana, Luz, Maribel, Yris, Arisleida, Yudelka, Griselda, Ingrid, "
-               "Scarlet, Yinett"),
-        _names("Peña, De La Cruz, Almonte, Guzmán, Núñez, Jiménez, Santana, Féliz, Polanco, Mejía, Tavárez, Ureña, "
-               "Abreu, Batista, Castillo, Fernández, García, Martínez, Rosario, Paulino, Encarnación, Familia, "
-               "Genao, Lantigua, Mota, Frías, Espinal, Valdez, Brito, Bautista"),
-        {"Black": 0.35, "White": 0.25, "Unknown": 0.4}, True,
-        _born("Santo Domingo, Dominican Republic/DO/40; Santiago, Dominican Republic/DO/15; "
-              "San Francisco de Macorís, Dominican Republic/DO/8; Dominican Republic/DO/5; Philadelphia, PA/US/25; "
-              "Bronx, NY/US/7"),
-        weight=3, naturalised=0.45, middle_rate=0.3, plain_rate=0.4, compound_rate=0.2,
+        _names(
+            "José, Juan, Ramón, Francisco, Rafael, Manuel, Luis, Miguel, Yunior, Wander, Franklin, Anderson, "
+            "Starlin, Yeison, Wilkin, Dionisio, Darío, Ángel, Eduardo, Félix, Fausto, Alexander, Elvis, "
+            "Radhamés, Yordy"
+        ),
+        _names(
+            "Yokasta, Altagracia, Mercedes, Rosanna, Yanira, Massiel, Nathalie, Leidy, Yuleisy, Mayelin, Ana, "
+            "Rosa, Francisca, Dulce, Esmeralda, Juana, Luz, Maribel, Yris, Arisleida, Yudelka, Griselda, Ingrid, "
+            "Scarlet, Yinett"
+        ),
+        _names(
+            "Peña, De La Cruz, Almonte, Guzmán, Núñez, Jiménez, Santana, Féliz, Polanco, Mejía, Tavárez, Ureña, "
+            "Abreu, Batista, Castillo, Fernández, García, Martínez, Rosario, Paulino, Encarnación, Familia, "
+            "Genao, Lantigua, Mota, Frías, Espinal, Valdez, Brito, Bautista"
+        ),
+        {"Black": 0.35, "White": 0.25, "Unknown": 0.4},
+        True,
+        _born(
+            "Santo Domingo, Dominican Republic/DO/40; Santiago, Dominican Republic/DO/15; "
+            "San Francisco de Macorís, Dominican Republic/DO/8; Dominican Republic/DO/5; Philadelphia, PA/US/25; "
+            "Bronx, NY/US/7"
+        ),
+        weight=3,
+        naturalised=0.45,
+        middle_rate=0.3,
+        plain_rate=0.4,
+        compound_rate=0.2,
     ),
     "mexican": _Origin(
-        _names("José, Juan, Miguel, Jesús, Francisco, Alejandro, Fernando, Ricardo, Eduardo, Adrián, Javier, Óscar, "
-               "Sergio, Arturo, Gerardo, Marco, Jorge, Efrén, Rogelio, Isidro, Bernardino, Guadalupe, Alfredo, "
-               "Ulises"),
-        _names("Guadalupe, María, Verónica, Alejandra, Leticia, Adriana, Araceli, Rocío, Gabriela, Mónica, Claudia, "
-               "Elena, Juana, Patricia, Beatriz, Yesenia, Brenda, Itzel, Xóchitl, Citlali, Marisol, Fernanda, "
-               "Ximena, Estela"),
-        _names("Hernández, García, Martínez, López, González, Pérez, Sánchez, Ramírez, Flores, Gómez, Vargas, "
-               "Castillo, Mendoza, Ruiz, Ortega, Domínguez, Gutiérrez, Chávez, Juárez, Aguilar, Salazar, Romero, "
-               "Ibarra, Muñoz, Herrera, Luna, Cervantes, Bautista, Zamora, Tecuanhuey"),
-        {"White": 0.5, "Unknown": 0.4, "American Indian or Alaska Native": 0.1}, True,
-        _born("Puebla, Mexico/MX/40; San Mateo Ozolco, Puebla, Mexico/MX/8; Tlaxcala, Mexico/MX/8; "
-              "Mexico City, Mexico/MX/8; Mexico/MX/6; Philadelphia, PA/US/25; Kennett Square, PA/US/5"),
-        weight=3, naturalised=0.25, middle_rate=0.3, plain_rate=0.4, compound_rate=0.15,
+        _names(
+            "José, Juan, Miguel, Jesús, Francisco, Alejandro, Fernando, Ricardo, Eduardo, Adrián, Javier, Óscar, "
+            "Sergio, Arturo, Gerardo, Marco, Jorge, Efrén, Rogelio, Isidro, Bernardino, Guadalupe, Alfredo, "
+            "Ulises"
+        ),
+        _names(
+            "Guadalupe, María, Verónica, Alejandra, Leticia, Adriana, Araceli, Rocío, Gabriela, Mónica, Claudia, "
+            "Elena, Juana, Patricia, Beatriz, Yesenia, Brenda, Itzel, Xóchitl, Citlali, Marisol, Fernanda, "
+            "Ximena, Estela"
+        ),
+        _names(
+            "Hernández, García, Martínez, López, González, Pérez, Sánchez, Ramírez, Flores, Gómez, Vargas, "
+            "Castillo, Mendoza, Ruiz, Ortega, Domínguez, Gutiérrez, Chávez, Juárez, Aguilar, Salazar, Romero, "
+            "Ibarra, Muñoz, Herrera, Luna, Cervantes, Bautista, Zamora, Tecuanhuey"
+        ),
+        {"White": 0.5, "Unknown": 0.4, "American Indian or Alaska Native": 0.1},
+        True,
+        _born(
+            "Puebla, Mexico/MX/40; San Mateo Ozolco, Puebla, Mexico/MX/8; Tlaxcala, Mexico/MX/8; "
+            "Mexico City, Mexico/MX/8; Mexico/MX/6; Philadelphia, PA/US/25; Kennett Square, PA/US/5"
+        ),
+        weight=3,
+        naturalised=0.25,
+        middle_rate=0.3,
+        plain_rate=0.4,
+        compound_rate=0.15,
     ),
     "irish": _Origin(
-        _names("Sean, Patrick, Brian, Kevin, Michael, John, James, Thomas, Daniel, Ryan, Connor, Kyle, Brendan, "
-               "Matthew, Timothy, Joseph, Liam, Shane, Francis, Dennis, Edward, Robert, William, Christopher, "
-               "Kieran"),
-        _names("Kathleen, Maureen, Colleen, Erin, Kelly, Shannon, Megan, Bridget, Katie, Siobhan, Caitlin, Eileen, "
-               "Mary, Patricia, Theresa, Margaret, Nora, Kristen, Jennifer, Heather, Nicole, Ashley, Kayleigh, "
-               "Deirdre, Maeve, Sinéad"),
-        _names("O'Brien, O'Neill, O'Connor, O'Donnell, O'Malley, O'Reilly, McBride, McCarthy, McLaughlin, McGinley, "
-               "McDevitt, Gallagher, Kelly, Murphy, Sullivan, Walsh, Byrne, Ryan, Doherty, Boyle, Brennan, "
-               "Flanagan, Dougherty, Quinn, Kennedy, Fitzgerald, Monaghan, Sweeney, Coyle, Devlin"),
-        _WHITE, False, _born("Philadelphia, PA/US/80; Delaware County, PA/US/10; Bucks County, PA/US/5"),
-        weight=8, middle_rate=0.35, suffix_rate=0.04,
+        _names(
+            "Sean, Patrick, Brian, Kevin, Michael, John, James, Thomas, Daniel, Ryan, Connor, Kyle, Brendan, "
+            "Matthew, Timothy, Joseph, Liam, Shane, Francis, Dennis, Edward, Robert, William, Christopher, "
+            "Kieran"
+        ),
+        _names(
+            "Kathleen, Maureen, Colleen, Erin, Kelly, Shannon, Megan, Bridget, Katie, Siobhan, Caitlin, Eileen, "
+            "Mary, Patricia, Theresa, Margaret, Nora, Kristen, Jennifer, Heather, Nicole, Ashley, Kayleigh, "
+            "Deirdre, Maeve, Sinéad"
+        ),
+        _names(
+            "O'Brien, O'Neill, O'Connor, O'Donnell, O'Malley, O'Reilly, McBride, McCarthy, McLaughlin, McGinley, "
+            "McDevitt, Gallagher, Kelly, Murphy, Sullivan, Walsh, Byrne, Ryan, Doherty, Boyle, Brennan, "
+            "Flanagan, Dougherty, Quinn, Kennedy, Fitzgerald, Monaghan, Sweeney, Coyle, Devlin"
+        ),
+        _WHITE,
+        False,
+        _born("Philadelphia, PA/US/80; Delaware County, PA/US/10; Bucks County, PA/US/5"),
+        weight=8,
+        middle_rate=0.35,
+        suffix_rate=0.04,
     ),
     "italian": _Origin(
-        _names("Anthony, Joseph, Vincent, Salvatore, Dominic, Nicholas, Frank, Michael, Louis, Carmen, Angelo, "
-               "Gino, Marco, Paul, Christopher, Robert, Matteo, Giovanni, Rocco, Carmine, Enzo, Stephen, Mario, "
-               "Ralph, Nicola"),
-        _names("Maria, Angela, Gina, Theresa, Rosemarie, Francesca, Nicole, Christina, Lisa, Carmela, Antoinette, "
-               "Anna, Gabriella, Jessica, Marisa, Daniela, Lucia, Sofia, Giuliana, Donna, Denise, Michelle, "
-               "Concetta, Filomena, Rosa"),
-        _names("D'Angelo, D'Amico, DiNardo, DiGiacomo, DeLuca, Esposito, Russo, Romano, Ricci, Bruno, Marino, "
-               "Greco, Conti, Costa, Gallo, Mancini, Rizzo, Lombardi, Moretti, Ferrara, Caruso, Fiorentino, "
-               "Santangelo, Pagano, Vitale, Amato, Iannelli, DiPietro, Morrone, Giordano, Palumbo, Rossi"),
-        _WHITE, False, _born("Philadelphia, PA/US/80; Delaware County, PA/US/8; Palermo, Italy/IT/2"),
-        weight=6, naturalised=0.9, middle_rate=0.3, suffix_rate=0.05,
+        _names(
+            "Anthony, Joseph, Vincent, Salvatore, Dominic, Nicholas, Frank, Michael, Louis, Carmen, Angelo, "
+            "Gino, Marco, Paul, Christopher, Robert, Matteo, Giovanni, Rocco, Carmine, Enzo, Stephen, Mario, "
+            "Ralph, Nicola"
+        ),
+        _names(
+            "Maria, Angela, Gina, Theresa, Rosemarie, Francesca, Nicole, Christina, Lisa, Carmela, Antoinette, "
+            "Anna, Gabriella, Jessica, Marisa, Daniela, Lucia, Sofia, Giuliana, Donna, Denise, Michelle, "
+            "Concetta, Filomena, Rosa"
+        ),
+        _names(
+            "D'Angelo, D'Amico, DiNardo, DiGiacomo, DeLuca, Esposito, Russo, Romano, Ricci, Bruno, Marino, "
+            "Greco, Conti, Costa, Gallo, Mancini, Rizzo, Lombardi, Moretti, Ferrara, Caruso, Fiorentino, "
+            "Santangelo, Pagano, Vitale, Amato, Iannelli, DiPietro, Morrone, Giordano, Palumbo, Rossi"
+        ),
+        _WHITE,
+        False,
+        _born("Philadelphia, PA/US/80; Delaware County, PA/US/8; Palermo, Italy/IT/2"),
+        weight=6,
+        naturalised=0.9,
+        middle_rate=0.3,
+        suffix_rate=0.05,
     ),
     "anglo_german": _Origin(
-        _names("William, Robert, Richard, Charles, George, Steven, Mark, Scott, Eric, Jeffrey, Gary, Brian, Kurt, "
-               "Travis, Cody, Dustin, Justin, Tyler, Zachary, Derek, Wayne, Randall, Kenneth, Craig, Dale"),
-        _names("Susan, Karen, Donna, Linda, Lisa, Amanda, Amber, Brittany, Samantha, Stephanie, Tiffany, Crystal, "
-               "Melissa, Rebecca, Tara, Dawn, Tammy, Heidi, Kristin, Holly, Courtney, Chelsea, Lindsay, Carrie, "
-               "Jill"),
-        _names("Miller, Schmidt, Wagner, Becker, Fischer, Hoffman, Schneider, Meyer, Weber, Koch, Bauer, Zimmerman, "
-               "Kramer, Schaefer, Snyder, Yeager, Hess, Smith, Jones, Baker, Clark, Hall, Moore, Walker, Thompson, "
-               "Wood, Parker, Stewart, Collins, Price"),
-        _WHITE, False, _born("Philadelphia, PA/US/80; Bucks County, PA/US/8; Allentown, PA/US/4; Scranton, PA/US/3"),
-        weight=5, middle_rate=0.4, suffix_rate=0.04,
+        _names(
+            "William, Robert, Richard, Charles, George, Steven, Mark, Scott, Eric, Jeffrey, Gary, Brian, Kurt, "
+            "Travis, Cody, Dustin, Justin, Tyler, Zachary, Derek, Wayne, Randall, Kenneth, Craig, Dale"
+        ),
+        _names(
+            "Susan, Karen, Donna, Linda, Lisa, Amanda, Amber, Brittany, Samantha, Stephanie, Tiffany, Crystal, "
+            "Melissa, Rebecca, Tara, Dawn, Tammy, Heidi, Kristin, Holly, Courtney, Chelsea, Lindsay, Carrie, "
+            "Jill"
+        ),
+        _names(
+            "Miller, Schmidt, Wagner, Becker, Fischer, Hoffman, Schneider, Meyer, Weber, Koch, Bauer, Zimmerman, "
+            "Kramer, Schaefer, Snyder, Yeager, Hess, Smith, Jones, Baker, Clark, Hall, Moore, Walker, Thompson, "
+            "Wood, Parker, Stewart, Collins, Price"
+        ),
+        _WHITE,
+        False,
+        _born("Philadelphia, PA/US/80; Bucks County, PA/US/8; Allentown, PA/US/4; Scranton, PA/US/3"),
+        weight=5,
+        middle_rate=0.4,
+        suffix_rate=0.04,
     ),
     "polish": _Origin(
-        _names("Stanley, Joseph, Edward, Walter, Stephen, Thomas, Tadeusz, Krzysztof, Piotr, Paweł, Marek, Andrzej, "
-               "Tomasz, Michał, Jakub, Łukasz, Kamil, Mateusz, Wojciech, Kazimierz, Zbigniew, Henry, Chester, Jan, "
-               "Adam"),
-        _names("Anna, Katarzyna, Małgorzata, Agnieszka, Barbara, Ewa, Joanna, Magdalena, Monika, Dorota, Elżbieta, "
-               "Krystyna, Zofia, Jadwiga, Helen, Stella, Irene, Dorothy, Carol, Karolina, Natalia, Aleksandra, "
-               "Justyna, Beata"),
-        _names("Kowalski, Nowak, Wiśniewski, Wójcik, Kowalczyk, Kamiński, Lewandowski, Zieliński, Szymański, "
-               "Woźniak, Dąbrowski, Kozłowski, Jankowski, Mazur, Krawczyk, Piotrowski, Grabowski, Pawlak, "
-               "Michalski, Nowicki, Adamczyk, Dudek, Zając, Wróbel, Król, Jabłoński, Majewski, Olszewski, Stępień, "
-               "Czarnecki, Kaczmarek"),
-        _WHITE, False, _born("Philadelphia, PA/US/70; Kraków, Poland/PL/10; Warsaw, Poland/PL/8; Rzeszów, Poland/PL/5"),
-        weight=3, naturalised=0.6, middle_rate=0.2, plain_rate=0.3, feminine=True,
+        _names(
+            "Stanley, Joseph, Edward, Walter, Stephen, Thomas, Tadeusz, Krzysztof, Piotr, Paweł, Marek, Andrzej, "
+            "Tomasz, Michał, Jakub, Łukasz, Kamil, Mateusz, Wojciech, Kazimierz, Zbigniew, Henry, Chester, Jan, "
+            "Adam"
+        ),
+        _names(
+            "Anna, Katarzyna, Małgorzata, Agnieszka, Barbara, Ewa, Joanna, Magdalena, Monika, Dorota, Elżbieta, "
+            "Krystyna, Zofia, Jadwiga, Helen, Stella, Irene, Dorothy, Carol, Karolina, Natalia, Aleksandra, "
+            "Justyna, Beata"
+        ),
+        _names(
+            "Kowalski, Nowak, Wiśniewski, Wójcik, Kowalczyk, Kamiński, Lewandowski, Zieliński, Szymański, "
+            "Woźniak, Dąbrowski, Kozłowski, Jankowski, Mazur, Krawczyk, Piotrowski, Grabowski, Pawlak, "
+            "Michalski, Nowicki, Adamczyk, Dudek, Zając, Wróbel, Król, Jabłoński, Majewski, Olszewski, Stępień, "
+            "Czarnecki, Kaczmarek"
+        ),
+        _WHITE,
+        False,
+        _born("Philadelphia, PA/US/70; Kraków, Poland/PL/10; Warsaw, Poland/PL/8; Rzeszów, Poland/PL/5"),
+        weight=3,
+        naturalised=0.6,
+        middle_rate=0.2,
+        plain_rate=0.3,
+        feminine=True,
     ),
     "russian_ukrainian": _Origin(
-        _names("Aleksandr, Dmitry, Sergei, Andrei, Alexei, Mikhail, Ivan, Nikolai, Vladimir, Yuri, Oleg, Igor, "
-               "Maksim, Artem, Pavel, Viktor, Roman, Bohdan, Taras, Mykola, Oleksandr, Volodymyr, Serhiy, Vitaliy, "
-               "Denys, Yevhen, Anatoliy"),
-        _names("Olga, Natalia, Irina, Svetlana, Tatiana, Yelena, Anna, Maria, Ekaterina, Anastasia, Yulia, Oksana, "
-               "Larisa, Galina, Lyudmila, Valentina, Daria, Viktoriya, Alina, Kateryna, Olena, Iryna, Nadiya, "
-               "Halyna, Khrystyna, Marina, Inna"),
-        _names("Ivanov, Petrov, Smirnov, Kuznetsov, Popov, Volkov, Sokolov, Morozov, Novikov, Kozlov, Pavlov, "
-               "Orlov, Zhukov, Lebedev, Shevchenko, Kovalenko, Bondarenko, Tkachenko, Kravchenko, Melnyk, Boyko, "
-               "Kovalchuk, Oliynyk, Savchenko, Rudenko, Lysenko, Marchenko, Moroz, Petrenko, Kravets"),
-        _WHITE, False, _born("Kyiv, Ukraine/UA/20; Odesa, Ukraine/UA/10; Kharkiv, Ukraine/UA/8; Moscow, Russia/RU/8; "
-              "Saint Petersburg, Russia/RU/5; Minsk, Belarus/BY/4; Philadelphia, PA/US/45"),
-        weight=2.5, naturalised=0.6, middle_rate=0.1, feminine=True,
+        _names(
+            "Aleksandr, Dmitry, Sergei, Andrei, Alexei, Mikhail, Ivan, Nikolai, Vladimir, Yuri, Oleg, Igor, "
+            "Maksim, Artem, Pavel, Viktor, Roman, Bohdan, Taras, Mykola, Oleksandr, Volodymyr, Serhiy, Vitaliy, "
+            "Denys, Yevhen, Anatoliy"
+        ),
+        _names(
+            "Olga, Natalia, Irina, Svetlana, Tatiana, Yelena, Anna, Maria, Ekaterina, Anastasia, Yulia, Oksana, "
+            "Larisa, Galina, Lyudmila, Valentina, Daria, Viktoriya, Alina, Kateryna, Olena, Iryna, Nadiya, "
+            "Halyna, Khrystyna, Marina, Inna"
+        ),
+        _names(
+            "Ivanov, Petrov, Smirnov, Kuznetsov, Popov, Volkov, Sokolov, Morozov, Novikov, Kozlov, Pavlov, "
+            "Orlov, Zhukov, Lebedev, Shevchenko, Kovalenko, Bondarenko, Tkachenko, Kravchenko, Melnyk, Boyko, "
+            "Kovalchuk, Oliynyk, Savchenko, Rudenko, Lysenko, Marchenko, Moroz, Petrenko, Kravets"
+        ),
+        _WHITE,
+        False,
+        _born(
+            "Kyiv, Ukraine/UA/20; Odesa, Ukraine/UA/10; Kharkiv, Ukraine/UA/8; Moscow, Russia/RU/8; "
+            "Saint Petersburg, Russia/RU/5; Minsk, Belarus/BY/4; Philadelphia, PA/US/45"
+        ),
+        weight=2.5,
+        naturalised=0.6,
+        middle_rate=0.1,
+        feminine=True,
     ),
     "jewish": _Origin(
-        _names("David, Michael, Daniel, Jacob, Benjamin, Samuel, Joshua, Aaron, Adam, Jonathan, Eli, Noah, Ari, "
-               "Max, Seth, Jeffrey, Steven, Howard, Marc, Evan, Yosef, Moshe, Avi, Mordechai"),
-        _names("Rachel, Sarah, Rebecca, Leah, Miriam, Hannah, Esther, Naomi, Deborah, Judith, Ilana, Shira, Talia, "
-               "Abigail, Jessica, Lauren, Jamie, Stephanie, Amy, Marcy, Elana, Tova, Batya, Chana"),
-        _names("Cohen, Levy, Goldberg, Shapiro, Friedman, Katz, Rosen, Greenberg, Kaplan, Weiss, Schwartz, Klein, "
-               "Rubin, Feldman, Segal, Bernstein, Rosenberg, Horowitz, Adler, Goldstein, Levine, Gold, Stein, "
-               "Silverman, Resnick, Abramowitz, Mandel, Zucker, Perlman, Gelman"),
-        _WHITE, False, _born("Philadelphia, PA/US/70; Cherry Hill, NJ/US/8; Brooklyn, NY/US/8; Tel Aviv, Israel/IL/4; "
-              "Kyiv, Ukraine/UA/3"),
-        weight=1.5, naturalised=0.8, middle_rate=0.3, suffix_rate=0.02,
+        _names(
+            "David, Michael, Daniel, Jacob, Benjamin, Samuel, Joshua, Aaron, Adam, Jonathan, Eli, Noah, Ari, "
+            "Max, Seth, Jeffrey, Steven, Howard, Marc, Evan, Yosef, Moshe, Avi, Mordechai"
+        ),
+        _names(
+            "Rachel, Sarah, Rebecca, Leah, Miriam, Hannah, Esther, Naomi, Deborah, Judith, Ilana, Shira, Talia, "
+            "Abigail, Jessica, Lauren, Jamie, Stephanie, Amy, Marcy, Elana, Tova, Batya, Chana"
+        ),
+        _names(
+            "Cohen, Levy, Goldberg, Shapiro, Friedman, Katz, Rosen, Greenberg, Kaplan, Weiss, Schwartz, Klein, "
+            "Rubin, Feldman, Segal, Bernstein, Rosenberg, Horowitz, Adler, Goldstein, Levine, Gold, Stein, "
+            "Silverman, Resnick, Abramowitz, Mandel, Zucker, Perlman, Gelman"
+        ),
+        _WHITE,
+        False,
+        _born(
+            "Philadelphia, PA/US/70; Cherry Hill, NJ/US/8; Brooklyn, NY/US/8; Tel Aviv, Israel/IL/4; Kyiv, Ukraine/UA/3"
+        ),
+        weight=1.5,
+        naturalised=0.8,
+        middle_rate=0.3,
+        suffix_rate=0.02,
     ),
     "west_african": _Origin(
-        _names("Emmanuel, Moses, Prince, Samuel, Joseph, Abraham, Varney, Momo, Sekou, Boima, Fayiah, Chinedu, "
-               "Emeka, Oluwaseun, Tunde, Chukwuemeka, Adebayo, Ifeanyi, Olumide, Obinna, Babatunde, Kelechi, "
-               "Uchenna, Segun, Femi, Nnamdi, Kayode, Mamadou, Ousmane, Kwame"),
-        _names("Comfort, Musu, Fatu, Hawa, Mamie, Kebeh, Oretha, Patience, Yatta, Sia, Massa, Korto, Famatta, "
-               "Jeneba, Chioma, Ngozi, Adaeze, Funmilayo, Oluwakemi, Yetunde, Nneka, Ifeoma, Temitope, Amaka, "
-               "Folake, Blessing, Precious, Chinwe, Abimbola, Aminata"),
-        _names("Kollie, Kromah, Flomo, Sumo, Dolo, Toe, Tarr, Jallah, Kamara, Massaquoi, Sackor, Wreh, Zinnah, "
-               "Kanneh, Togba, Kpoto, Konneh, Fofana, Okafor, Okonkwo, Adeyemi, Balogun, Chukwu, Eze, Nwosu, Obi, "
-               "Oladipo, Adebayo, Ogunleye, Bello, Okoro, Akinola, Ogbonna, Afolabi, Ojo, Diallo, Mensah, Asante"),
-        {"Black": 0.99, "Unknown": 0.01}, False,
-        _born("Monrovia, Liberia/LR/30; Lagos, Nigeria/NG/12; Abuja, Nigeria/NG/5; Freetown, Sierra Leone/SL/8; "
-              "Accra, Ghana/GH/6; Conakry, Guinea/GN/5; Liberia/LR/4; Philadelphia, PA/US/30"),
-        weight=3, naturalised=0.55, middle_rate=0.3,
+        _names(
+            "Emmanuel, Moses, Prince, Samuel, Joseph, Abraham, Varney, Momo, Sekou, Boima, Fayiah, Chinedu, "
+            "Emeka, Oluwaseun, Tunde, Chukwuemeka, Adebayo, Ifeanyi, Olumide, Obinna, Babatunde, Kelechi, "
+            "Uchenna, Segun, Femi, Nnamdi, Kayode, Mamadou, Ousmane, Kwame"
+        ),
+        _names(
+            "Comfort, Musu, Fatu, Hawa, Mamie, Kebeh, Oretha, Patience, Yatta, Sia, Massa, Korto, Famatta, "
+            "Jeneba, Chioma, Ngozi, Adaeze, Funmilayo, Oluwakemi, Yetunde, Nneka, Ifeoma, Temitope, Amaka, "
+            "Folake, Blessing, Precious, Chinwe, Abimbola, Aminata"
+        ),
+        _names(
+            "Kollie, Kromah, Flomo, Sumo, Dolo, Toe, Tarr, Jallah, Kamara, Massaquoi, Sackor, Wreh, Zinnah, "
+            "Kanneh, Togba, Kpoto, Konneh, Fofana, Okafor, Okonkwo, Adeyemi, Balogun, Chukwu, Eze, Nwosu, Obi, "
+            "Oladipo, Adebayo, Ogunleye, Bello, Okoro, Akinola, Ogbonna, Afolabi, Ojo, Diallo, Mensah, Asante"
+        ),
+        {"Black": 0.99, "Unknown": 0.01},
+        False,
+        _born(
+            "Monrovia, Liberia/LR/30; Lagos, Nigeria/NG/12; Abuja, Nigeria/NG/5; Freetown, Sierra Leone/SL/8; "
+            "Accra, Ghana/GH/6; Conakry, Guinea/GN/5; Liberia/LR/4; Philadelphia, PA/US/30"
+        ),
+        weight=3,
+        naturalised=0.55,
+        middle_rate=0.3,
     ),
     "vietnamese": _Origin(
-        _names("Minh, Tuấn, Hùng, Dũng, Thanh, Quang, Long, Hải, Phúc, Khoa, Bảo, Huy, Nam, Vinh, Sơn, Đức, Cường, "
-               "Thắng, Trung, Hiếu, Tâm, Tiến, Kiệt, Lộc, Phong, Tài, Toàn, Việt, Hoàng, An"),
-        _names("Lan, Hương, Mai, Linh, Ngọc, Thảo, Trang, Hạnh, Hoa, Phương, Thủy, Nhung, Loan, Vy, Anh, Hằng, Yến, "
-               "Diễm, Nga, Oanh, Tuyết, Quỳnh, Hiền, Thu, My, Nhi, Trâm, Uyên, Giang, Xuân"),
-        _names("Nguyễn, Trần, Lê, Phạm, Hoàng, Huỳnh, Phan, Vũ, Võ, Đặng, Bùi, Đỗ, Hồ, Ngô, Dương, Lý, Đào, Đinh, "
-               "Mai, Trương, Lâm, Tạ, Châu, Quách, Lưu, Thái, Cao, Hà, Tô, La"),
-        _ASIAN, False,
-        _born("Ho Chi Minh City, Vietnam/VN/25; Saigon, Vietnam/VN/8; Hanoi, Vietnam/VN/6; Da Nang, Vietnam/VN/5; "
-              "Vietnam/VN/5; Philadelphia, PA/US/51"),
-        weight=2.5, naturalised=0.7, plain_rate=0.45, english_first_rate=0.15, compound_rate=0.0,
+        _names(
+            "Minh, Tuấn, Hùng, Dũng, Thanh, Quang, Long, Hải, Phúc, Khoa, Bảo, Huy, Nam, Vinh, Sơn, Đức, Cường, "
+            "Thắng, Trung, Hiếu, Tâm, Tiến, Kiệt, Lộc, Phong, Tài, Toàn, Việt, Hoàng, An"
+        ),
+        _names(
+            "Lan, Hương, Mai, Linh, Ngọc, Thảo, Trang, Hạnh, Hoa, Phương, Thủy, Nhung, Loan, Vy, Anh, Hằng, Yến, "
+            "Diễm, Nga, Oanh, Tuyết, Quỳnh, Hiền, Thu, My, Nhi, Trâm, Uyên, Giang, Xuân"
+        ),
+        _names(
+            "Nguyễn, Trần, Lê, Phạm, Hoàng, Huỳnh, Phan, Vũ, Võ, Đặng, Bùi, Đỗ, Hồ, Ngô, Dương, Lý, Đào, Đinh, "
+            "Mai, Trương, Lâm, Tạ, Châu, Quách, Lưu, Thái, Cao, Hà, Tô, La"
+        ),
+        _ASIAN,
+        False,
+        _born(
+            "Ho Chi Minh City, Vietnam/VN/25; Saigon, Vietnam/VN/8; Hanoi, Vietnam/VN/6; Da Nang, Vietnam/VN/5; "
+            "Vietnam/VN/5; Philadelphia, PA/US/51"
+        ),
+        weight=2.5,
+        naturalised=0.7,
+        plain_rate=0.45,
+        english_first_rate=0.15,
+        compound_rate=0.0,
         # The Vietnamese middle name marks sex more than it names the person.
-        middle_rate=0.7, middle_male=_names("Văn, Đức, Minh, Quốc, Hữu, Thanh, Công"),
+        middle_rate=0.7,
+        middle_male=_names("Văn, Đức, Minh, Quốc, Hữu, Thanh, Công"),
         middle_female=_names("Thị, Ngọc, Thu, Kim, Thanh, Mỹ"),
     ),
     "cambodian": _Origin(
-        _names("Sokha, Vuthy, Rithy, Dara, Sophal, Visal, Bunthoeun, Chantha, Samnang, Sokun, Vannak, Sambath, "
-               "Kosal, Piseth, Ratha, Sovann, Narith, Chamroeun, Veasna, Sothea, Borey, Sopheak, Vichet, Sarath, "
-               "Pheakdey"),
-        _names("Sreymom, Sophea, Bopha, Chanthou, Sreyleak, Channary, Maly, Sokunthea, Theary, Rachana, Phalla, "
-               "Kalliyan, Davy, Sreypov, Chenda, Leakena, Vanna, Kanha, Mealea, Sothy, Pisey, Thida, Sovanna, Navy, "
-               "Bunnary"),
-        _names("Sok, Chhay, Chea, Keo, Kim, Heng, Lim, Meas, Ouk, Pich, Prak, Sam, Seng, Sin, Som, Touch, Yim, "
-               "Long, Mao, Nhem, Chhim, Phan, Sorn, Tep, Uy, Vann, Chan, Ly, Ros, Hak"),
-        _ASIAN, False,
-        _born("Phnom Penh, Cambodia/KH/20; Battambang, Cambodia/KH/8; Khao-I-Dang, Thailand/TH/5; Cambodia/KH/5; "
-              "Philadelphia, PA/US/55; Lowell, MA/US/7"),
-        weight=1.2, naturalised=0.6, middle_rate=0.1, english_first_rate=0.15, compound_rate=0.0,
+        _names(
+            "Sokha, Vuthy, Rithy, Dara, Sophal, Visal, Bunthoeun, Chantha, Samnang, Sokun, Vannak, Sambath, "
+            "Kosal, Piseth, Ratha, Sovann, Narith, Chamroeun, Veasna, Sothea, Borey, Sopheak, Vichet, Sarath, "
+            "Pheakdey"
+        ),
+        _names(
+            "Sreymom, Sophea, Bopha, Chanthou, Sreyleak, Channary, Maly, Sokunthea, Theary, Rachana, Phalla, "
+            "Kalliyan, Davy, Sreypov, Chenda, Leakena, Vanna, Kanha, Mealea, Sothy, Pisey, Thida, Sovanna, Navy, "
+            "Bunnary"
+        ),
+        _names(
+            "Sok, Chhay, Chea, Keo, Kim, Heng, Lim, Meas, Ouk, Pich, Prak, Sam, Seng, Sin, Som, Touch, Yim, "
+            "Long, Mao, Nhem, Chhim, Phan, Sorn, Tep, Uy, Vann, Chan, Ly, Ros, Hak"
+        ),
+        _ASIAN,
+        False,
+        _born(
+            "Phnom Penh, Cambodia/KH/20; Battambang, Cambodia/KH/8; Khao-I-Dang, Thailand/TH/5; Cambodia/KH/5; "
+            "Philadelphia, PA/US/55; Lowell, MA/US/7"
+        ),
+        weight=1.2,
+        naturalised=0.6,
+        middle_rate=0.1,
+        english_first_rate=0.15,
+        compound_rate=0.0,
     ),
     "chinese": _Origin(
-        _ZH_MALE, _ZH_FEMALE, _ZH_LAST, _ASIAN, False,
-        _born("Fuzhou, China/CN/20; Changle, Fujian, China/CN/8; Guangzhou, China/CN/8; Hong Kong/HK/6; "
-              "Taipei, Taiwan/TW/4; New York, NY/US/10; Philadelphia, PA/US/44"),
-        weight=2.5, naturalised=0.55, middle_rate=0.0, english_first_rate=0.3, compound_rate=0.0,
-        script_rate=0.4, native={**_ZH_LAST_NATIVE, **_ZH_MALE_NATIVE, **_ZH_FEMALE_NATIVE},
+        _ZH_MALE,
+        _ZH_FEMALE,
+        _ZH_LAST,
+        _ASIAN,
+        False,
+        _born(
+            "Fuzhou, China/CN/20; Changle, Fujian, China/CN/8; Guangzhou, China/CN/8; Hong Kong/HK/6; "
+            "Taipei, Taiwan/TW/4; New York, NY/US/10; Philadelphia, PA/US/44"
+        ),
+        weight=2.5,
+        naturalised=0.55,
+        middle_rate=0.0,
+        english_first_rate=0.3,
+        compound_rate=0.0,
+        script_rate=0.4,
+        native={**_ZH_LAST_NATIVE, **_ZH_MALE_NATIVE, **_ZH_FEMALE_NATIVE},
     ),
     "korean": _Origin(
-        _KO_MALE, _KO_FEMALE, _KO_LAST, _ASIAN, False,
-        _born("Seoul, South Korea/KR/30; Busan, South Korea/KR/8; Incheon, South Korea/KR/5; "
-              "Philadelphia, PA/US/45; Cheltenham, PA/US/12"),
-        weight=1, naturalised=0.6, middle_rate=0.0, english_first_rate=0.35, compound_rate=0.0,
-        script_rate=0.3, native={**_KO_LAST_NATIVE, **_KO_MALE_NATIVE, **_KO_FEMALE_NATIVE},
+        _KO_MALE,
+        _KO_FEMALE,
+        _KO_LAST,
+        _ASIAN,
+        False,
+        _born(
+            "Seoul, South Korea/KR/30; Busan, South Korea/KR/8; Incheon, South Korea/KR/5; "
+            "Philadelphia, PA/US/45; Cheltenham, PA/US/12"
+        ),
+        weight=1,
+        naturalised=0.6,
+        middle_rate=0.0,
+        english_first_rate=0.35,
+        compound_rate=0.0,
+        script_rate=0.3,
+        native={**_KO_LAST_NATIVE, **_KO_MALE_NATIVE, **_KO_FEMALE_NATIVE},
     ),
     "arabic": _Origin(
-        _AR_MALE, _AR_FEMALE, _AR_LAST, {"White": 0.9, "Unknown": 0.1}, False,
-        _born("Cairo, Egypt/EG/12; Alexandria, Egypt/EG/5; Beirut, Lebanon/LB/6; Amman, Jordan/JO/6; "
-              "Damascus, Syria/SY/6; Baghdad, Iraq/IQ/6; Sana'a, Yemen/YE/5; Casablanca, Morocco/MA/4; "
-              "Philadelphia, PA/US/40; Paterson, NJ/US/5"),
-        weight=2, naturalised=0.55, middle_rate=0.1, compound_rate=0.0,
-        script_rate=0.35, native={**_AR_LAST_NATIVE, **_AR_MALE_NATIVE, **_AR_FEMALE_NATIVE},
+        _AR_MALE,
+        _AR_FEMALE,
+        _AR_LAST,
+        {"White": 0.9, "Unknown": 0.1},
+        False,
+        _born(
+            "Cairo, Egypt/EG/12; Alexandria, Egypt/EG/5; Beirut, Lebanon/LB/6; Amman, Jordan/JO/6; "
+            "Damascus, Syria/SY/6; Baghdad, Iraq/IQ/6; Sana'a, Yemen/YE/5; Casablanca, Morocco/MA/4; "
+            "Philadelphia, PA/US/40; Paterson, NJ/US/5"
+        ),
+        weight=2,
+        naturalised=0.55,
+        middle_rate=0.1,
+        compound_rate=0.0,
+        script_rate=0.35,
+        native={**_AR_LAST_NATIVE, **_AR_MALE_NATIVE, **_AR_FEMALE_NATIVE},
     ),
 }
 

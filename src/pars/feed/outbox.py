@@ -45,8 +45,6 @@ class OutboxEvent(Base):
 def emit(
     session: Session, event_type: EventType, arrest_id: uuid.UUID, data: dict[str, Any] | None = None
 ) -> OutboxEvent:
-    event = OutboxEvent(
-        type=str(event_type), arrest_id=arrest_id, occurred_at=now(session), data=data or {}
-    )
+    event = OutboxEvent(type=str(event_type), arrest_id=arrest_id, occurred_at=now(session), data=data or {})
     session.add(event)
     return event

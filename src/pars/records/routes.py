@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from pars.api.deps import SessionDep, documented, get_settings, require
+from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, require
 from pars.audit import AuditAction
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.pagination import parse_limit
 from pars.records import intake, search, workflow
 from pars.records.models import Arrest
+from pars.records.numbers import display_tracking_number
 from pars.records.schemas import (
     ArraignmentIn,
     ArrestIn,
@@ -26,12 +27,11 @@ from pars.records.schemas import (
     ReleaseIn,
     SealIn,
 )
-from pars.records.numbers import display_tracking_number
 from pars.records.serialize import arrest_record, charge_object, iso, name_object
 from pars.settings import Settings
 from pars.sharing import gate
 
-router = APIRouter(tags=["arrests"])
+router = APIRouter(prefix=API_PREFIX, tags=["arrests"])
 
 Reader = Annotated[Actor, Depends(require(Permission.READ_RECORDS))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -108,7 +108,7 @@ def _parse_instant(value: str, key: str) -> datetime:
     return instant
 
 
-def _where(query: Select[tuple[Arrest]], filters: Mapping[str, str]) -> Select[tuple[Arrest]]:
+def _where(query: Select[Arrest], filters: Mapping[str, str]) -> Select[Arrest]:
     """Every filter becomes SQL; nothing is filtered in Python."""
     for key, value in filters.items():
         if key == "last_name":
@@ -144,7 +144,7 @@ def _where(query: Select[tuple[Arrest]], filters: Mapping[str, str]) -> Select[t
 
 
 def _page(
-    session: Session, query: Select[tuple[Arrest]], *, limit: int, cursor: str | None, newest_first: bool
+    session: Session, query: Select[Arrest], *, limit: int, cursor: str | None, newest_first: bool
 ) -> Page[Arrest]:
     if cursor is not None:
         key = decode_cursor(cursor)
@@ -166,7 +166,9 @@ def _page(
 
 def search_arrests(session: Session, actor: Actor, search: SearchQuery) -> Page[Arrest]:
     """City search, newest arrest first. Partners search through the sharing gate instead."""
-    page = _page(session, _where(select(Arrest), search.filters), limit=search.limit, cursor=search.cursor, newest_first=True)
+    page = _page(
+        session, _where(select(Arrest), search.filters), limit=search.limit, cursor=search.cursor, newest_first=True
+    )
     record_event(
         session,
         actor,

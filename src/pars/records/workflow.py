@@ -21,8 +21,8 @@ from pars.errors import FieldError, Invalid, InvalidTransition
 from pars.feed.outbox import EventType, emit
 from pars.records.intake import ResolvedCharge, not_in_future, resolve_charges
 from pars.records.models import Arrest, Charge
-from pars.records.repository import load_arrest
 from pars.records.numbers import docket_number, next_value
+from pars.records.repository import load_arrest
 from pars.records.schemas import (
     ArraignmentIn,
     BailType,

@@ -1,0 +1,53 @@
+"""CONTRACT §11: health, metrics and documentation need no key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from pars.app import create_app
+from pars.clock import FrozenClock
+from pars.db import make_engine
+from pars.settings import Settings
+from tests.conftest import START
+
+
+def test_healthz_checks_the_database(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Any) -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
+    app = create_app(Settings(database_url=url), clock=FrozenClock(START), engine=make_engine(url))
+    with TestClient(app) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+def test_metrics_count_requests_by_route_and_arrests_by_status(
+    client: TestClient, walk: Callable[..., dict[str, Any]]
+) -> None:
+    walk("charges_approved")
+    walk("booked")
+    text = client.get("/metrics").text
+    assert 'pars_arrests{status="charges_approved"} 1.0' in text
+    assert 'pars_arrests{status="booked"} 1.0' in text
+    assert 'pars_http_requests_total{method="POST",route="/api/v1/arrests",status="201"} 2.0' in text
+    assert 'pars_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/arrests"}' in text
+
+
+def test_docs_and_openapi_describe_the_api(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/api/v1/arrests/{arrest_id}/charging-decision" in schema["paths"]
+    assert "ArrestRecord" in schema["components"]["schemas"]
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_every_response_has_a_request_id(client: TestClient) -> None:
+    assert len(client.get("/healthz").headers["x-request-id"]) == 16
