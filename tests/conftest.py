@@ -12,7 +12,8 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,7 +23,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from pars.app import create_app
+from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.models import AuditEntry
+from pars.audit.signing import create_key_file, load_signer
 from pars.auth.bootstrap import bootstrap
 from pars.auth.permissions import Role
 from pars.auth.principal import SYSTEM
@@ -75,13 +78,21 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def _empty_tables(engine: Engine) -> None:
+    """The audit tables refuse DELETE and TRUNCATE (triggers): the cleanup sets them aside the
+    way only a database administrator could, in its own transaction."""
     tables = list(reversed(metadata.sorted_tables))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
         else:
+            triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+            for name, _ in triggers:
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
             for table in tables:
                 conn.execute(table.delete())
+            for _, sql in triggers:
+                conn.execute(text(sql))
 
 
 @pytest.fixture
@@ -90,10 +101,12 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def db(engine: Engine, clock: FrozenClock) -> Iterator[Engine]:
-    """An empty, bootstrapped database: the PARS agency and its administrator (ADMIN_KEY)."""
+def db(engine: Engine, clock: FrozenClock, audit_key_file: Path) -> Iterator[Engine]:
+    """An empty, bootstrapped database: the PARS agency and its administrator (ADMIN_KEY), and
+    the trail's first signed checkpoint, as `pars init` leaves it."""
     _empty_tables(engine)
-    with unit_of_work(make_session_factory(engine), clock) as session:
+    policy = CheckpointPolicy(load_signer(audit_key_file), every_entries=1000, every=timedelta(seconds=60))
+    with unit_of_work(make_session_factory(engine, info=session_info(policy)), clock) as session:
         bootstrap(session, admin_key=ADMIN_KEY)
     return engine
 
@@ -115,9 +128,17 @@ def session(db: Engine, reader_engine: Engine, clock: FrozenClock) -> Iterator[S
         yield session
 
 
+@pytest.fixture(scope="session")
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The checkpoint signing key every test app uses (what `pars init` creates)."""
+    path = tmp_path_factory.mktemp("keys") / "pars-audit.key"
+    create_key_file(path)
+    return path
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+def settings(database_url: str, audit_key_file: Path) -> Settings:
+    return Settings(database_url=database_url, audit_key_file=audit_key_file)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -20,9 +21,10 @@ def test_healthz_checks_the_database(client: TestClient) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Any) -> None:
+def test_healthz_is_503_when_the_database_is_unreachable(audit_key_file: Path) -> None:
     url = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
-    app = create_app(Settings(database_url=url), clock=FrozenClock(START), engine=make_engine(url))
+    settings = Settings(database_url=url, audit_key_file=audit_key_file)
+    app = create_app(settings, clock=FrozenClock(START), engine=make_engine(url))
     with TestClient(app) as client:
         response = client.get("/healthz")
     assert response.status_code == 503

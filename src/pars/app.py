@@ -11,12 +11,16 @@ from pars.api import health, problems
 from pars.api.deps import reject_unknown_query
 from pars.api.metrics import Metrics
 from pars.api.middleware import BodyLimit, RequestContext
+from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.routes import router as audit_router
+from pars.audit.signing import load_signer
 from pars.auth.routes import router as principals_router
 from pars.clock import Clock, SystemClock
 from pars.db import make_engine, make_session_factory
 from pars.logs import configure_logging
 from pars.records.routes import router as arrests_router
 from pars.settings import Settings
+from pars.sharing.routes import router as sharing_router
 
 DESCRIPTION = """
 PARS processes arrests from booking to preliminary arraignment and shares arrest data with
@@ -34,7 +38,10 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    # A missing or unsafe signing key stops the start-up here, not at the first commit.
+    app.state.audit_signer = signer = load_signer(settings.audit_key_file)
+    policy = CheckpointPolicy.from_settings(settings, signer)
+    app.state.session_factory = make_session_factory(engine, info=session_info(policy))
     app.state.clock = clock or SystemClock()
     metrics = Metrics()
     metrics.watch_arrests(app.state.session_factory)
@@ -42,7 +49,7 @@ def create_app(
 
     # Feature routers carry the full /api/v1 path themselves, so the route template seen by
     # metrics and logs is the whole path.
-    for router in (principals_router, arrests_router):
+    for router in (principals_router, arrests_router, sharing_router, audit_router):
         app.include_router(router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(health.router)
 

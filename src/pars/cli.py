@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine, inspect
 
+from pars.audit import commands as audit_commands
+from pars.audit.signing import AuditKeyError
 from pars.auth.bootstrap import bootstrap
 from pars.clock import SystemClock
-from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.db import make_engine, unit_of_work
 from pars.migrate import upgrade
 from pars.settings import Settings
 
@@ -29,9 +31,16 @@ def _settings() -> Settings:
 
 
 def initialise(settings: Settings, engine: Engine) -> str | None:
-    """Migrates to the newest schema and bootstraps a new database; returns a new admin key."""
+    """Migrates to the newest schema, makes sure the audit signing key exists (mode 0600), and
+    bootstraps a new database; returns a new admin key."""
     upgrade(engine)
-    with unit_of_work(make_session_factory(engine), SystemClock()) as session:
+    try:
+        if audit_commands.prepare_key(settings, engine):
+            console.print(f"Created the audit signing key {settings.audit_key_file} (mode 0600).")
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    with unit_of_work(audit_commands.signed_session_factory(settings, engine), SystemClock()) as session:
         return bootstrap(session, admin_key=settings.admin_key)
 
 
@@ -72,8 +81,13 @@ def serve(
         if key and not settings.admin_key:
             console.print(f"New database. The administrator's API key (shown only now): {key}", highlight=False)
     engine.dispose()
+    try:
+        application = create_app(settings)
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     console.print(f"PARS on http://{host}:{port}  (API documentation: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -91,6 +105,45 @@ def demo(
     engine = make_engine(settings.database_url)
     initialise(settings, engine)
     build_world(settings, engine, arrests=arrests, keys_file=keys_file, seed=seed, console=console)
+    audit_commands.seal(settings, engine)  # a signed checkpoint over the history just written
+
+
+audit_app = typer.Typer(
+    help="The audit trail: verify it, export a period for an outside auditor.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    public_key: Annotated[
+        str | None, typer.Option(help="trust this public key (hex) instead of the key file's, e.g. a published one")
+    ] = None,
+) -> None:
+    """Recompute the whole chain and check every checkpoint; exit 1 naming the first bad entry."""
+    settings = _settings()
+    try:
+        status = audit_commands.verify(settings, console, public_key=public_key)
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(status)
+
+
+@audit_app.command("export")
+def audit_export(
+    start: Annotated[str, typer.Option("--from", help="first day (YYYY-MM-DD, city time) or an instant with offset")],
+    end: Annotated[str, typer.Option("--to", help="last day, inclusive, or an instant (exclusive)")],
+    out: Annotated[Path | None, typer.Option("--out", help="the JSON Lines file to write")] = None,
+) -> None:
+    """Write a period of the trail as JSON Lines, with its hashes and signed checkpoints."""
+    settings = _settings()
+    try:
+        status = audit_commands.export(settings, console, start=start, end=end, out=out)
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(status)
 
 
 if __name__ == "__main__":

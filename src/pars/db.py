@@ -7,6 +7,7 @@ stored as UTC by ``UTCDateTime`` (SQLite keeps no offset, so the type restores i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,8 +65,16 @@ class Base(DeclarativeBase):
     }
 
 
+def _json_text(value: Any) -> str:
+    """JSON as SQLite stores it: keys sorted, no spaces, UTF-8 as is. That is the audit trail's
+    canonical form (pars.audit.canonical), so verification can hash a stored ``details`` text
+    without parsing and re-encoding it. PostgreSQL's JSONB keeps its own form."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        kwargs.setdefault("json_serializer", _json_text)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN and breaks SERIALIZABLE-like
@@ -85,8 +94,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, *, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """``info`` is copied into every session's ``Session.info`` (the audit trail's checkpoint
+    signer travels this way, see ``pars.audit.chain.session_info``)."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 @contextmanager

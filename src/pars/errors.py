@@ -6,10 +6,16 @@ An error may carry a *refusal*: the audit entry to write after the failed transa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pars.audit.actions import AuditAction
+if TYPE_CHECKING:
+    # Only for annotations: the audit package imports these errors, so importing it here at
+    # run time would be a cycle.
+    from sqlalchemy.orm import Session
+
+    from pars.audit.actions import AuditAction
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,9 @@ class Refusal:
     action: AuditAction
     target: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # What the refusal itself must change, written with its entry after the rollback: a failed
+    # sign-in counts towards locking the key even though the request changed nothing else.
+    aftermath: Callable[[Session], None] | None = None
 
 
 class DomainError(Exception):

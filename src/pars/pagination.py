@@ -6,8 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from pars.errors import BadRequest, Invalid
 
@@ -50,3 +55,37 @@ def parse_limit(value: str | int | None) -> int:
     if limit < 1:
         raise Invalid.one("limit", "must be at least 1")
     return min(limit, MAX_LIMIT)
+
+
+def keyset_page(
+    session: Session,
+    query: Select[Any],
+    *,
+    at: InstrumentedAttribute[datetime],
+    ident: InstrumentedAttribute[uuid.UUID],
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
+) -> Page[Any]:
+    """One page of `query` ordered by (at, ident); the cursor is the last row's pair."""
+    if cursor is not None:
+        key = decode_cursor(cursor)
+        try:
+            last_at, last_id = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
+        except (IndexError, TypeError, ValueError) as exc:
+            raise BadRequest("cursor is not one this service returned") from exc
+        after: ColumnElement[bool]
+        if newest_first:
+            after = or_(at < last_at, and_(at == last_at, ident < last_id))
+        else:
+            after = or_(at > last_at, and_(at == last_at, ident > last_id))
+        query = query.where(after)
+    order = (at.desc(), ident.desc()) if newest_first else (at, ident)
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    next_cursor = None
+    if more and last is not None:
+        next_cursor = encode_cursor([getattr(last, at.key).isoformat(), str(getattr(last, ident.key))])
+    return Page(rows, next_cursor)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     audit_key_file: Path = Path("./pars-audit.key")
     audit_retention_days: int = Field(default=400, ge=1)
+    # A signed checkpoint at the first commit after this many entries or seconds since the last.
+    audit_checkpoint_entries: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=60, gt=0)
 
     _split_lists = field_validator("protected_fields", "prohibited_purposes", "webhook_retry_schedule", mode="before")(
         _split

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -73,3 +74,57 @@ def test_a_second_run_reuses_principals_and_issues_new_keys(
     assert session.scalar(select(func.count()).select_from(Arrest)) == 6
     header = {"Authorization": f"Bearer {second['ppd.booking']['api_key']}"}
     assert client.get("/api/v1/agencies", headers=header).status_code == 200
+
+
+def test_demo_partner_side(
+    db: Engine, settings: Settings, clock: FrozenClock, session: Session, client: TestClient, tmp_path: Path
+) -> None:
+    """FBI finds arrests under its agreement, ATF only firearms cases, ICE is refused since
+    September 1, and the trail shows what each partner received."""
+    keys_file = tmp_path / "demo-keys.json"
+    keys = build_world(settings, db, arrests=80, keys_file=keys_file, seed=11, console=Console(quiet=True), clock=clock)
+    governance = {"Authorization": f"Bearer {keys['city.governance']['api_key']}"}
+    listed = {a["agency"]: a for a in client.get("/api/v1/agreements", headers=governance).json()["items"]}
+    assert set(listed) == {"FBI", "ATF", "ICE"}
+    assert listed["FBI"]["in_force"] and listed["ATF"]["in_force"] and not listed["ICE"]["in_force"]
+    ice = listed["ICE"]["versions"][0]
+    assert ice["status"] == "approved" and ice["expires_at"] == "2025-09-01T04:00:00+00:00"
+    assert [(v["agency"], v["vote"]) for v in ice["votes"]] == [("CITY", "no"), ("DAO", "yes"), ("FJD", "yes")]
+    assert listed["ATF"]["versions"][0]["scope"]["sections"] == ["6105", "6106", "6108", "6110.2", "907"]
+
+    def partner(handle: str, purpose: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {keys[handle]['api_key']}",
+            "PARS-Purpose": purpose,
+            "PARS-Case-Reference": "T-1",
+        }
+
+    booking = {"Authorization": f"Bearer {keys['ppd.booking']['api_key']}"}
+    records = client.get("/api/v1/arrests?limit=100", headers=booking).json()["items"]
+    unsealed = [r for r in records if not r["sealed"]]
+    guns = [
+        r
+        for r in unsealed
+        if any(c["title"] == 18 and c["section"] in {"6105", "6106", "6108", "6110.2", "907"} for c in r["charges"])
+    ]
+    others = [r for r in unsealed if r not in guns]
+    assert guns and others
+    atf = partner("atf.agent", "firearms_investigation")
+    found = client.get("/api/v1/arrests", params={"tracking_number": guns[0]["tracking_number"]}, headers=atf).json()
+    assert [r["id"] for r in found["items"]] == [guns[0]["id"]]
+    missed = client.get("/api/v1/arrests", params={"tracking_number": others[0]["tracking_number"]}, headers=atf).json()
+    assert missed["items"] == []
+    fbi = partner("fbi.agent", "criminal_investigation")
+    assert client.get(f"/api/v1/arrests/{guns[0]['id']}", headers=fbi).status_code == 200
+    refused = client.get(f"/api/v1/arrests/{guns[0]['id']}", headers=partner("ice.officer", "criminal_investigation"))
+    assert refused.status_code == 403 and "no data-sharing agreement" in refused.json()["detail"]
+
+    # One audit query tells what each partner received, and what it was refused.
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.agency.in_(["FBI", "ATF", "ICE"]))).all()
+    ice_ok = [e for e in entries if e.agency == "ICE" and e.outcome == "ok" and e.action == "arrest.search"]
+    ice_refused = [e for e in entries if e.agency == "ICE" and e.outcome == "refused"]
+    assert len(ice_ok) > 100 and all(e.details["case_reference"] is None for e in ice_ok)
+    assert all(e.at < datetime(2025, 9, 1, 4, tzinfo=UTC) for e in ice_ok)
+    assert ice_refused and {e.details["reason"] for e in ice_refused} == {"no_agreement_in_force"}
+    fbi_ok = [e for e in entries if e.agency == "FBI" and e.outcome == "ok" and e.action.startswith("arrest.")]
+    assert fbi_ok and all(e.details["case_reference"] for e in fbi_ok)

@@ -53,6 +53,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 def _record_refusal(session: Session, actor: Actor, refusal: Refusal) -> None:
     record_event(session, actor, refusal.action, refusal.target, refusal.details, outcome=Outcome.REFUSED)
+    if refusal.aftermath is not None:
+        refusal.aftermath(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -15,6 +15,9 @@ class AuditAction(StrEnum):
     AUTH_FAILED = "auth.failed"
     # Authenticated, but the role does not allow the action.
     AUTH_DENIED = "auth.denied"
+    # A key's first successful use, and its first after failed attempts or a lock (see README).
+    AUTH_SUCCEEDED = "auth.succeeded"
+    AUTH_LOCKED = "auth.locked"
 
     ADMIN_AGENCY_CREATE = "admin.agency_create"
     ADMIN_AGENCY_LIST = "admin.agency_list"
@@ -22,6 +25,13 @@ class AuditAction(StrEnum):
     ADMIN_KEY_ISSUE = "admin.key_issue"
     ADMIN_KEY_REVOKE = "admin.key_revoke"
     SYSTEM_INIT = "admin.system_init"
+
+    # Reading the trail is itself on the trail (CJIS Security Policy 5.4).
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+    AUDIT_CHECKPOINT_READ = "audit.checkpoint_read"
+    AUDIT_DISCLOSURES_READ = "audit.disclosures_read"
+    AUDIT_EXPORT = "audit.export"
 
     ARREST_CREATE = "arrest.create"
     ARREST_READ = "arrest.read"
@@ -32,3 +42,17 @@ class AuditAction(StrEnum):
     ARREST_RELEASE = "arrest.release"
     ARREST_SEAL = "arrest.seal"
     ARREST_DOCKET = "arrest.docket_read"
+
+    AGREEMENT_PROPOSE = "agreement.propose"
+    AGREEMENT_AMEND = "agreement.amend"
+    AGREEMENT_VOTE = "agreement.vote"
+    AGREEMENT_APPROVE = "agreement.approve"
+    AGREEMENT_REJECT = "agreement.reject"
+    AGREEMENT_SUSPEND = "agreement.suspend"
+    AGREEMENT_LIFT_VOTE = "agreement.lift_vote"
+    AGREEMENT_LIFT = "agreement.lift"
+    AGREEMENT_TERMINATE = "agreement.terminate"
+    AGREEMENT_READ = "agreement.read"
+
+    DETAINER_FILE = "detainer.file"
+    DETAINER_READ = "detainer.read"

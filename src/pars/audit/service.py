@@ -4,7 +4,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pars.audit import chain
 from pars.audit.actions import AuditAction, Outcome
+from pars.audit.canonical import plain_details
 from pars.audit.models import AuditEntry
 from pars.auth.principal import Actor
 from pars.clock import now
@@ -19,9 +21,12 @@ def record_event(
     *,
     outcome: Outcome = Outcome.OK,
 ) -> AuditEntry:
-    """Adds one entry to the trail in the caller's transaction, so it commits with the change.
+    """Adds one entry to the trail in the caller's transaction: it is chained and written when
+    that transaction commits, and vanishes if it rolls back. ``seq`` and ``hash`` are set on the
+    returned entry only after the commit.
 
-    ``details`` must never hold protected values (names of fields are fine, their contents not).
+    ``details`` must never hold protected values (names of fields are fine, their contents not),
+    and only JSON values: it is copied here, so changing the dict afterwards changes nothing.
     """
     entry = AuditEntry(
         at=now(session),
@@ -30,7 +35,7 @@ def record_event(
         action=str(action),
         outcome=str(outcome),
         target=None if target is None else str(target),
-        details=details or {},
+        details=plain_details(details),
     )
-    session.add(entry)
+    chain.stage(session, entry)
     return entry

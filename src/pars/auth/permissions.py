@@ -26,6 +26,13 @@ class Permission(StrEnum):
     READ_DOCKET = "read_docket"
     COMMIT = "commit"
     RELEASE = "release"
+    READ_AUDIT = "read_audit"
+    VERIFY_AUDIT = "verify_audit"
+    READ_DISCLOSURES = "read_disclosures"
+    READ_CHECKPOINT = "read_checkpoint"
+    READ_AGREEMENTS = "read_agreements"
+    GOVERN_AGREEMENTS = "govern_agreements"
+    FILE_DETAINERS = "file_detainers"
 
 
 CITY_ROLES = frozenset(Role) - {Role.PARTNER}
@@ -44,6 +51,16 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.READ_DOCKET: frozenset({Role.MAGISTRATE}),
     Permission.COMMIT: frozenset({Role.BOOKING}),
     Permission.RELEASE: frozenset({Role.BOOKING}),
+    Permission.READ_AUDIT: frozenset({Role.OVERSIGHT}),
+    Permission.VERIFY_AUDIT: frozenset({Role.OVERSIGHT}),
+    Permission.READ_DISCLOSURES: frozenset({Role.OVERSIGHT}),
+    # Anyone may hold the trail to its published checkpoint; that is what publishing means.
+    Permission.READ_CHECKPOINT: _ALL,
+    # A partner reads only its own agency's agreements (the service filters).
+    Permission.READ_AGREEMENTS: frozenset({Role.GOVERNANCE, Role.OVERSIGHT, Role.PARTNER}),
+    # Propose, amend, vote, suspend, terminate; voting and suspending also need a stakeholder agency.
+    Permission.GOVERN_AGREEMENTS: frozenset({Role.GOVERNANCE}),
+    Permission.FILE_DETAINERS: frozenset({Role.PARTNER}),
 }
 
 

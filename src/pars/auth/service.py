@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
-from pars.auth.keys import digest, new_key
+from pars.auth import lockout
+from pars.auth.keys import digest, key_id_of, new_key
 from pars.auth.models import Agency, ApiKey, User
 from pars.auth.permissions import CITY_ROLES, Role
 from pars.auth.principal import Actor
@@ -32,18 +34,53 @@ def actor_for(user: User) -> Actor:
 
 
 def authenticate(session: Session, key: str | None) -> Actor:
-    """Missing, unknown or revoked key: 401. A failure is audited (never with the key itself)."""
+    """Missing, unknown, revoked or locked key: 401. A failure is audited (never with the key
+    itself, only its public key id); a wrong secret for a known key id counts towards its lock."""
     if not key:
         raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
+    instant = now(session)
     row = session.scalars(select(ApiKey).where(ApiKey.digest == digest(key))).first()
-    if row is None or row.revoked_at is not None:
-        refusal = Refusal(
-            AuditAction.AUTH_FAILED,
-            None if row is None else str(row.user_id),
-            {"reason": "unknown key" if row is None else "revoked key"},
+    if row is None:
+        raise _wrong_key(session, key, instant)
+    if row.revoked_at is not None:
+        raise Unauthenticated(
+            "the API key is not valid",
+            refusal=Refusal(AuditAction.AUTH_FAILED, str(row.user_id), {"reason": "revoked key"}),
         )
-        raise Unauthenticated("the API key is not valid", refusal=refusal)
-    return actor_for(row.user)
+    if lockout.is_locked(row, instant):
+        raise _locked(row)
+    actor = actor_for(row.user)
+    lockout.note_success(session, actor, row)
+    return actor
+
+
+def _wrong_key(session: Session, key: str, instant: datetime) -> Unauthenticated:
+    key_id = key_id_of(key)
+    known = None if key_id is None else session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).first()
+    if known is None or known.revoked_at is not None:
+        return Unauthenticated(
+            "the API key is not valid", refusal=Refusal(AuditAction.AUTH_FAILED, None, {"reason": "unknown key"})
+        )
+    if lockout.is_locked(known, instant):
+        return _locked(known)
+    return Unauthenticated(
+        "the API key is not valid",
+        refusal=Refusal(
+            AuditAction.AUTH_FAILED,
+            str(known.user_id),
+            {"reason": "wrong secret", "key_id": key_id},
+            aftermath=lockout.count_failure(known.id, known.user_id, key_id),
+        ),
+    )
+
+
+def _locked(row: ApiKey) -> Unauthenticated:
+    assert row.locked_until is not None
+    until = row.locked_until.isoformat(timespec="seconds")
+    return Unauthenticated(
+        f"this API key is locked after {lockout.LOCK_AFTER} failed attempts in a row; it can be used again at {until}",
+        refusal=Refusal(AuditAction.AUTH_FAILED, str(row.user_id), {"reason": "locked", "key_id": row.key_id}),
+    )
 
 
 def create_agency(session: Session, actor: Actor, data: AgencyIn) -> Agency:
@@ -98,7 +135,7 @@ def create_user(session: Session, actor: Actor, data: UserIn, *, api_key: str | 
 
 def issue_key(session: Session, actor: Actor, user: User, *, key: str | None = None) -> str:
     key = key or new_key()
-    session.add(ApiKey(user_id=user.id, digest=digest(key), created_at=now(session)))
+    session.add(ApiKey(user_id=user.id, digest=digest(key), key_id=key_id_of(key), created_at=now(session)))
     session.flush()
     record_event(session, actor, AuditAction.ADMIN_KEY_ISSUE, user.id)
     return key

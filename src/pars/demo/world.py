@@ -8,12 +8,12 @@ trail and the outbox read like months of real operation, oldest first.
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import random
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,9 +33,12 @@ from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, agency_by_code, create_agency, create_user, issue_key
 from pars.clock import Clock, FrozenClock, SystemClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
+from pars.demo import partners
+from pars.demo.partners import PartnerAct
 from pars.demo.people import Person, random_person, random_victim, random_witness
 from pars.demo.places import PLAIN_OFFENSES, random_arrest_details, random_charges, random_narrative
+from pars.errors import DomainError
 from pars.records import intake, workflow
 from pars.records.models import Arrest
 from pars.records.schemas import (
@@ -48,6 +51,8 @@ from pars.records.schemas import (
     SealIn,
 )
 from pars.settings import Settings
+from pars.sharing.agreements import Policy
+from pars.work import unit_of_work
 
 AGENCIES = [
     AgencyIn(code="PPD", name="Philadelphia Police Department", ori="PAPEP0000", kind="city"),
@@ -95,8 +100,8 @@ PERFORMER: dict[type[Payload], str] = {
 class _Step:
     at: datetime
     order: int
-    arrest: int = field(compare=False)
-    payload: Payload = field(compare=False)
+    arrest: int = field(compare=False)  # the arrest a workflow step belongs to; -1 for partner acts
+    payload: Payload | PartnerAct = field(compare=False)
 
 
 def build_world(
@@ -114,24 +119,39 @@ def build_world(
     factory = make_session_factory(engine)
     now = (clock or SystemClock()).now()
     rng = random.Random(seed)  # noqa: S311 - a seeded world must be reproducible, not secret
-    # The demo's principals exist from before the first arrest of its history.
-    with unit_of_work(factory, FrozenClock(now - timedelta(days=HISTORY_DAYS + 1))) as session:
+    zone = settings.zone
+    start = partners.history_start(now, zone, HISTORY_DAYS)
+    plan = [*partners.agreement_steps(now, zone), *partners.activity(rng, start, now, zone)]
+    # The demo's principals exist from before anything in its history.
+    with unit_of_work(factory, FrozenClock(min(start, *(at for at, _ in plan)) - timedelta(days=1))) as session:
         keys = _principals(session)
         actors = {handle: actor_for(session.get_one(User, uuid.UUID(k["user_id"]))) for handle, k in keys.items()}
     _write_keys(keys_file, keys)
 
-    steps = list(_plan(rng, arrests, now=now))
+    steps = sorted(
+        [*_plan(rng, arrests, start=start, now=now), *(_Step(at, -n, -1, act) for n, (at, act) in enumerate(plan, 1))]
+    )
     ids: dict[int, uuid.UUID] = {}
+    policy = Policy(
+        frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes), settings.agreement_quorum
+    )
     with Progress(
         TextColumn("Building the demo world"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=console, transient=False,
     ) as progress:  # fmt: skip
         task = progress.add_task("steps", total=len(steps))
         for step in steps:
-            actor = actors[PERFORMER[type(step.payload)]]
-            with unit_of_work(factory, FrozenClock(step.at)) as session:
-                arrest = _execute(session, actor, step.payload, ids.get(step.arrest), zone=settings.zone)
-                ids.setdefault(step.arrest, arrest.id)
+            payload = step.payload
+            if isinstance(payload, PartnerAct):
+                actor = actors[payload.handle]
+                with suppress(DomainError), unit_of_work(factory, FrozenClock(step.at), actor) as session:
+                    partners.perform(session, actor, payload, at=step.at, rng=rng, policy=policy, zone=zone)
+            else:
+                with unit_of_work(factory, FrozenClock(step.at)) as session:
+                    arrest = _execute(
+                        session, actors[PERFORMER[type(payload)]], payload, ids.get(step.arrest), zone=zone
+                    )
+                    ids.setdefault(step.arrest, arrest.id)
             progress.advance(task)
     _summary(console, keys_file, keys, arrests)
     return keys
@@ -167,18 +187,16 @@ def _write_keys(path: Path, keys: dict[str, dict[str, Any]]) -> None:
     path.chmod(0o600)
 
 
-def _plan(rng: random.Random, count: int, *, now: datetime) -> Iterator[_Step]:
-    """Every step of every arrest, in the order they happened."""
-    heap: list[_Step] = []
+def _plan(rng: random.Random, count: int, *, start: datetime, now: datetime) -> Iterator[_Step]:
+    """Every step of every arrest (the caller puts them in time order)."""
     people: list[Person] = []
     issued: set[str] = set()
     sequences: dict[str, int] = {}
     order = 0
     for index in range(count):
         # A tenth of the arrests fall in the last two days, so the docket has waiting cases.
-        age = (
-            timedelta(hours=rng.uniform(1, 48)) if rng.random() < 0.1 else timedelta(days=rng.uniform(2, HISTORY_DAYS))
-        )
+        span = (now - start).total_seconds() / 86400
+        age = timedelta(hours=rng.uniform(1, 48)) if rng.random() < 0.1 else timedelta(days=rng.uniform(2, span))
         arrested_at = (now - age).replace(microsecond=0)
         # Some people are arrested again: the same person, found by SID or name and birth date.
         if people and rng.random() < 0.08:
@@ -188,10 +206,8 @@ def _plan(rng: random.Random, count: int, *, now: datetime) -> Iterator[_Step]:
             people.append(person)
         booking = _booking(rng, person, arrested_at, sequences)
         for at, payload in _lifecycle(rng, booking, arrested_at, now):
-            heapq.heappush(heap, _Step(at, order, index, payload))
+            yield _Step(at, order, index, payload)
             order += 1
-    while heap:
-        yield heapq.heappop(heap)
 
 
 def _booking(rng: random.Random, person: Person, arrested_at: datetime, sequences: dict[str, int]) -> ArrestIn:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, require
-from pars.audit import AuditAction
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.pagination import parse_limit
@@ -30,12 +29,27 @@ from pars.records.schemas import (
 from pars.records.serialize import arrest_record, charge_object, iso, name_object
 from pars.settings import Settings
 from pars.sharing import gate
+from pars.sharing.gate import PartnerRequest
 
 router = APIRouter(prefix=API_PREFIX, tags=["arrests"])
 
 Reader = Annotated[Actor, Depends(require(Permission.READ_RECORDS))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Record = dict[str, Any]
+
+
+def partner_headers(
+    purpose: Annotated[
+        str | None, Header(alias="PARS-Purpose", description="partners: one of the agreement's purposes")
+    ] = None,
+    case_reference: Annotated[
+        str | None, Header(alias="PARS-Case-Reference", description="partners: the case the request serves")
+    ] = None,
+) -> PartnerRequest:
+    return PartnerRequest(purpose=purpose, case_reference=case_reference)
+
+
+PartnerHeaders = Annotated[PartnerRequest, Depends(partner_headers)]
 
 
 def _record(arrest: Arrest) -> Record:
@@ -53,7 +67,9 @@ def book_arrest(
 def search_arrests(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     actor: Reader,
+    partner: PartnerHeaders,
     last_name: str | None = None,
     first_name: str | None = None,
     dob: str | None = Query(None, description="YYYY-MM-DD"),
@@ -72,15 +88,19 @@ def search_arrests(
     """Newest arrest first. Names match without regard to accents, case or spacing."""
     query = search.parse_search(request.query_params)
     if actor.is_partner:
-        gate.refuse_without_agreement(session, actor, AuditAction.ARREST_SEARCH, None)
+        shared = gate.search(session, actor, query, partner, zone=settings.zone)
+        return {"items": shared.items, "next_cursor": shared.next_cursor}
     page = search.search_arrests(session, actor, query)
     return {"items": [_record(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/arrests/{arrest_id}", **documented(ArrestRecord))
-def read_arrest(arrest_id: uuid.UUID, session: SessionDep, actor: Reader) -> Record:
+def read_arrest(
+    arrest_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: Reader, partner: PartnerHeaders
+) -> Record:
+    """A partner receives the record only through the sharing gate, projected to its agreement."""
     if actor.is_partner:
-        gate.refuse_without_agreement(session, actor, AuditAction.ARREST_READ, str(arrest_id))
+        return gate.read(session, actor, arrest_id, partner, zone=settings.zone)
     return _record(search.read_arrest(session, actor, arrest_id))
 
 

@@ -12,14 +12,14 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
 from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import BadRequest, Forbidden, Invalid, Refusal
-from pars.pagination import Page, decode_cursor, encode_cursor, parse_limit
+from pars.pagination import Page, keyset_page, parse_limit
 from pars.records.models import Arrest, Person
 from pars.records.names import name_key
 from pars.records.numbers import compact_tracking_number
@@ -108,7 +108,7 @@ def _parse_instant(value: str, key: str) -> datetime:
     return instant
 
 
-def _where(query: Select[Arrest], filters: Mapping[str, str]) -> Select[Arrest]:
+def where_filters(query: Select[Arrest], filters: Mapping[str, str]) -> Select[Arrest]:
     """Every filter becomes SQL; nothing is filtered in Python."""
     for key, value in filters.items():
         if key == "last_name":
@@ -143,31 +143,22 @@ def _where(query: Select[Arrest], filters: Mapping[str, str]) -> Select[Arrest]:
     return query
 
 
-def _page(
+def page_arrests(
     session: Session, query: Select[Arrest], *, limit: int, cursor: str | None, newest_first: bool
 ) -> Page[Arrest]:
-    if cursor is not None:
-        key = decode_cursor(cursor)
-        try:
-            at, last_id = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
-        except (IndexError, TypeError, ValueError) as exc:
-            raise BadRequest("cursor is not one this service returned") from exc
-        if newest_first:
-            query = query.where(or_(Arrest.arrested_at < at, and_(Arrest.arrested_at == at, Arrest.id < last_id)))
-        else:
-            query = query.where(or_(Arrest.arrested_at > at, and_(Arrest.arrested_at == at, Arrest.id > last_id)))
-    order = (Arrest.arrested_at.desc(), Arrest.id.desc()) if newest_first else (Arrest.arrested_at, Arrest.id)
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1].arrested_at.isoformat(), str(rows[-1].id)]) if more and rows else None
-    return Page(rows, next_cursor)
+    return keyset_page(
+        session, query, at=Arrest.arrested_at, ident=Arrest.id, limit=limit, cursor=cursor, newest_first=newest_first
+    )
 
 
 def search_arrests(session: Session, actor: Actor, search: SearchQuery) -> Page[Arrest]:
     """City search, newest arrest first. Partners search through the sharing gate instead."""
-    page = _page(
-        session, _where(select(Arrest), search.filters), limit=search.limit, cursor=search.cursor, newest_first=True
+    page = page_arrests(
+        session,
+        where_filters(select(Arrest), search.filters),
+        limit=search.limit,
+        cursor=search.cursor,
+        newest_first=True,
     )
     record_event(
         session,
@@ -197,7 +188,7 @@ def arraignment_docket(
 ) -> Page[DocketEntry]:
     """Cases waiting for preliminary arraignment (charges approved), oldest arrest first."""
     query = select(Arrest).where(Arrest.status == Status.CHARGES_APPROVED)
-    page = _page(session, query, limit=limit, cursor=cursor, newest_first=False)
+    page = page_arrests(session, query, limit=limit, cursor=cursor, newest_first=False)
     instant = now(session)
     sla = timedelta(hours=sla_hours)
     entries = [

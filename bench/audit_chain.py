@@ -1,0 +1,183 @@
+"""What the hash chain costs, and how fast verification goes.
+
+    .venv/bin/python bench/audit_chain.py [--url URL] [--bookings 500] [--entries 200000]
+
+1. Append overhead: books the same arrests through ``pars.records.intake.book_arrest``, one unit
+   of work each, once with the chain and once with entries written as before it (no head lock, no
+   hash), each on a fresh database, and prints bookings per second.
+2. Verification: fills a trail of ``--entries`` chained entries, then times ``verify_trail`` over
+   it (entries per second, reading included) and the hashing alone over rows held in memory.
+
+Without ``--url`` it runs on a temporary SQLite file; with a PostgreSQL URL give a database that
+may be emptied (the tables are dropped and rebuilt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.orm import Session
+
+from pars.audit import chain
+from pars.audit.canonical import GENESIS, entry_hash, instant_text
+from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.models import AuditEntry, AuditHead
+from pars.audit.reading import stored_columns, with_computed_hashes
+from pars.audit.signing import create_key_file, load_signer
+from pars.audit.verify import verify_trail
+from pars.auth.permissions import Role
+from pars.auth.principal import Actor
+from pars.clock import FrozenClock
+from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.migrate import upgrade
+from pars.models import metadata
+from pars.records.intake import book_arrest
+from pars.records.schemas import ArrestIn
+from pars.settings import Settings
+
+CLERK = Actor(user_id=uuid.uuid4(), agency_code="PPD", agency_kind="city", roles=frozenset({Role.BOOKING}))
+NOW = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
+
+
+def _fresh(url: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(engine)
+    return engine
+
+
+def _booking(index: int) -> ArrestIn:
+    return ArrestIn.model_validate(
+        {
+            "person": {"name": {"first": f"Person{index}", "last": "Bench"}, "dob": "1990-05-04"},
+            "arrest": {"arrested_at": "2026-03-17T09:30:00-04:00", "district": "24",
+                       "incident_number": f"26{index:08d}", "arresting_agency": "PPD", "arresting_officer": "4471"},
+            "charges": [{"statute": "18 § 2701 §§ A1", "grade": "M2"}],
+        }
+    )  # fmt: skip
+
+
+def _unchained(session: Session, entry: AuditEntry) -> None:
+    """The trail as it was before the chain: each entry inserted with the change, no hash."""
+    values = {c.key: getattr(entry, c.key) for c in AuditEntry.__table__.columns if c.key != "seq"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seq left to the database, as the identity column did
+        session.execute(insert(AuditEntry.__table__).values(values | {"prev_hash": "", "hash": ""}))
+
+
+def bookings_per_second(url: str, key: Path, count: int, *, chained: bool) -> float:
+    engine = _fresh(url)
+    if not chained and engine.dialect.name == "postgresql":
+        # Without the chain PARS would need an identity column back; emulate it.
+        with engine.begin() as conn:
+            conn.execute(
+                text("CREATE SEQUENCE bench_seq; ALTER TABLE audit_entries ALTER seq SET DEFAULT nextval('bench_seq')")
+            )
+    settings = Settings(database_url=url, audit_key_file=key)
+    policy = CheckpointPolicy.from_settings(settings, load_signer(key))
+    factory = make_session_factory(engine, info=session_info(policy))
+    bodies = [_booking(i) for i in range(count)]
+    original = chain.stage
+    if not chained:
+        chain.stage = _unchained
+    try:
+        started = time.perf_counter()
+        for body in bodies:
+            with unit_of_work(factory, FrozenClock(NOW)) as session:
+                book_arrest(session, CLERK, body)
+        elapsed = time.perf_counter() - started
+    finally:
+        chain.stage = original
+        engine.dispose()
+    return count / elapsed
+
+
+def fill_trail(engine: Engine, count: int) -> None:
+    """`count` chained entries of realistic shape, written directly (the hashing is the real one)."""
+    prev, rows = GENESIS, []
+    with engine.begin() as conn:
+        conn.execute(AuditHead.__table__.delete())
+        for seq in range(1, count + 1):
+            at = NOW + timedelta(seconds=seq, microseconds=seq % 999_999)
+            details = (
+                {"agreement_id": str(uuid.uuid4()), "agreement_version": 1, "purpose": "criminal_investigation",
+                 "case_reference": "FBI-PH-2026-0042", "channel": "query", "records": [str(uuid.uuid4())],
+                 "fields": ["id", "person.dob", "person.name", "status", "tracking_number"]}
+                if seq % 3 == 0 else {"results": seq % 50}
+            )  # fmt: skip
+            row = {"seq": seq, "at": at, "actor_id": CLERK.user_id, "agency": "FBI", "action": "arrest.read",
+                   "outcome": "ok", "target": str(uuid.uuid4()), "details": details, "prev_hash": prev}  # fmt: skip
+            prev = row["hash"] = entry_hash(
+                seq=seq, at=instant_text(at), actor=CLERK.user_id, agency="FBI", action="arrest.read", outcome="ok",
+                target=row["target"], details=details, prev_hash=row["prev_hash"],
+            )  # fmt: skip
+            rows.append(row)
+            if len(rows) == 20_000:
+                conn.execute(insert(AuditEntry), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(AuditEntry), rows)
+        conn.execute(insert(AuditHead).values(id=1, seq=count, hash=prev, checkpoint_seq=0))
+
+
+def timed(label: str, work: Callable[[], int]) -> None:
+    started = time.perf_counter()
+    done = work()
+    elapsed = time.perf_counter() - started
+    print(f"{label}: {done} entries in {elapsed:.2f} s = {done / elapsed:,.0f} entries/s")
+
+
+def _rounded(values: list[float]) -> list[float]:
+    return [round(v, 1) for v in values]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--bookings", type=int, default=500)
+    parser.add_argument("--entries", type=int, default=200_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        key = Path(tmp) / "bench.key"
+        create_key_file(key)
+        signer = load_signer(key)
+        print(f"database: {make_engine(url).dialect.name}")
+        bookings_per_second(url, key, 50, chained=True)  # warm-up: imports, catalog, caches
+        runs: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(3):  # alternated, so machine noise hits both alike
+            for chained in (False, True):
+                runs[chained].append(bookings_per_second(url, key, args.bookings, chained=chained))
+        plain, with_chain = statistics.median(runs[False]), statistics.median(runs[True])
+        print(f"bookings without the chain: {plain:,.1f}/s (median of {_rounded(runs[False])})")
+        print(f"bookings with the chain:    {with_chain:,.1f}/s (median of {_rounded(runs[True])})")
+        print(f"cost of the chain: {(plain - with_chain) / plain:+.1%}")
+
+        engine = _fresh(url)
+        fill_trail(engine, args.entries)
+        dialect = engine.dialect.name
+        with Session(engine) as session:
+            timed(
+                "verify_trail (reading included)", lambda: verify_trail(session, public_key=signer.public_key).entries
+            )
+            rows = session.execute(select(*stored_columns(dialect)).order_by(text("seq"))).all()
+        timed("hashing alone (rows in memory)", lambda: sum(1 for _ in with_computed_hashes(rows, dialect=dialect)))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Chaining at commit.
+
+``record_event`` only *stages* an entry on the session. When the session commits, the
+``before_commit`` hook below takes the head of the chain under a lock, numbers the staged entries
+consecutively, hashes each over its predecessor, inserts them and moves the head, all inside the
+committing transaction. So:
+
+- the lock is held only for the commit, not for the whole request;
+- sequence numbers are gap-free and in commit order: a transaction that rolls back never took
+  one (its staged entries are dropped by the rollback hook);
+- every caller stays unchanged: the chain is the business of this module alone.
+
+The lock is the one ``audit_head`` row read ``FOR UPDATE`` on PostgreSQL, which serialises
+committing writers across threads and processes. On SQLite every transaction of PARS starts
+with ``BEGIN IMMEDIATE`` (see ``pars.db``), so a commit already holds the database's one write
+lock and ``FOR UPDATE`` is not needed (SQLAlchemy leaves it out there).
+
+The hooks are registered on the ``Session`` class once, when this module is imported; any
+session that never stages an entry pays one dictionary lookup per commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, SessionTransaction
+
+from pars.audit.canonical import GENESIS, checkpoint_message, entry_hash, instant_text
+from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from pars.audit.signing import Signer
+from pars.clock import now
+from pars.settings import Settings
+
+# Keys in Session.info.
+STAGED = "pars.audit.staged"
+POLICY = "pars.audit.checkpoint_policy"
+FORCE_CHECKPOINT = "pars.audit.checkpoint_now"
+
+HEAD_ID = 1
+_COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns)
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """When to sign a checkpoint: once ``every_entries`` entries or ``every`` time have passed
+    since the last one, at the next commit that writes entries."""
+
+    signer: Signer
+    every_entries: int
+    every: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings, signer: Signer) -> CheckpointPolicy:
+        return cls(
+            signer=signer,
+            every_entries=settings.audit_checkpoint_entries,
+            every=timedelta(seconds=settings.audit_checkpoint_seconds),
+        )
+
+
+def session_info(policy: CheckpointPolicy | None) -> dict[str, Any]:
+    """What a session factory puts in every session's ``info`` so its commits sign checkpoints
+    (``make_session_factory(engine, info=session_info(policy))``). A session without a policy
+    still chains its entries; the next commit that has one writes the checkpoint it skipped."""
+    return {} if policy is None else {POLICY: policy}
+
+
+def stage(session: Session, entry: AuditEntry) -> None:
+    # The entry belongs to the transaction in progress. Begin it now if nothing has yet (this
+    # emits no SQL), so a rollback that follows always finds, and drops, what was staged in it.
+    if not session.in_transaction():
+        session.begin()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(STAGED, []).append((entry, transaction))
+
+
+def request_checkpoint(session: Session) -> None:
+    """Sign a checkpoint at this commit whatever the policy says (export, end of the demo)."""
+    if not session.in_transaction():
+        session.begin()
+    session.info[FORCE_CHECKPOINT] = True
+
+
+def _discard(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Entries staged in a transaction (or savepoint) that rolled back never happened."""
+    staged: list[tuple[AuditEntry, SessionTransaction]] | None = session.info.get(STAGED)
+    if previous_transaction.parent is None:
+        session.info.pop(STAGED, None)
+        session.info.pop(FORCE_CHECKPOINT, None)
+    elif staged:
+        session.info[STAGED] = [(e, t) for e, t in staged if not _within(t, previous_transaction)]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _seal(session: Session) -> None:
+    staged: list[tuple[AuditEntry, SessionTransaction]] = session.info.pop(STAGED, None) or []
+    forced = bool(session.info.pop(FORCE_CHECKPOINT, False))
+    if not staged and not forced:
+        return
+    # Pending changes take their row locks now, before the head lock: a commit holding the head
+    # then waits for nothing, so two commits can never deadlock over it.
+    session.flush()
+    head = _lock_head(session)
+    seq, prev_hash = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for entry, _ in staged:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, prev_hash
+        entry.hash = prev_hash = entry_hash(
+            seq=seq,
+            at=instant_text(entry.at),
+            actor=entry.actor_id,
+            agency=entry.agency,
+            action=entry.action,
+            outcome=entry.outcome,
+            target=entry.target,
+            details=entry.details,
+            prev_hash=entry.prev_hash,
+        )
+        rows.append({key: getattr(entry, key) for key in _COLUMNS})
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    values: dict[str, Any] = {"seq": seq, "hash": prev_hash}
+    policy: CheckpointPolicy | None = session.info.get(POLICY)
+    if policy is not None and seq > head.checkpoint_seq:
+        instant = now(session)
+        if forced or _due(policy, head, seq, instant):
+            _sign(session, policy.signer, size=seq, head_hash=prev_hash, at=instant)
+            values |= {"checkpoint_seq": seq, "checkpoint_at": instant}
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(values))
+
+
+@dataclass(frozen=True)
+class _Head:
+    seq: int
+    hash: str
+    checkpoint_seq: int
+    checkpoint_at: datetime | None
+
+
+def _due(policy: CheckpointPolicy, head: _Head, seq: int, instant: datetime) -> bool:
+    if head.checkpoint_at is None or seq - head.checkpoint_seq >= policy.every_entries:
+        return True
+    # The demo writes with historical clocks, so time may run backwards: then only the count
+    # decides.
+    elapsed: timedelta = instant - head.checkpoint_at
+    return elapsed >= policy.every
+
+
+def _sign(session: Session, signer: Signer, *, size: int, head_hash: str, at: datetime) -> None:
+    session.execute(
+        insert(AuditCheckpoint).values(
+            size=size,
+            head=head_hash,
+            at=at,
+            signature=signer.sign(checkpoint_message(size=size, head=head_hash, at=at)),
+            public_key=signer.public_key,
+            key_id=signer.key_id,
+        )
+    )
+
+
+def _lock_head(session: Session) -> _Head:
+    query = (
+        select(AuditHead.seq, AuditHead.hash, AuditHead.checkpoint_seq, AuditHead.checkpoint_at)
+        .where(AuditHead.id == HEAD_ID)
+        .with_for_update()
+    )
+    row = session.execute(query).first()
+    if row is None:
+        _create_head(session)
+        row = session.execute(query).one()
+    return _Head(*row)
+
+
+def _create_head(session: Session) -> None:
+    """The head row is missing on a database whose tables were emptied (tests) or built before
+    the chain existed: rebuild it from the last entry and checkpoint. Two writers may get here
+    at once on PostgreSQL; ``ON CONFLICT DO NOTHING`` lets the second one wait for the first
+    and then lock the row it made."""
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    checkpoint = session.execute(
+        select(AuditCheckpoint.size, AuditCheckpoint.at).order_by(AuditCheckpoint.size.desc()).limit(1)
+    ).first()
+    values = {
+        "id": HEAD_ID,
+        "seq": last.seq if last else 0,
+        "hash": last.hash if last else GENESIS,
+        "checkpoint_seq": checkpoint.size if checkpoint else 0,
+        "checkpoint_at": checkpoint.at if checkpoint else None,
+    }
+    dialect = session.get_bind().dialect.name
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(AuditHead).values(values)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+
+
+event.listen(Session, "before_commit", _seal)
+event.listen(Session, "after_soft_rollback", _discard)

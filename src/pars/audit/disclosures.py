@@ -1,0 +1,114 @@
+"""The accounting of disclosures: what left PARS, to whom, under which terms (CONTRACT §10).
+
+The sharing gate calls ``record_disclosure`` for every batch of records it lets out; oversight
+reads the accounting per record or per person.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from pars.audit.actions import AuditAction
+from pars.audit.models import Disclosure
+from pars.audit.service import record_event
+from pars.auth.principal import Actor
+from pars.clock import now
+from pars.errors import BadRequest, Invalid
+from pars.pagination import Page, decode_cursor, encode_cursor
+
+
+def record_disclosure(
+    session: Session,
+    actor: Actor,
+    action: AuditAction,
+    *,
+    agreement_id: uuid.UUID,
+    agreement_version: int,
+    purpose: str,
+    case_reference: str | None,
+    channel: str,
+    records: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    fields: Sequence[str],
+) -> None:
+    """One audit entry for the whole batch, and one accounting row per record that left.
+
+    ``records`` are (arrest id, person id) pairs; ``fields`` the field names each carried. An
+    empty batch (a search that found nothing) still leaves its entry: the query happened.
+    """
+    field_names = sorted(fields)
+    record_event(
+        session,
+        actor,
+        action,
+        records[0][0] if len(records) == 1 else None,
+        {
+            "agreement_id": str(agreement_id),
+            "agreement_version": agreement_version,
+            "purpose": purpose,
+            "case_reference": case_reference,
+            "channel": channel,
+            "records": [str(arrest_id) for arrest_id, _ in records],
+            "fields": field_names,
+        },
+    )
+    if not records:
+        return
+    instant = now(session)
+    session.execute(
+        insert(Disclosure),
+        [
+            {
+                "at": instant,
+                "agency": actor.agency_code,
+                "user_id": actor.user_id,
+                "agreement_id": agreement_id,
+                "agreement_version": agreement_version,
+                "purpose": purpose,
+                "case_reference": case_reference,
+                "channel": channel,
+                "arrest_id": arrest_id,
+                "person_id": person_id,
+                "fields": field_names,
+            }
+            for arrest_id, person_id in records
+        ],
+    )
+
+
+def list_disclosures(
+    session: Session,
+    actor: Actor,
+    *,
+    arrest_id: uuid.UUID | None,
+    person_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Disclosure]:
+    """Newest first. Exactly one of ``arrest_id`` and ``person_id``; reading is itself audited."""
+    if (arrest_id is None) == (person_id is None):
+        raise Invalid.one("arrest_id", "give exactly one of arrest_id and person_id")
+    query = select(Disclosure)
+    if arrest_id is not None:
+        query = query.where(Disclosure.arrest_id == arrest_id)
+    else:
+        query = query.where(Disclosure.person_id == person_id)
+    if cursor is not None:
+        key = decode_cursor(cursor)
+        if len(key) != 1 or not isinstance(key[0], int):
+            raise BadRequest("cursor is not one this service returned")
+        query = query.where(Disclosure.id < key[0])
+    rows = list(session.scalars(query.order_by(Disclosure.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    record_event(
+        session,
+        actor,
+        AuditAction.AUDIT_DISCLOSURES_READ,
+        arrest_id or person_id,
+        {"by": "arrest_id" if arrest_id is not None else "person_id", "results": len(rows)},
+    )
+    return Page(rows, encode_cursor([rows[-1].id]) if more else None)

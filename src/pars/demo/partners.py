@@ -1,0 +1,189 @@
+"""The partner side of the demonstration world (CONTRACT §12): the FBI, ATF and ICE agreements
+with their votes, and months of partner activity through the real gate.
+
+- FBI: criminal investigation, query and feed, case-bound searches by name and date of birth.
+- ATF: firearms charges only (Title 18 §§ 6105, 6106, 6108, 6110.2, 907), searches by tracking number.
+- ICE: the agreement the city ended. In force until the end of the most recent August 31, city
+  time, and not renewed. Before expiry its officers searched every night, by name, without a case
+  reference, mostly for people born abroad: the pattern a later oversight feature must recognise
+  as a fishing expedition. After expiry its attempts are refused, and the refusals are on the trail.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pars.auth.principal import Actor
+from pars.records.models import Arrest, Charge
+from pars.records.search import parse_search
+from pars.sharing import agreements, gate
+from pars.sharing.agreements import Policy
+from pars.sharing.gate import PartnerRequest
+from pars.sharing.models import Agreement
+from pars.sharing.schemas import AgreementIn
+
+FIREARMS = ["6105", "6106", "6108", "6110.2", "907"]
+COMMON_FIELDS = [
+    "person.name", "person.aliases", "person.dob", "person.sex", "person.race", "person.identifiers",
+    "arrest.arrested_at", "arrest.district", "arrest.incident_number", "charges", "charging", "custody",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Proposal:
+    handle: str
+    terms: AgreementIn
+
+
+@dataclass(frozen=True)
+class Ballot:
+    handle: str
+    partner: str
+    vote: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One partner query: a search that names a person or a case, then a read of what it found."""
+
+    handle: str
+    purpose: str
+    case_reference: str | None
+    how: str  # "name" | "tracking" | "fishing"
+
+
+PartnerAct = Proposal | Ballot | Lookup
+
+
+def city_midnight(day: datetime, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day.astimezone(zone).date(), time(0), tzinfo=zone)
+
+
+def ice_expiry(now: datetime, zone: ZoneInfo) -> datetime:
+    """The end of the most recent August 31, city time (September 1, 00:00)."""
+    local = now.astimezone(zone)
+    expiry = datetime(local.year, 9, 1, tzinfo=zone)
+    return expiry if expiry <= now else datetime(local.year - 1, 9, 1, tzinfo=zone)
+
+
+def history_start(now: datetime, zone: ZoneInfo, days: int) -> datetime:
+    """The demo's history covers `days`, and at least the last month of ICE's agreement."""
+    return min(now - timedelta(days=days), ice_expiry(now, zone) - timedelta(days=35))
+
+
+def _terms(agency: str, title: str, effective: datetime, expires: datetime, **terms: Any) -> AgreementIn:
+    return AgreementIn.model_validate(
+        {"agency": agency, "title": title, "document_ref": f"MOU-{agency}-{effective.year}",
+         "effective_from": effective, "expires_at": expires, "fields": COMMON_FIELDS, **terms}
+    )  # fmt: skip
+
+
+def agreement_steps(now: datetime, zone: ZoneInfo) -> Iterator[tuple[datetime, PartnerAct]]:
+    local = now.astimezone(zone)
+    year_start = datetime(local.year, 1, 1, tzinfo=zone)
+    next_year = datetime(local.year + 1, 1, 1, tzinfo=zone)
+    ice_end = ice_expiry(now, zone)
+    ice_start = ice_end.replace(year=ice_end.year - 1)
+    plans = [
+        ("FBI", year_start, [("DAO", "yes"), ("FJD", "yes"), ("CITY", "yes")], _terms(
+            "FBI", "FBI Philadelphia Division: arrest data for criminal investigations", year_start, next_year,
+            purposes=["criminal_investigation", "fugitive_apprehension"], channels=["query", "feed"],
+            scope={"titles": [18, 35]}, require_case_reference=True, daily_query_limit=500)),
+        ("ATF", year_start, [("DAO", "yes"), ("FJD", "yes"), ("CITY", "yes")], _terms(
+            "ATF", "ATF Philadelphia Field Division: firearms arrests", year_start, next_year,
+            purposes=["firearms_investigation"], channels=["query", "feed"],
+            scope={"titles": [18], "sections": FIREARMS}, require_case_reference=True, daily_query_limit=200)),
+        ("ICE", ice_start, [("CITY", "no"), ("DAO", "yes"), ("FJD", "yes")], _terms(
+            "ICE", "ICE Philadelphia Field Office: arrest data (not renewed)", ice_start, ice_end,
+            purposes=["criminal_investigation", "fugitive_apprehension"], channels=["query"],
+            fields=[*COMMON_FIELDS, "person.ethnicity", "person.address"],
+            require_case_reference=False, daily_query_limit=None)),
+    ]  # fmt: skip
+    for partner, effective, votes, terms in plans:
+        proposed = effective - timedelta(days=30)
+        yield proposed, Proposal("city.governance", terms)
+        for day, (stakeholder, vote) in enumerate(votes, start=1):
+            yield proposed + timedelta(days=day), Ballot(f"{stakeholder.lower()}.governance", partner, vote)
+
+
+def activity(
+    rng: random.Random, start: datetime, now: datetime, zone: ZoneInfo
+) -> Iterator[tuple[datetime, PartnerAct]]:
+    """Partner queries from `start` to `now`, each at a plausible hour."""
+    ice_end = ice_expiry(now, zone)
+    day, case = city_midnight(start + timedelta(days=2), zone), 0
+    while day < now:
+        if rng.random() < 0.35:  # FBI: a case-bound search in office hours
+            case += 1
+            at = day + timedelta(hours=rng.uniform(9, 17))
+            yield at, Lookup("fbi.agent", "criminal_investigation", f"FBI-PH-{at.year}-{case:04d}", "name")
+        if rng.random() < 0.2:  # ATF: a firearms case, by tracking number
+            at = day + timedelta(hours=rng.uniform(9, 17))
+            yield at, Lookup("atf.agent", "firearms_investigation", f"ATF-PHL-{at.year % 100}-{case:03d}", "tracking")
+        if day < ice_end:  # ICE: nightly sweeps by name, no case reference
+            for _ in range(rng.randint(6, 16)):
+                yield (
+                    day + timedelta(hours=rng.uniform(0.5, 4.5)),
+                    Lookup("ice.officer", "criminal_investigation", None, "fishing"),
+                )
+        elif rng.random() < 0.3:  # ICE after expiry: refused, and on the trail
+            for _ in range(rng.randint(1, 3)):
+                yield (
+                    day + timedelta(hours=rng.uniform(0.5, 4.5)),
+                    Lookup("ice.officer", "criminal_investigation", None, "fishing"),
+                )
+        day += timedelta(days=1)
+
+
+def perform(
+    session: Session, actor: Actor, act: PartnerAct, *, at: datetime, rng: random.Random, policy: Policy, zone: ZoneInfo
+) -> None:
+    """Runs one act through the same services the HTTP API calls. Refusals raise DomainError."""
+    if isinstance(act, Proposal):
+        agreements.propose(session, actor, act.terms, policy)
+    elif isinstance(act, Ballot):
+        target = session.scalars(
+            select(Agreement)
+            .join(Agreement.agency)
+            .where(Agreement.agency.has(code=act.partner))
+            .order_by(Agreement.created_at.desc())
+        ).first()
+        assert target is not None
+        agreements.vote(session, actor, target.id, act.vote, policy)
+    else:
+        _lookup(session, actor, act, at=at, rng=rng, zone=zone)
+
+
+def _lookup(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo) -> None:
+    pool = select(Arrest).where(Arrest.arrested_at < at)
+    if act.how == "tracking":
+        pool = pool.where(Arrest.charges.any((Charge.title == 18) & Charge.section.in_(FIREARMS)))
+    candidates = list(session.scalars(pool.order_by(Arrest.arrested_at.desc()).limit(200)))
+    if act.how == "fishing":
+        # The complaint in Philadelphia: searches aimed at people born outside the United States.
+        foreign = [a for a in candidates if (a.citizenship or "US") != "US"]
+        candidates = foreign if foreign and rng.random() < 0.8 else candidates
+    if not candidates:
+        return
+    target = rng.choice(candidates)
+    request = PartnerRequest(purpose=act.purpose, case_reference=act.case_reference)
+    if act.how == "tracking":
+        params = {"tracking_number": target.tracking_number}
+    elif act.how == "name":
+        params = {"last_name": target.last_name, "dob": target.dob.isoformat()}
+    elif target.first_name:
+        params = {"last_name": target.last_name, "first_name": target.first_name}
+    else:
+        params = {"last_name": target.last_name, "dob": target.dob.isoformat()}
+    page = gate.search(session, actor, parse_search(params), request, zone=zone)
+    if page.items and act.how != "fishing":
+        gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)

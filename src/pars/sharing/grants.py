@@ -1,0 +1,191 @@
+"""Agreements compiled into immutable grants (DESIGN principle 2).
+
+A version compiles once into a `Grant`: sets of purposes, channels and fields, the projection
+plan, the scope as a SQL condition, and the window in which it is in force. Deciding a request is
+then a set lookup and projecting a record a dict comprehension. Compiled plans are cached by
+(agreement id, revision); every change bumps the revision, so each process recompiles on its next
+request after a change made anywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, select, true
+from sqlalchemy.orm import Session
+
+from pars.auth.models import Agency
+from pars.records.fields import ALWAYS_PRESENT, ARREST_MEMBERS, PERSON_MEMBERS, TOP_LEVEL
+from pars.records.models import Arrest, Charge
+from pars.sharing.models import Agreement, AgreementVersion
+
+
+@dataclass(frozen=True)
+class Scope:
+    grades: frozenset[str] | None
+    titles: frozenset[int] | None
+    sections: frozenset[str] | None
+    statuses: frozenset[str] | None
+
+    @classmethod
+    def from_terms(cls, scope: dict[str, Any]) -> Scope:
+        def members(key: str) -> frozenset[Any] | None:
+            value = scope.get(key)
+            return None if value is None else frozenset(value)
+
+        return cls(members("grades"), members("titles"), members("sections"), members("statuses"))
+
+    def condition(self) -> ColumnElement[bool]:
+        """The scope as SQL, so records outside it never leave the database. Sealed records are
+        never in scope."""
+        conditions: list[ColumnElement[bool]] = [Arrest.sealed.is_(False)]
+        if self.statuses is not None:
+            conditions.append(Arrest.status.in_(sorted(self.statuses)))
+        charge: list[ColumnElement[bool]] = []
+        if self.grades is not None:
+            charge.append(Charge.grade.in_(sorted(self.grades)))
+        if self.titles is not None:
+            charge.append(Charge.title.in_(sorted(self.titles)))
+        if self.sections is not None:
+            charge.append(Charge.section.in_(sorted(self.sections)))
+        if charge:
+            conditions.append(exists(select(Charge.id).where(Charge.arrest_id == Arrest.id, *charge)))
+        return and_(true(), *conditions)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One approved agreement version, ready to decide and project."""
+
+    agreement_id: uuid.UUID
+    version: int
+    agency: str
+    purposes: frozenset[str]
+    channels: frozenset[str]
+    fields: frozenset[str]
+    scope: Scope
+    require_case_reference: bool
+    daily_query_limit: int | None
+    starts: datetime
+    ends: datetime  # exclusive
+
+    @property
+    def person_members(self) -> tuple[str, ...]:
+        return tuple(m for m in PERSON_MEMBERS if f"person.{m}" in self.fields)
+
+    @property
+    def arrest_members(self) -> tuple[str, ...]:
+        return tuple(m for m in ARREST_MEMBERS if f"arrest.{m}" in self.fields)
+
+    @property
+    def top_members(self) -> tuple[str, ...]:
+        return tuple(m for m in TOP_LEVEL if m in self.fields)
+
+    @property
+    def disclosed_fields(self) -> list[str]:
+        """Every field name a projected record carries, as the disclosure names them."""
+        return [*ALWAYS_PRESENT, *sorted(self.fields)]
+
+    def project(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Only the granted fields; an omitted field is absent, not null."""
+        out = {key: record[key] for key in ALWAYS_PRESENT}
+        person, arrest = self.person_members, self.arrest_members
+        if person:
+            out["person"] = {m: record["person"][m] for m in person}
+        if arrest:
+            out["arrest"] = {m: record["arrest"][m] for m in arrest}
+        for member in self.top_members:
+            out[member] = record[member]
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An agreement compiled: its grants (in order of approval) and the agreement-wide stops."""
+
+    agreement_id: uuid.UUID
+    revision: int
+    suspended: bool
+    terminated_at: datetime | None
+    grants: tuple[Grant, ...]
+
+    def in_force_at(self, instant: datetime) -> Grant | None:
+        if self.suspended or (self.terminated_at is not None and instant >= self.terminated_at):
+            return None
+        # Newest approval first: a later approval supersedes from its own start.
+        for grant in reversed(self.grants):
+            if grant.starts <= instant < grant.ends:
+                return grant
+        return None
+
+
+def compile_agreement(agreement: Agreement) -> Plan:
+    """A version is in force from max(effective_from, approval) until it expires or a version
+    approved after it takes effect, whichever is first."""
+    approved = sorted(
+        (v for v in agreement.versions if v.approved_at is not None),
+        key=lambda v: (v.approved_at, v.version),
+    )
+    starts = [max(v.effective_from, v.approved_at) for v in approved if v.approved_at is not None]
+    grants = []
+    for index, version in enumerate(approved):
+        later = [s for s in starts[index + 1 :] if s >= starts[index]]
+        ends = min([version.expires_at, *later])
+        grants.append(_grant(agreement, version, starts[index], ends))
+    return Plan(agreement.id, agreement.revision, agreement.suspended, agreement.terminated_at, tuple(grants))
+
+
+def _grant(agreement: Agreement, version: AgreementVersion, starts: datetime, ends: datetime) -> Grant:
+    return Grant(
+        agreement_id=agreement.id,
+        version=version.version,
+        agency=agreement.agency.code,
+        purposes=frozenset(version.purposes),
+        channels=frozenset(version.channels),
+        fields=frozenset(version.fields),
+        scope=Scope.from_terms(version.scope),
+        require_case_reference=version.require_case_reference,
+        daily_query_limit=version.daily_query_limit,
+        starts=starts,
+        ends=ends,
+    )
+
+
+class PlanCache:
+    def __init__(self) -> None:
+        self._plans: dict[uuid.UUID, Plan] = {}
+        self._lock = threading.Lock()
+
+    def plan(self, session: Session, agreement_id: uuid.UUID, revision: int) -> Plan:
+        cached = self._plans.get(agreement_id)
+        if cached is not None and cached.revision == revision:
+            return cached
+        agreement = session.get_one(Agreement, agreement_id)
+        plan = compile_agreement(agreement)
+        with self._lock:
+            self._plans[agreement_id] = plan
+        return plan
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
+
+
+PLANS = PlanCache()
+
+
+def grant_in_force(session: Session, agency_code: str, instant: datetime) -> Grant | None:
+    """The grant of the agency's agreement in force at `instant`, if any. One small indexed
+    query per call; compiling happens only after a change."""
+    rows = session.execute(
+        select(Agreement.id, Agreement.revision).join(Agency).where(Agency.code == agency_code)
+    ).all()
+    for agreement_id, revision in rows:
+        grant = PLANS.plan(session, agreement_id, revision).in_force_at(instant)
+        if grant is not None:
+            return grant
+    return None

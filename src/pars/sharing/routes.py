@@ -1,0 +1,116 @@
+"""Agreements and detainer requests over HTTP (CONTRACT §6, §8)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, require
+from pars.auth.permissions import Permission
+from pars.auth.principal import Actor
+from pars.clock import now
+from pars.pagination import parse_limit
+from pars.settings import Settings
+from pars.sharing import agreements, detainers
+from pars.sharing.agreements import Policy
+from pars.sharing.models import Agreement, DetainerRequest
+from pars.sharing.schemas import (
+    AgreementIn,
+    AgreementOut,
+    AgreementPage,
+    DetainerIn,
+    DetainerOut,
+    DetainerPage,
+    SuspensionIn,
+    TerminationIn,
+    TermsIn,
+    VoteIn,
+)
+
+router = APIRouter(prefix=API_PREFIX, tags=["agreements"])
+
+Reader = Annotated[Actor, Depends(require(Permission.READ_AGREEMENTS))]
+Governor = Annotated[Actor, Depends(require(Permission.GOVERN_AGREEMENTS))]
+Partner = Annotated[Actor, Depends(require(Permission.FILE_DETAINERS))]
+Json = dict[str, Any]
+
+
+def policy(settings: Annotated[Settings, Depends(get_settings)]) -> Policy:
+    return Policy(
+        protected_fields=frozenset(settings.protected_fields),
+        prohibited_purposes=frozenset(settings.prohibited_purposes),
+        quorum=settings.agreement_quorum,
+    )
+
+
+PolicyDep = Annotated[Policy, Depends(policy)]
+
+
+def _out(session: SessionDep, agreement: Agreement) -> Json:
+    return agreements.describe(agreement, now(session))
+
+
+@router.post("/agreements", status_code=201, **documented(AgreementOut, 201))
+def propose(body: AgreementIn, session: SessionDep, actor: Governor, rules: PolicyDep) -> Json:
+    """Version 1, proposed; it takes effect once quorum stakeholders vote yes."""
+    return _out(session, agreements.propose(session, actor, body, rules))
+
+
+@router.get("/agreements", **documented(AgreementPage))
+def list_agreements(session: SessionDep, actor: Reader, limit: int | None = None, cursor: str | None = None) -> Json:
+    page = agreements.listing(session, actor, limit=parse_limit(limit), cursor=cursor)
+    return {"items": [_out(session, a) for a in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/agreements/{agreement_id}", **documented(AgreementOut))
+def read_agreement(agreement_id: uuid.UUID, session: SessionDep, actor: Reader) -> Json:
+    return _out(session, agreements.visible(session, actor, agreement_id))
+
+
+@router.post("/agreements/{agreement_id}/versions", status_code=201, **documented(AgreementOut, 201))
+def amend(agreement_id: uuid.UUID, body: TermsIn, session: SessionDep, actor: Governor, rules: PolicyDep) -> Json:
+    """A renewal or amendment: a new proposed version that must be approved."""
+    return _out(session, agreements.amend(session, actor, agreement_id, body, rules))
+
+
+@router.post("/agreements/{agreement_id}/votes", **documented(AgreementOut))
+def vote(agreement_id: uuid.UUID, body: VoteIn, session: SessionDep, actor: Governor, rules: PolicyDep) -> Json:
+    """The caller's stakeholder agency votes on the newest proposed version."""
+    return _out(session, agreements.vote(session, actor, agreement_id, body.vote, rules))
+
+
+@router.post("/agreements/{agreement_id}/suspension", **documented(AgreementOut))
+def suspend(agreement_id: uuid.UUID, body: SuspensionIn, session: SessionDep, actor: Governor) -> Json:
+    """Any one stakeholder stops all disclosure at once."""
+    return _out(session, agreements.suspend(session, actor, agreement_id, body.reason))
+
+
+@router.delete("/agreements/{agreement_id}/suspension", **documented(AgreementOut))
+def lift(agreement_id: uuid.UUID, session: SessionDep, actor: Governor, rules: PolicyDep) -> Json:
+    """The caller's agency votes to lift; it lifts when quorum agencies have voted."""
+    return _out(session, agreements.vote_to_lift(session, actor, agreement_id, rules))
+
+
+@router.post("/agreements/{agreement_id}/termination", **documented(AgreementOut))
+def terminate(agreement_id: uuid.UUID, body: TerminationIn, session: SessionDep, actor: Governor) -> Json:
+    return _out(session, agreements.terminate(session, actor, agreement_id, body.effective_at, body.reason))
+
+
+def _detainer(request: DetainerRequest) -> DetainerOut:
+    return DetainerOut(id=request.id, arrest_id=request.arrest_id, status=request.status, reason=request.reason)
+
+
+@router.post("/detainers", status_code=201, response_model=DetainerOut, tags=["detainers"])
+def file_detainer(body: DetainerIn, session: SessionDep, actor: Partner) -> DetainerOut:
+    """Accepted only with a judicial warrant; nobody is ever held."""
+    return _detainer(detainers.file_detainer(session, actor, body))
+
+
+@router.get("/detainers", response_model=DetainerPage, tags=["detainers"])
+def list_detainers(
+    session: SessionDep, actor: Partner, limit: int | None = None, cursor: str | None = None
+) -> DetainerPage:
+    page = detainers.list_detainers(session, actor, limit=parse_limit(limit), cursor=cursor)
+    return DetainerPage(items=[_detainer(d) for d in page.items], next_cursor=page.next_cursor)

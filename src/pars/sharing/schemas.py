@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from pars.records.schemas import Status
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=400)]
+
+
+class Scope(BaseModel):
+    """Absent or null members do not restrict. A record is in scope when one of its charges
+    matches every charge restriction given and its status is listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grades: list[Annotated[str, StringConstraints(min_length=1, max_length=4)]] | None = None
+    titles: list[int] | None = None
+    sections: list[Annotated[str, StringConstraints(min_length=1, max_length=16)]] | None = None
+    statuses: list[Status] | None = None
+
+
+class TermsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Text
+    document_ref: Text | None = None
+    effective_from: AwareDatetime
+    expires_at: AwareDatetime = Field(description="exclusive: at this instant nothing more is disclosed")
+    purposes: list[str] = Field(min_length=1)
+    channels: list[str] = Field(min_length=1)
+    fields: list[str] = Field(min_length=1)
+    scope: Scope = Field(default_factory=Scope)
+    require_case_reference: bool = True
+    daily_query_limit: int | None = Field(default=None, ge=1)
+
+
+class AgreementIn(TermsIn):
+    agency: str
+
+
+class VoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vote: Literal["yes", "no"]
+
+
+class SuspensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class TerminationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    effective_at: AwareDatetime
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class VoteOut(BaseModel):
+    agency: str
+    vote: Literal["yes", "no"]
+    at: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    status: str
+    title: str
+    document_ref: str | None
+    effective_from: str
+    expires_at: str
+    purposes: list[str]
+    channels: list[str]
+    fields: list[str]
+    scope: dict[str, Any]
+    require_case_reference: bool
+    daily_query_limit: int | None
+    votes: list[VoteOut]
+
+
+class AgreementOut(BaseModel):
+    id: uuid.UUID
+    agency: str
+    in_force: bool
+    current_version: int | None
+    suspended: bool
+    terminated_at: str | None
+    versions: list[VersionOut]
+
+
+class AgreementPage(BaseModel):
+    items: list[AgreementOut]
+    next_cursor: str | None
+
+
+class JudicialWarrant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: Annotated[str, StringConstraints(max_length=200)] | None = None
+    court: Annotated[str, StringConstraints(max_length=200)] | None = None
+    judge: Annotated[str, StringConstraints(max_length=200)] | None = None
+    signed_at: AwareDatetime | None = None
+
+
+class DetainerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    arrest_id: uuid.UUID
+    type: Literal["hold", "notification"]
+    judicial_warrant: JudicialWarrant | None = None
+    document_ref: Annotated[str, StringConstraints(max_length=400)] | None = None
+
+
+class DetainerOut(BaseModel):
+    id: uuid.UUID
+    arrest_id: uuid.UUID
+    status: Literal["accepted", "declined"]
+    reason: str
+
+
+class DetainerPage(BaseModel):
+    items: list[DetainerOut]
+    next_cursor: str | None

@@ -1,0 +1,78 @@
+"""Fixtures for the audit trail: a signer, sessions that sign checkpoints, a trail of a given
+length, and the attacker's way around the append-only triggers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from pars.audit import AuditAction, record_event
+from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.signing import Signer, load_signer
+from pars.audit.verify import Verification, verify_trail
+from pars.auth.permissions import Role
+from pars.auth.principal import Actor
+from pars.clock import FrozenClock
+from pars.db import make_session_factory, unit_of_work
+from pars.settings import Settings
+
+CLERK = Actor(user_id=uuid.uuid4(), agency_code="PPD", agency_kind="city", roles=frozenset({Role.BOOKING}))
+
+
+@pytest.fixture
+def signer(audit_key_file: Path) -> Signer:
+    return load_signer(audit_key_file)
+
+
+@pytest.fixture
+def signed_factory(db: Engine, settings: Settings, signer: Signer) -> Callable[..., sessionmaker[Session]]:
+    """A session factory whose commits sign checkpoints, by default every 10 entries."""
+
+    def make(entries: int = 10, seconds: float = 3600) -> sessionmaker[Session]:
+        tuned = settings.model_copy(update={"audit_checkpoint_entries": entries, "audit_checkpoint_seconds": seconds})
+        return make_session_factory(db, info=session_info(CheckpointPolicy.from_settings(tuned, signer)))
+
+    return make
+
+
+@pytest.fixture
+def write_trail(signed_factory: Callable[..., sessionmaker[Session]], clock: FrozenClock) -> Callable[[int], None]:
+    """Appends `n` entries, two per transaction, with varied content (unicode, nulls, nesting)."""
+
+    def write(n: int) -> None:
+        factory = signed_factory()
+        for index in range(0, n, 2):
+            with unit_of_work(factory, clock) as session:
+                for offset in range(min(2, n - index)):
+                    details = {"n": index + offset, "name": "Peña 王", "nested": {"ok": True, "list": [1, 2.5, None]}}
+                    record_event(session, CLERK, AuditAction.ARREST_READ, uuid.uuid4(), details)
+
+    return write
+
+
+def verify(db: Engine, signer: Signer) -> Verification:
+    with make_session_factory(db)() as session:
+        return verify_trail(session, public_key=signer.public_key)
+
+
+@contextmanager
+def tampering(engine: Engine) -> Iterator[Connection]:
+    """A connection as an attacker with database rights has it: the append-only triggers set
+    aside (PostgreSQL: replica mode skips them; SQLite: dropped, and put back afterwards)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            yield conn
+            return
+        triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+        for name, _ in triggers:
+            conn.execute(text(f'DROP TRIGGER "{name}"'))
+        yield conn
+        for _, sql in triggers:
+            conn.execute(text(sql))

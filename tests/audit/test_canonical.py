@@ -1,0 +1,60 @@
+"""The canonical encoding (docs/audit.md): the fast builder writes exactly the documented JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pars.audit.canonical import canonical_json, entry_bytes, entry_hash, instant_text, plain_details
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
+
+
+@given(
+    seq=st.integers(min_value=0, max_value=2**62),
+    action=texts,
+    agency=st.none() | texts,
+    target=st.none() | texts,
+    actor=st.none() | st.uuids(),
+    details=st.dictionaries(texts, json_values, max_size=5),
+)
+def test_the_fast_encoding_is_the_documented_json(
+    seq: int, action: str, agency: str | None, target: str | None, actor: uuid.UUID | None, details: dict[str, Any]
+) -> None:
+    details = plain_details(details)
+    fields = {
+        "seq": seq, "at": "2026-03-17T19:00:00.000000Z", "actor": None if actor is None else str(actor),
+        "agency": agency, "action": action, "outcome": "ok", "target": target, "details": details, "prev_hash": "0" * 64,
+    }  # fmt: skip
+    documented = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert entry_bytes(**{**fields, "actor": actor}) == documented == canonical_json(fields)
+    assert entry_hash(**{**fields, "actor": actor}) == hashlib.sha256(documented).hexdigest()
+
+
+def test_instants_are_utc_with_microseconds() -> None:
+    eastern = timezone(timedelta(hours=-4))
+    assert instant_text(datetime(2026, 3, 17, 15, 0, tzinfo=eastern)) == "2026-03-17T19:00:00.000000Z"
+    assert instant_text(datetime(2026, 3, 17, 19, 0, 0, 5, tzinfo=UTC)) == "2026-03-17T19:00:00.000005Z"
+    with pytest.raises(ValueError, match="offset"):
+        instant_text(datetime(2026, 3, 17, 19, 0))  # noqa: DTZ001 - the point of the test
+
+
+def test_details_are_what_either_database_gives_back() -> None:
+    assert plain_details({"n": 1e20, "x": 2.0, "y": 0.1, "t": ("a",), 3: None}) == {
+        "n": 100000000000000000000, "x": 2, "y": 0.1, "t": ["a"], "3": None,
+    }  # fmt: skip
+    assert plain_details(None) == {}
+    with pytest.raises(ValueError, match=r"NaN|JSON"):
+        plain_details({"bad": float("nan")})

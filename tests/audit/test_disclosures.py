@@ -1,0 +1,155 @@
+"""CONTRACT §10: the accounting of disclosures lists exactly what left, per record and per
+person: who, when, under which agreement version, for which purpose and case, which fields."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from pars.audit import AuditAction, record_disclosure
+from pars.audit.models import AuditEntry, Disclosure
+from pars.auth.permissions import Role
+from pars.auth.principal import Actor
+from pars.clock import FrozenClock
+from pars.db import make_session_factory, unit_of_work
+from tests.conftest import User
+
+AGREEMENT = uuid.uuid4()
+ARREST_A, ARREST_B, ARREST_C = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+PERSON_1, PERSON_2 = uuid.uuid4(), uuid.uuid4()
+
+
+@pytest.fixture
+def oversight(make_user: Callable[..., User]) -> User:
+    return make_user(Role.OVERSIGHT, agency="CITY")
+
+
+@pytest.fixture
+def agent(make_user: Callable[..., User]) -> Actor:
+    user = make_user(Role.PARTNER, agency="FBI")
+    return Actor(user_id=uuid.UUID(user.id), agency_code="FBI", agency_kind="partner", roles=frozenset({Role.PARTNER}))
+
+
+@pytest.fixture
+def disclosed(db: Engine, clock: FrozenClock, agent: Actor) -> None:
+    """Three batches: a search that found A and B (one person), a read of A under a newer
+    version, and a read of C (another person) with no case reference."""
+    factory = make_session_factory(db)
+    batches = [
+        (AuditAction.ARREST_SEARCH, 1, "FBI-1", [(ARREST_A, PERSON_1), (ARREST_B, PERSON_1)], ["person.name", "id"]),
+        (AuditAction.ARREST_READ, 2, "FBI-2", [(ARREST_A, PERSON_1)], ["person.dob", "charges", "id"]),
+        (AuditAction.ARREST_READ, 2, None, [(ARREST_C, PERSON_2)], ["id"]),
+    ]
+    for action, version, case, records, fields in batches:
+        clock.advance(timedelta(minutes=5))
+        with unit_of_work(factory, clock) as session:
+            record_disclosure(
+                session, agent, action, agreement_id=AGREEMENT, agreement_version=version,
+                purpose="criminal_investigation", case_reference=case, channel="query", records=records, fields=fields,
+            )  # fmt: skip
+
+
+def test_one_entry_per_batch_one_row_per_record(disclosed: None, session: Session, agent: Actor) -> None:
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.agency == "FBI").order_by(AuditEntry.seq)
+    ).all()  # fmt: skip
+    search, read_a, read_c = entries
+    assert (search.action, search.target, search.outcome) == ("arrest.search", None, "ok")
+    assert search.details == {
+        "agreement_id": str(AGREEMENT), "agreement_version": 1, "purpose": "criminal_investigation",
+        "case_reference": "FBI-1", "channel": "query", "records": [str(ARREST_A), str(ARREST_B)],
+        "fields": ["id", "person.name"],
+    }  # fmt: skip
+    assert (read_a.target, read_a.details["records"]) == (str(ARREST_A), [str(ARREST_A)])
+    assert read_c.details["case_reference"] is None
+    rows = session.scalars(select(Disclosure).order_by(Disclosure.id)).all()
+    assert [(r.arrest_id, r.person_id) for r in rows] == [
+        (ARREST_A, PERSON_1), (ARREST_B, PERSON_1), (ARREST_A, PERSON_1), (ARREST_C, PERSON_2),
+    ]  # fmt: skip
+    assert {r.user_id for r in rows} == {agent.user_id} and {r.agency for r in rows} == {"FBI"}
+
+
+def test_the_accounting_of_a_record_lists_exactly_what_left(
+    client: TestClient, oversight: User, disclosed: None, agent: Actor, clock: FrozenClock
+) -> None:
+    response = client.get("/api/v1/disclosures", params={"arrest_id": str(ARREST_A)}, headers=oversight.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["next_cursor"] is None
+    newest, oldest = body["items"]
+    assert newest == {
+        "at": (clock.now() - timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
+        "agency": "FBI",
+        "user": str(agent.user_id),
+        "agreement_id": str(AGREEMENT),
+        "agreement_version": 2,
+        "purpose": "criminal_investigation",
+        "case_reference": "FBI-2",
+        "channel": "query",
+        "fields": ["charges", "id", "person.dob"],
+        "arrest_id": str(ARREST_A),
+    }
+    assert (oldest["agreement_version"], oldest["case_reference"], oldest["fields"]) == (
+        1,
+        "FBI-1",
+        ["id", "person.name"],
+    )
+    assert client.get(
+        "/api/v1/disclosures", params={"arrest_id": str(uuid.uuid4())}, headers=oversight.headers
+    ).json() == {"items": [], "next_cursor": None}  # fmt: skip
+
+
+def test_the_accounting_of_a_person_covers_every_record(client: TestClient, oversight: User, disclosed: None) -> None:
+    def arrests(limit: int, cursor: str | None = None) -> tuple[list[str], str | None]:
+        params = {"person_id": str(PERSON_1), "limit": str(limit)} | ({"cursor": cursor} if cursor else {})
+        body = client.get("/api/v1/disclosures", params=params, headers=oversight.headers).json()
+        return [item["arrest_id"] for item in body["items"]], body["next_cursor"]
+
+    first, cursor = arrests(2)
+    assert first == [str(ARREST_A), str(ARREST_B)] and cursor is not None
+    rest, cursor = arrests(2, cursor)
+    assert rest == [str(ARREST_A)] and cursor is None
+
+
+def test_exactly_one_of_arrest_and_person(client: TestClient, oversight: User) -> None:
+    for params in ({}, {"arrest_id": str(ARREST_A), "person_id": str(PERSON_1)}):
+        response = client.get("/api/v1/disclosures", params=params, headers=oversight.headers)
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/disclosures?arrest_id=nope", headers=oversight.headers).status_code == 422
+
+
+def test_reading_the_accounting_is_audited(
+    client: TestClient, oversight: User, disclosed: None, session: Session
+) -> None:
+    client.get("/api/v1/disclosures", params={"person_id": str(PERSON_1)}, headers=oversight.headers)
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+    assert (entry.action, entry.target, entry.details) == (
+        "audit.disclosures_read", str(PERSON_1), {"by": "person_id", "results": 3},
+    )  # fmt: skip
+    assert str(entry.actor_id) == oversight.id
+
+
+def test_an_empty_batch_is_audited_without_accounting_rows(
+    db: Engine, clock: FrozenClock, agent: Actor, session: Session
+) -> None:
+    with unit_of_work(make_session_factory(db), clock) as uow:
+        record_disclosure(
+            uow, agent, AuditAction.ARREST_SEARCH, agreement_id=AGREEMENT, agreement_version=1,
+            purpose="criminal_investigation", case_reference="X", channel="query", records=[], fields=["id"],
+        )  # fmt: skip
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+    assert entry.action == "arrest.search" and entry.details["records"] == []
+    assert session.scalars(select(Disclosure)).all() == []
+
+
+def test_the_accounting_is_append_only(disclosed: None, db: Engine) -> None:
+    for statement in ("UPDATE disclosures SET purpose = 'x'", "DELETE FROM disclosures"):
+        with pytest.raises(Exception, match="append-only"), db.begin() as conn:
+            conn.execute(text(statement))

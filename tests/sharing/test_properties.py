@@ -1,0 +1,188 @@
+"""Property tests of the gate (hypothesis): whatever the agreement, the records and the moment,
+a partner never receives a field outside its grant, a protected field, a record outside scope,
+or anything outside the validity window — through get and through search — and a city user
+always receives the whole record."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from pars.auth.permissions import Role
+from pars.auth.principal import SYSTEM
+from pars.auth.schemas import AgencyIn, UserIn
+from pars.auth.service import actor_for, create_agency, create_user
+from pars.clock import FrozenClock
+from pars.db import make_session_factory, unit_of_work
+from pars.records import intake, workflow
+from pars.records.fields import RECORD_FIELDS
+from pars.records.schemas import ArrestIn, ChargingDecisionIn, SealIn
+from pars.settings import Settings
+from pars.sharing import agreements
+from pars.sharing.agreements import Policy
+from pars.sharing.schemas import AgreementIn
+from tests.conftest import START, User, arrest_body
+
+PROTECTED = {"person.place_of_birth", "person.citizenship", "person.ssn", "victims", "witnesses"}
+GRANTABLE = sorted(set(RECORD_FIELDS) - PROTECTED)
+# (statute, grade, title, section) choices that the catalog accepts.
+CHARGES = [
+    ("18 § 2701 §§ A1", "M2", 18, "2701"),
+    ("18 § 6106 §§ A1", "F3", 18, "6106"),
+    ("18 § 3502 §§ A1", "F1", 18, "3502"),
+    ("35 § 780-113 §§ A16", "M", 35, "780-113"),
+    ("75 § 3802 §§ A1", "M", 75, "3802"),
+]
+EFFECTIVE, EXPIRES = (
+    datetime.fromisoformat("2026-01-01T00:00:00-05:00"),
+    datetime.fromisoformat("2026-09-01T00:00:00-04:00"),
+)
+MOMENTS = {
+    "before": START - timedelta(hours=1),  # approved at START: not in force before
+    "inside": START + timedelta(days=1),
+    "last_ms": EXPIRES - timedelta(milliseconds=1),
+    "expires_at": EXPIRES,
+    "after": EXPIRES + timedelta(days=3),
+}
+IN_WINDOW = {"inside", "last_ms"}
+CITY = ZoneInfo("America/New_York")
+
+
+def optional_set(elements: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any] | None]:
+    return st.none() | st.sets(elements, min_size=1).map(sorted)
+
+
+@dataclass(frozen=True)
+class Spec:
+    charges: tuple[int, ...]
+    step: str  # booked | approved | declined
+    sealed: bool
+
+
+scopes = st.fixed_dictionaries(
+    {
+        "grades": optional_set(st.sampled_from(["F1", "F2", "F3", "M1", "M2", "M"])),
+        "titles": optional_set(st.sampled_from([18, 35, 75])),
+        "sections": optional_set(st.sampled_from(["2701", "6106", "3502", "780-113", "3802"])),
+        "statuses": optional_set(st.sampled_from(["booked", "charges_approved", "charges_declined"])),
+    }
+)
+specs = st.builds(
+    Spec,
+    charges=st.lists(st.integers(0, len(CHARGES) - 1), min_size=1, max_size=2, unique=True).map(tuple),
+    step=st.sampled_from(["booked", "approved", "declined"]),
+    sealed=st.booleans(),
+)
+
+
+def in_scope(spec: Spec, scope: dict[str, Any]) -> bool:
+    """The contract's rule, written independently of the gate."""
+    status = {"booked": "booked", "approved": "charges_approved", "declined": "charges_declined"}[spec.step]
+    if spec.sealed or (scope["statuses"] is not None and status not in scope["statuses"]):
+        return False
+    restrictions = [scope[k] for k in ("grades", "titles", "sections")]
+    if all(r is None for r in restrictions):
+        return True
+    for index in spec.charges:
+        _, grade, title, section = CHARGES[index]
+        if all(r is None or v in r for r, v in zip(restrictions, (grade, title, section), strict=True)):
+            return True
+    return False
+
+
+def test_a_partner_never_receives_more_than_its_grant(
+    db: Engine, client: TestClient, clock: FrozenClock, settings: Settings, booking: User
+) -> None:
+    factory = make_session_factory(db)
+    policy = Policy(
+        frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes), settings.agreement_quorum
+    )
+    codes = (f"P{n:04d}" for n in itertools.count())
+    with unit_of_work(factory, clock) as session:
+        voters = []
+        for code in ("DAO", "FJD"):
+            create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="city", stakeholder=True))
+            user, _ = create_user(session, SYSTEM, UserIn(agency=code, name=code, roles=[Role.GOVERNANCE]))
+            voters.append(actor_for(user))
+        clerk_user, _ = create_user(
+            session, SYSTEM, UserIn(agency="PPD", name="clerk", roles=[Role.BOOKING, Role.CHARGING, Role.MAGISTRATE])
+        )
+        clerk = actor_for(clerk_user)
+
+    @examples(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        fields=st.sets(st.sampled_from(GRANTABLE), min_size=1),
+        scope=scopes,
+        records=st.lists(specs, min_size=1, max_size=3),
+        moment=st.sampled_from(sorted(MOMENTS)),
+        case_required=st.booleans(),
+    )
+    def check(fields: set[str], scope: dict[str, Any], records: list[Spec], moment: str, case_required: bool) -> None:
+        clock.set(START)
+        code = next(codes)
+        with unit_of_work(factory, clock) as session:
+            create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="partner"))
+            _, key = create_user(session, SYSTEM, UserIn(agency=code, name=code, roles=[Role.PARTNER]))
+            terms = AgreementIn(
+                agency=code, title="t", effective_from=EFFECTIVE, expires_at=EXPIRES,
+                purposes=["criminal_investigation"], channels=["query"], fields=sorted(fields),
+                scope=scope, require_case_reference=case_required,
+            )  # fmt: skip
+            agreement = agreements.propose(session, SYSTEM, terms, policy)
+            for voter in voters:
+                agreements.vote(session, voter, agreement.id, "yes", policy)
+            ids = [_book(session, clerk, spec) for spec in records]
+        clock.set(MOMENTS[moment])
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "PARS-Purpose": "criminal_investigation",
+            "PARS-Case-Reference": "C-9",
+        }
+        for spec, (arrest_id, tracking) in zip(records, ids, strict=True):
+            expected = moment in IN_WINDOW and in_scope(spec, scope)
+            got = client.get(f"/api/v1/arrests/{arrest_id}", headers=headers)
+            found = client.get("/api/v1/arrests", params={"tracking_number": tracking}, headers=headers)
+            if moment not in IN_WINDOW:
+                assert got.status_code == 403 and found.status_code == 403
+                continue
+            assert got.status_code == (200 if expected else 404)
+            assert [r["id"] for r in found.json()["items"]] == ([str(arrest_id)] if expected else [])
+            for shared in [got.json()] * expected + found.json()["items"]:
+                _assert_within_grant(shared, fields)
+            full = client.get(f"/api/v1/arrests/{arrest_id}", headers=booking.headers).json()
+            assert {f.split(".")[0] for f in RECORD_FIELDS} <= set(full)
+
+    check()
+
+
+def _book(session: Any, clerk: Any, spec: Spec) -> tuple[uuid.UUID, str]:
+    body = arrest_body(charges=[{"statute": CHARGES[i][0], "grade": CHARGES[i][1]} for i in spec.charges])
+    arrest = intake.book_arrest(session, clerk, ArrestIn.model_validate(body))
+    if spec.step != "booked":
+        decision = ChargingDecisionIn(decision="approved" if spec.step == "approved" else "declined")
+        workflow.record_charging_decision(session, clerk, arrest.id, decision, zone=CITY)
+    if spec.sealed:
+        workflow.seal_arrest(session, clerk, arrest.id, SealIn(order_ref="ORDER"))
+    return arrest.id, f"{arrest.tracking_number[0]} {arrest.tracking_number[1:7]}-{arrest.tracking_number[7]}"
+
+
+def _assert_within_grant(shared: dict[str, Any], fields: set[str]) -> None:
+    allowed_top = {"id", "tracking_number", "status"} | {f for f in fields if "." not in f}
+    person = {f.split(".", 1)[1] for f in fields if f.startswith("person.")}
+    arrest = {f.split(".", 1)[1] for f in fields if f.startswith("arrest.")}
+    expected_top = allowed_top | ({"person"} if person else set()) | ({"arrest"} if arrest else set())
+    assert set(shared) == expected_top
+    assert set(shared.get("person", {})) == person
+    assert set(shared.get("arrest", {})) == arrest
+    assert not {"place_of_birth", "citizenship", "ssn"} & set(shared.get("person", {}))
+    assert not {"victims", "witnesses", "sealed"} & set(shared)
