@@ -17,7 +17,9 @@ from pars.audit.signing import load_signer
 from pars.auth.routes import router as principals_router
 from pars.clock import Clock, SystemClock
 from pars.db import make_engine, make_session_factory
+from pars.feed.routes import router as feed_router
 from pars.logs import configure_logging
+from pars.oversight.routes import router as oversight_router
 from pars.records.routes import router as arrests_router
 from pars.settings import Settings
 from pars.sharing.routes import router as sharing_router
@@ -49,7 +51,7 @@ def create_app(
 
     # Feature routers carry the full /api/v1 path themselves, so the route template seen by
     # metrics and logs is the whole path.
-    for router in (principals_router, arrests_router, sharing_router, audit_router):
+    for router in (principals_router, arrests_router, sharing_router, audit_router, feed_router, oversight_router):
         app.include_router(router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(health.router)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +15,10 @@ from pars.audit.signing import AuditKeyError
 from pars.auth.bootstrap import bootstrap
 from pars.clock import SystemClock
 from pars.db import make_engine, unit_of_work
+from pars.feed import worker as worker_module
 from pars.migrate import upgrade
-from pars.settings import Settings
+from pars.oversight.commands import oversight_app, report_app, run_scan
+from pars.settings import Settings, parse_duration
 
 app = typer.Typer(help="PARS: Preliminary Arraignment Reporting System.", no_args_is_help=True)
 console = Console()
@@ -86,8 +89,32 @@ def serve(
     except AuditKeyError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    if not no_worker:
+        worker_module.attach(application, settings)
     console.print(f"PARS on http://{host}:{port}  (API documentation: http://{host}:{port}/docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker(
+    lease: Annotated[str, typer.Option(help="how long a claimed delivery stays this worker's, e.g. 60s")] = "60s",
+    poll: Annotated[float, typer.Option(help="seconds between looks at the database when nothing wakes it")] = 1.0,
+) -> None:
+    """Run only the background worker (feed delivery); any number may run against one PostgreSQL."""
+    settings = _settings()
+    try:
+        lease_time = parse_duration(lease)
+    except ValueError as exc:
+        err.print(f"[red]--lease: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    if lease_time < timedelta(seconds=3):
+        err.print("[red]--lease must be at least 3s[/red]")
+        raise typer.Exit(2)
+    engine = make_engine(settings.database_url)
+    if _is_new(engine):
+        initialise(settings, engine)
+    engine.dispose()
+    worker_module.run_in_foreground(settings, lease=lease_time, poll=poll)
 
 
 @app.command()
@@ -97,21 +124,32 @@ def demo(
         "demo-keys.json"
     ),
     seed: Annotated[int, typer.Option(help="random seed; the same seed builds the same world")] = 2018,
+    receiver: Annotated[
+        bool, typer.Option("--receiver", help="then run a webhook receiver that prints the partners' events")
+    ] = False,
+    port: Annotated[int, typer.Option(help="the receiver's port on 127.0.0.1 (demo subscriptions point there)")] = 9000,
 ) -> None:
     """Fill the database with the demonstration world and write demo-keys.json."""
+    from pars.demo.receiver import run_receiver  # noqa: PLC0415 - the demo is not needed to serve
     from pars.demo.world import build_world  # noqa: PLC0415 - the demo is not needed to serve
 
     settings = _settings()
     engine = make_engine(settings.database_url)
     initialise(settings, engine)
-    build_world(settings, engine, arrests=arrests, keys_file=keys_file, seed=seed, console=console)
+    build_world(settings, engine, arrests=arrests, keys_file=keys_file, seed=seed, console=console, receiver_port=port)
+    result = run_scan(settings, engine)  # so the demo's alerts are there from the start
+    console.print(f"Misuse detectors: {result.raised} alerts raised over the demo's history.")
     audit_commands.seal(settings, engine)  # a signed checkpoint over the history just written
+    if receiver:
+        run_receiver(settings, engine, port=port, console=console)
 
 
 audit_app = typer.Typer(
     help="The audit trail: verify it, export a period for an outside auditor.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+app.add_typer(oversight_app, name="oversight")
+app.add_typer(report_app, name="report")
 
 
 @audit_app.command("verify")

@@ -3,14 +3,17 @@
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead, Disclosure
 from pars.auth.models import Agency, ApiKey, User
 from pars.db import Base
+from pars.feed.models import FeedEvent, FeedStream, Subscription, WebhookAttempt, WebhookJob
 from pars.feed.outbox import OutboxEvent
+from pars.oversight.models import Alert, ScanCursor, Tally
 from pars.records.models import Arrest, Charge, Counter, Person
 from pars.sharing.models import Agreement, AgreementVersion, DetainerRequest, LiftVote, Vote
 
 metadata = Base.metadata
 
 __all__ = [
-    "Agency", "Agreement", "AgreementVersion", "ApiKey", "Arrest", "AuditCheckpoint", "AuditEntry", "AuditHead",
-    "Charge", "Counter", "DetainerRequest", "Disclosure", "LiftVote", "OutboxEvent", "Person", "User", "Vote",
+    "Agency", "Agreement", "AgreementVersion", "Alert", "ApiKey", "Arrest", "AuditCheckpoint", "AuditEntry",
+    "AuditHead", "Charge", "Counter", "DetainerRequest", "Disclosure", "FeedEvent", "FeedStream", "LiftVote",
+    "OutboxEvent", "Person", "ScanCursor", "Subscription", "Tally", "User", "Vote", "WebhookAttempt", "WebhookJob",
     "metadata",
 ]  # fmt: skip

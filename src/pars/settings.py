@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PROTECTED_FIELDS = (
@@ -60,6 +60,30 @@ class Settings(BaseSettings):
     # A signed checkpoint at the first commit after this many entries or seconds since the last.
     audit_checkpoint_entries: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: float = Field(default=60, gt=0)
+    # Misuse detection (docs/oversight.md names each rule and the thresholds it reads).
+    oversight_scan_seconds: float = Field(default=10, gt=0)
+    oversight_scan_batch: int = Field(default=5000, ge=100)
+    oversight_max_evidence: int = Field(default=1000, ge=10)
+    oversight_high_factor: float = Field(default=3, ge=1)
+    oversight_no_case_min: int = Field(default=5, ge=1)
+    oversight_broad_search_people: int = Field(default=8, ge=2)
+    oversight_broad_search_hours: int = Field(default=6, ge=1, le=24)
+    oversight_probe_min: int = Field(default=1, ge=1)
+    oversight_ungranted_probe_min: int = Field(default=3, ge=1)
+    oversight_baseline_days: int = Field(default=28, ge=2)
+    oversight_baseline_min_days: int = Field(default=7, ge=1)
+    oversight_volume_factor: float = Field(default=5, gt=1)
+    oversight_volume_min: int = Field(default=50, ge=1)
+    oversight_night_start_hour: int = Field(default=22, ge=0, le=23)
+    oversight_night_end_hour: int = Field(default=6, ge=0, le=23)
+    oversight_off_hours_factor: float = Field(default=3, gt=1)
+    oversight_off_hours_min: int = Field(default=10, ge=1)
+    oversight_scope_window_days: int = Field(default=7, ge=1)
+    oversight_out_of_scope_min: int = Field(default=5, ge=1)
+    oversight_after_end_min: int = Field(default=3, ge=1)
+    oversight_repeat_window_days: int = Field(default=7, ge=1)
+    oversight_repeat_min: int = Field(default=3, ge=1)
+    oversight_repeat_collapse_minutes: int = Field(default=15, ge=0)
 
     _split_lists = field_validator("protected_fields", "prohibited_purposes", "webhook_retry_schedule", mode="before")(
         _split
@@ -98,6 +122,22 @@ class Settings(BaseSettings):
         for item in value:
             parse_duration(item)
         return value
+
+    @field_validator("oversight_broad_search_hours")
+    @classmethod
+    def _divides_the_day(cls, value: int) -> int:
+        # Windows are whole blocks of the city day, so the same hour always falls in the same one.
+        if 24 % value:
+            raise ValueError("PARS_OVERSIGHT_BROAD_SEARCH_HOURS must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent_oversight(self) -> Settings:
+        if self.oversight_night_start_hour == self.oversight_night_end_hour:
+            raise ValueError("PARS_OVERSIGHT_NIGHT_START_HOUR and _END_HOUR must differ")
+        if self.oversight_baseline_min_days > self.oversight_baseline_days:
+            raise ValueError("PARS_OVERSIGHT_BASELINE_MIN_DAYS cannot exceed PARS_OVERSIGHT_BASELINE_DAYS")
+        return self
 
     @cached_property
     def zone(self) -> ZoneInfo:

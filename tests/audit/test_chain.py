@@ -212,3 +212,16 @@ def test_tampering_needs_the_triggers_out_of_the_way(db: Engine) -> None:
         conn.execute(text("UPDATE audit_entries SET agency = 'X' WHERE seq = 1"))
     with pytest.raises(Exception, match="append-only"), db.begin() as conn:
         conn.execute(text("UPDATE audit_entries SET agency = 'Y' WHERE seq = 1"))
+
+
+def test_a_session_closed_without_commit_drops_what_it_staged(db: Engine, clock: FrozenClock, session: Session) -> None:
+    before = len(_entries(session))
+    factory = make_session_factory(db)
+    reused = factory()
+    reused.info["clock"] = clock
+    record_event(reused, CLERK, AuditAction.ARREST_READ, "dropped")
+    reused.close()
+    record_event(reused, CLERK, AuditAction.ARREST_READ, "kept")
+    reused.commit()
+    reused.close()
+    assert [e.target for e in _entries(session)[before:]] == ["kept"]

@@ -56,3 +56,20 @@ class AuditAction(StrEnum):
 
     DETAINER_FILE = "detainer.file"
     DETAINER_READ = "detainer.read"
+
+    # The real-time feed (CONTRACT §9): what was sent or withheld, and the partners' subscriptions.
+    FEED_READ = "feed.read"
+    FEED_DELIVER = "feed.deliver"
+    FEED_WITHHOLD = "feed.withhold"
+    FEED_SUBSCRIBE = "feed.subscribe"
+    FEED_UNSUBSCRIBE = "feed.unsubscribe"
+    FEED_SUBSCRIPTION_READ = "feed.subscription_read"
+    FEED_SUBSCRIPTION_DISABLE = "feed.subscription_disable"
+    FEED_REPLAY = "feed.replay"
+
+    # Oversight (docs/oversight.md): the detectors' alerts, their review, the reports.
+    OVERSIGHT_SCAN = "oversight.scan"
+    OVERSIGHT_ALERT_RAISE = "oversight.alert_raise"
+    OVERSIGHT_ALERTS_READ = "oversight.alerts_read"
+    OVERSIGHT_ALERT_REVIEW = "oversight.alert_review"
+    OVERSIGHT_REPORT_READ = "oversight.report_read"

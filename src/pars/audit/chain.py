@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
@@ -42,7 +42,20 @@ POLICY = "pars.audit.checkpoint_policy"
 FORCE_CHECKPOINT = "pars.audit.checkpoint_now"
 
 HEAD_ID = 1
-_COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns)
+
+# Core tables and statements built once: this runs in every commit that writes entries, and the
+# ORM's bulk machinery costs more than the statements themselves.
+_entries = cast(Table, AuditEntry.__table__)
+_head = cast(Table, AuditHead.__table__)
+_checkpoints = cast(Table, AuditCheckpoint.__table__)
+_COLUMNS = tuple(c.key for c in _entries.columns)
+_INSERT_ENTRIES = insert(_entries)
+_LOCK_HEAD = (
+    select(_head.c.seq, _head.c.hash, _head.c.checkpoint_seq, _head.c.checkpoint_at)
+    .where(_head.c.id == HEAD_ID)
+    .with_for_update()
+)
+_MOVE_HEAD = update(_head).where(_head.c.id == HEAD_ID)
 
 
 @dataclass(frozen=True)
@@ -86,14 +99,19 @@ def request_checkpoint(session: Session) -> None:
     session.info[FORCE_CHECKPOINT] = True
 
 
-def _discard(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Entries staged in a transaction (or savepoint) that rolled back never happened."""
+def _discard_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Entries staged in a savepoint that rolled back never happened."""
     staged: list[tuple[AuditEntry, SessionTransaction]] | None = session.info.get(STAGED)
-    if previous_transaction.parent is None:
+    if staged and previous_transaction.parent is not None:
+        session.info[STAGED] = [(e, t) for e, t in staged if not _within(t, previous_transaction)]
+
+
+def _discard(session: Session, transaction: SessionTransaction) -> None:
+    """Whatever ends the outermost transaction (a commit has already taken its entries, a
+    rollback or a close drops them), nothing staged in it may reach the next one."""
+    if transaction.parent is None:
         session.info.pop(STAGED, None)
         session.info.pop(FORCE_CHECKPOINT, None)
-    elif staged:
-        session.info[STAGED] = [(e, t) for e, t in staged if not _within(t, previous_transaction)]
 
 
 def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
@@ -131,7 +149,7 @@ def _seal(session: Session) -> None:
         )
         rows.append({key: getattr(entry, key) for key in _COLUMNS})
     if rows:
-        session.execute(insert(AuditEntry), rows)
+        session.execute(_INSERT_ENTRIES, rows)
     values: dict[str, Any] = {"seq": seq, "hash": prev_hash}
     policy: CheckpointPolicy | None = session.info.get(POLICY)
     if policy is not None and seq > head.checkpoint_seq:
@@ -139,7 +157,7 @@ def _seal(session: Session) -> None:
         if forced or _due(policy, head, seq, instant):
             _sign(session, policy.signer, size=seq, head_hash=prev_hash, at=instant)
             values |= {"checkpoint_seq": seq, "checkpoint_at": instant}
-    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(values))
+    session.execute(_MOVE_HEAD.values(values))
 
 
 @dataclass(frozen=True)
@@ -161,7 +179,7 @@ def _due(policy: CheckpointPolicy, head: _Head, seq: int, instant: datetime) -> 
 
 def _sign(session: Session, signer: Signer, *, size: int, head_hash: str, at: datetime) -> None:
     session.execute(
-        insert(AuditCheckpoint).values(
+        insert(_checkpoints).values(
             size=size,
             head=head_hash,
             at=at,
@@ -173,15 +191,10 @@ def _sign(session: Session, signer: Signer, *, size: int, head_hash: str, at: da
 
 
 def _lock_head(session: Session) -> _Head:
-    query = (
-        select(AuditHead.seq, AuditHead.hash, AuditHead.checkpoint_seq, AuditHead.checkpoint_at)
-        .where(AuditHead.id == HEAD_ID)
-        .with_for_update()
-    )
-    row = session.execute(query).first()
+    row = session.execute(_LOCK_HEAD).first()
     if row is None:
         _create_head(session)
-        row = session.execute(query).one()
+        row = session.execute(_LOCK_HEAD).one()
     return _Head(*row)
 
 
@@ -190,9 +203,9 @@ def _create_head(session: Session) -> None:
     the chain existed: rebuild it from the last entry and checkpoint. Two writers may get here
     at once on PostgreSQL; ``ON CONFLICT DO NOTHING`` lets the second one wait for the first
     and then lock the row it made."""
-    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    last = session.execute(select(_entries.c.seq, _entries.c.hash).order_by(_entries.c.seq.desc()).limit(1)).first()
     checkpoint = session.execute(
-        select(AuditCheckpoint.size, AuditCheckpoint.at).order_by(AuditCheckpoint.size.desc()).limit(1)
+        select(_checkpoints.c.size, _checkpoints.c.at).order_by(_checkpoints.c.size.desc()).limit(1)
     ).first()
     values = {
         "id": HEAD_ID,
@@ -202,9 +215,10 @@ def _create_head(session: Session) -> None:
         "checkpoint_at": checkpoint.at if checkpoint else None,
     }
     dialect = session.get_bind().dialect.name
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(AuditHead).values(values)
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(_head).values(values)
     session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
 
 
 event.listen(Session, "before_commit", _seal)
-event.listen(Session, "after_soft_rollback", _discard)
+event.listen(Session, "after_soft_rollback", _discard_savepoint)
+event.listen(Session, "after_transaction_end", _discard)

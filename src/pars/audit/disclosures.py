@@ -7,7 +7,8 @@ reads the accounting per record or per person.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -33,27 +34,31 @@ def record_disclosure(
     channel: str,
     records: Sequence[tuple[uuid.UUID, uuid.UUID]],
     fields: Sequence[str],
+    details: Mapping[str, Any] | None = None,
 ) -> None:
     """One audit entry for the whole batch, and one accounting row per record that left.
 
     ``records`` are (arrest id, person id) pairs; ``fields`` the field names each carried. An
     empty batch (a search that found nothing) still leaves its entry: the query happened.
+    ``details`` adds members to the entry (a search's parameter names, for oversight); it never
+    replaces the accounting members above, and like every detail holds no searched values.
     """
     field_names = sorted(fields)
+    accounting: dict[str, Any] = {
+        "agreement_id": str(agreement_id),
+        "agreement_version": agreement_version,
+        "purpose": purpose,
+        "case_reference": case_reference,
+        "channel": channel,
+        "records": [str(arrest_id) for arrest_id, _ in records],
+        "fields": field_names,
+    }
     record_event(
         session,
         actor,
         action,
         records[0][0] if len(records) == 1 else None,
-        {
-            "agreement_id": str(agreement_id),
-            "agreement_version": agreement_version,
-            "purpose": purpose,
-            "case_reference": case_reference,
-            "channel": channel,
-            "records": [str(arrest_id) for arrest_id, _ in records],
-            "fields": field_names,
-        },
+        {**(details or {}), **accounting},
     )
     if not records:
         return

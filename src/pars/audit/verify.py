@@ -65,8 +65,8 @@ class Verification:
 
 
 class ChainChecker:
-    """Fed the entries in ``seq`` order; the logic of verification without any database, so the
-    offline auditor's procedure and the tests exercise the same rules."""
+    """Fed the entries in ``seq`` order: the rules of verification without any database, so
+    they can be tested, and reused by any reader, on their own."""
 
     def __init__(self, checkpoint_heads: Mapping[int, str]) -> None:
         self.checkpoint_heads = checkpoint_heads  # size → head, trusted checkpoints only

@@ -33,6 +33,11 @@ class Permission(StrEnum):
     READ_AGREEMENTS = "read_agreements"
     GOVERN_AGREEMENTS = "govern_agreements"
     FILE_DETAINERS = "file_detainers"
+    READ_FEED = "read_feed"
+    SUBSCRIBE_FEED = "subscribe_feed"
+    READ_ALERTS = "read_alerts"
+    REVIEW_ALERTS = "review_alerts"
+    READ_REPORTS = "read_reports"
 
 
 CITY_ROLES = frozenset(Role) - {Role.PARTNER}
@@ -61,6 +66,13 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # Propose, amend, vote, suspend, terminate; voting and suspending also need a stakeholder agency.
     Permission.GOVERN_AGREEMENTS: frozenset({Role.GOVERNANCE}),
     Permission.FILE_DETAINERS: frozenset({Role.PARTNER}),
+    # The feed is the partner's own stream; the gate decides what of it may leave.
+    Permission.READ_FEED: frozenset({Role.PARTNER}),
+    Permission.SUBSCRIBE_FEED: frozenset({Role.PARTNER}),
+    # Oversight reads alerts and reports; marking an alert reviewed is the one change it may make.
+    Permission.READ_ALERTS: frozenset({Role.OVERSIGHT}),
+    Permission.REVIEW_ALERTS: frozenset({Role.OVERSIGHT}),
+    Permission.READ_REPORTS: frozenset({Role.OVERSIGHT}),
 }
 
 

@@ -7,6 +7,8 @@ with their votes, and months of partner activity through the real gate.
   time, and not renewed. Before expiry its officers searched every night, by name, without a case
   reference, mostly for people born abroad: the pattern a later oversight feature must recognise
   as a fishing expedition. After expiry its attempts are refused, and the refusals are on the trail.
+
+FBI and ATF also subscribe webhooks to the demo receiver (`pars demo --receiver`) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.auth.principal import Actor
+from pars.feed import service as feed_service
+from pars.feed.models import Subscription
+from pars.feed.schemas import SubscriptionIn
+from pars.feed.vocabulary import SubscriptionStatus
 from pars.records.models import Arrest, Charge
 from pars.records.search import parse_search
 from pars.sharing import agreements, gate
@@ -187,3 +193,28 @@ def _lookup(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: r
     page = gate.search(session, actor, parse_search(params), request, zone=zone)
     if page.items and act.how != "fishing":
         gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
+
+
+# handle → the purpose its deliveries are disclosed for.
+SUBSCRIBERS = {"fbi.agent": "criminal_investigation", "atf.agent": "firearms_investigation"}
+
+
+def receiver_url(agency: str, port: int) -> str:
+    return f"http://127.0.0.1:{port}/{agency.lower()}"
+
+
+def subscribe_receiver(session: Session, actors: dict[str, Actor], *, port: int) -> None:
+    """FBI's and ATF's webhooks point at the demo receiver; once per URL, however often the demo runs."""
+    for handle, purpose in SUBSCRIBERS.items():
+        actor = actors[handle]
+        assert actor.agency_code is not None
+        url = receiver_url(actor.agency_code, port)
+        existing = session.scalars(
+            select(Subscription.id).where(
+                Subscription.agency == actor.agency_code,
+                Subscription.url == url,
+                Subscription.status == SubscriptionStatus.ACTIVE,
+            )
+        ).first()
+        if existing is None:
+            feed_service.subscribe(session, actor, SubscriptionIn(url=url, purpose=purpose))

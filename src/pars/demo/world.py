@@ -113,9 +113,11 @@ def build_world(
     seed: int,
     console: Console,
     clock: Clock | None = None,
+    receiver_port: int = 9000,
 ) -> dict[str, dict[str, Any]]:
     """Creates (or reuses) the demo agencies and users, issues each user a new key, adds
-    `arrests` arrests, and writes demo-keys.json (mode 0600). Returns what it wrote."""
+    `arrests` arrests, subscribes FBI's and ATF's webhooks to the demo receiver on
+    `receiver_port`, and writes demo-keys.json (mode 0600). Returns what it wrote."""
     factory = make_session_factory(engine)
     now = (clock or SystemClock()).now()
     rng = random.Random(seed)  # noqa: S311 - a seeded world must be reproducible, not secret
@@ -153,6 +155,9 @@ def build_world(
                     )
                     ids.setdefault(step.arrest, arrest.id)
             progress.advance(task)
+    # Subscribed now, so the receiver gets what happens from here on, not the months of history.
+    with unit_of_work(factory, FrozenClock(now)) as session:
+        partners.subscribe_receiver(session, actors, port=receiver_port)
     _summary(console, keys_file, keys, arrests)
     return keys
 

@@ -1,6 +1,9 @@
 """The transactional outbox: each workflow step adds an event in the same transaction as the
 change, so an event exists if and only if the change committed. Delivery reads this table later
 and projects the record at send time (through the gate), so events store ids, not record content.
+
+A commit that added events wakes the feed worker: in this process through ``signals.WAKE``, in
+every process through PostgreSQL ``NOTIFY`` (delivered only if the transaction commits).
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pars.clock import now
 from pars.db import Base
+from pars.feed.signals import CHANNEL, WAKE
+
+# Key in Session.info: this transaction has something for the feed (outbox or stream events).
+_WAKE = "pars.feed.wake"
 
 
 class EventType(StrEnum):
@@ -31,6 +38,7 @@ class EventType(StrEnum):
 
 class OutboxEvent(Base):
     __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_pending", "fanned_out_at", "seq"),)
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
@@ -40,6 +48,8 @@ class OutboxEvent(Base):
     arrest_id: Mapped[uuid.UUID] = mapped_column(index=True)
     occurred_at: Mapped[datetime]
     data: Mapped[dict[str, Any]]
+    # When the feed turned this event into partner stream events; null while it waits.
+    fanned_out_at: Mapped[datetime | None]
 
 
 def emit(
@@ -47,4 +57,27 @@ def emit(
 ) -> OutboxEvent:
     event = OutboxEvent(type=str(event_type), arrest_id=arrest_id, occurred_at=now(session), data=data or {})
     session.add(event)
+    wake_on_commit(session)
     return event
+
+
+def wake_on_commit(session: Session) -> None:
+    """The feed worker and open streams wake when this transaction commits: in this process
+    through ``WAKE``, in every process through PostgreSQL ``NOTIFY``. Nothing happens on a
+    rollback."""
+    if session.info.get(_WAKE):
+        return
+    session.info[_WAKE] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if session.info.pop(_WAKE, False):
+        WAKE.notify()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_WAKE, None)

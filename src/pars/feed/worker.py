@@ -1,0 +1,248 @@
+"""The background worker: `pars worker`, and a thread of `pars serve` unless `--no-worker`.
+
+A thin loop around ``fan_out``, ``claim``/``prepare`` and ``record``, each one short unit of
+work; webhooks are sent between them, outside any transaction. It sleeps until woken: by a
+commit in this process (``signals.WAKE``), by PostgreSQL ``NOTIFY`` from any process, or by
+its poll interval, which also brings retries that have come due. On SIGTERM it finishes the
+batch in hand, records it, and stops.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import psycopg
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pars.audit.chain import session_info
+from pars.audit.commands import checkpoint_policy
+from pars.clock import Clock, SystemClock
+from pars.db import make_engine, make_session_factory
+from pars.feed import delivery, fanout
+from pars.feed.delivery import RetryPolicy
+from pars.feed.signals import CHANNEL, WAKE, Wakeup
+from pars.feed.webhooks import WebhookSender
+from pars.oversight.scan import scan as oversight_scan
+from pars.settings import Settings, parse_duration
+from pars.work import unit_of_work
+
+log = structlog.get_logger()
+
+MAX_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """``lease``: how long a claimed job is this worker's; the HTTP timeout is a third of it (at
+    most 10 s), so a live worker always settles a job before its lease runs out."""
+
+    schedule: tuple[timedelta, ...]
+    zone: ZoneInfo
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 100
+    poll: float = 1.0
+    concurrency: int = 16
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> WorkerOptions:
+        schedule = tuple(parse_duration(item) for item in settings.webhook_retry_schedule)
+        return cls(schedule=schedule, zone=settings.zone, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def timeout(self) -> float:
+        return min(MAX_TIMEOUT, self.lease.total_seconds() / 3)
+
+
+@dataclass
+class Periodic:
+    """A job the worker also runs, every ``every`` seconds between its rounds (misuse
+    detection). A failure is logged and tried again next time: it never stops the feed."""
+
+    name: str
+    every: float
+    run: Callable[[], object]
+    due: float = 0.0  # time.monotonic() of the next run
+
+    def maybe_run(self) -> None:
+        moment = time.monotonic()
+        if moment < self.due:
+            return
+        self.due = moment + self.every
+        try:
+            self.run()
+        except Exception:  # logged, retried on schedule; the feed goes on
+            log.exception("periodic job failed", job=self.name)
+
+
+class FeedWorker:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock: Clock,
+        options: WorkerOptions,
+        *,
+        sender: WebhookSender | None = None,
+        wake: Wakeup = WAKE,
+        periodic: Sequence[Periodic] = (),
+    ) -> None:
+        self.factory = factory
+        self.clock = clock
+        self.options = options
+        self.sender = sender or WebhookSender(timeout=options.timeout, concurrency=options.concurrency)
+        self.wake = wake
+        self.periodic = list(periodic)
+
+    def fan_out(self) -> int:
+        with unit_of_work(self.factory, self.clock) as session:
+            return fanout.fan_out(session)
+
+    def deliver(self) -> int:
+        """One batch: claim and prepare, send, record. Returns how many jobs it took."""
+        with unit_of_work(self.factory, self.clock) as session:
+            jobs = delivery.claim(session, lease=self.options.lease, limit=self.options.batch)
+            outgoing = delivery.prepare(session, jobs, zone=self.options.zone) if jobs else []
+        if outgoing:
+            results = self.sender.send_all(outgoing)
+            with unit_of_work(self.factory, self.clock) as session:
+                delivery.record(session, results, RetryPolicy(self.options.schedule))
+        return len(jobs)
+
+    def step(self) -> bool:
+        """One round; True when there was work (so there may be more)."""
+        fanned = self.fan_out()
+        delivered = self.deliver()
+        for job in self.periodic:
+            job.maybe_run()
+        return bool(fanned or delivered)
+
+    def drain(self, rounds: int = 1000) -> None:
+        """Works until nothing is due now (tests, the benchmark)."""
+        for _ in range(rounds):
+            if not self.step():
+                return
+
+    def run(self, stop: threading.Event, *, engine: Engine | None = None) -> None:
+        listener = None
+        if engine is not None and engine.dialect.name == "postgresql":
+            listener = Listener(engine, self.wake, stop)
+            listener.start()
+        log.info("feed worker started")
+        try:
+            while not stop.is_set():
+                seen = self.wake.count
+                try:
+                    busy = self.step()
+                except Exception:  # a database hiccup must not end the worker: it logs and tries again
+                    log.exception("feed worker round failed")
+                    busy = False
+                    stop.wait(self.options.poll)
+                if not busy and not stop.is_set():
+                    self.wake.wait(seen, self.options.poll)
+        finally:
+            self.sender.close()
+            if listener is not None:
+                listener.join(timeout=5)
+            log.info("feed worker stopped")
+
+
+class Listener(threading.Thread):
+    """Forwards PostgreSQL notifications on the feed channel to ``wake``; reconnects after
+    errors. It only speeds things up: the worker polls anyway."""
+
+    def __init__(self, engine: Engine, wake: Wakeup, stop: threading.Event) -> None:
+        super().__init__(name="pars-feed-listener", daemon=True)
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._wake = wake
+        self._stop_event = stop
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    while not self._stop_event.is_set():
+                        for _ in connection.notifies(timeout=0.5):
+                            self._wake.notify()
+            except psycopg.Error:
+                log.warning("feed listener lost its connection; reconnecting")
+                self._stop_event.wait(1.0)
+
+
+def stop_worker(stop: threading.Event, wake: Wakeup = WAKE) -> None:
+    """What SIGTERM does: the loop ends after the batch in hand."""
+    stop.set()
+    wake.notify()
+
+
+def build(settings: Settings, engine: Engine, clock: Clock, **options: object) -> FeedWorker:
+    """A worker whose commits sign audit checkpoints when due, like every other writer."""
+    factory = make_session_factory(engine, info=session_info(checkpoint_policy(settings)))
+    # Misuse detection rides along, so alerts follow the activity within the scan interval.
+    every = settings.oversight_scan_seconds
+    detectors = Periodic("oversight.scan", every, lambda: oversight_scan(factory, clock, settings))
+    return FeedWorker(factory, clock, WorkerOptions.from_settings(settings, **options), periodic=[detectors])
+
+
+def run_in_foreground(settings: Settings, *, lease: timedelta, poll: float) -> None:
+    """`pars worker`: until SIGTERM or SIGINT."""
+    engine = make_engine(settings.database_url)
+    worker = build(settings, engine, SystemClock(), lease=lease, poll=poll)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop_worker(stop, worker.wake))
+    try:
+        worker.run(stop, engine=engine)
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Background:
+    """The worker as a thread of `pars serve`."""
+
+    thread: threading.Thread
+    stop: threading.Event
+
+    def close(self, timeout: float = 30.0) -> None:
+        stop_worker(self.stop)
+        self.thread.join(timeout)
+
+
+def attach(app: FastAPI, settings: Settings) -> None:
+    """Runs the worker as a thread of the server for as long as the server runs: started with
+    the application, stopped (the batch in hand finished and recorded) when the server shuts
+    down, before the server process exits on SIGTERM."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with inner(application) as state:
+            background = start_in_background(settings)
+            try:
+                yield state
+            finally:
+                await anyio.to_thread.run_sync(background.close)
+
+    app.router.lifespan_context = lifespan
+
+
+def start_in_background(settings: Settings) -> Background:
+    engine = make_engine(settings.database_url)
+    worker = build(settings, engine, SystemClock())
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"engine": engine}, name="pars-feed-worker")
+    thread.daemon = True
+    thread.start()
+    return Background(thread, stop)

@@ -1,0 +1,115 @@
+"""`pars oversight scan` and `pars report transparency` (CONTRACT §1), as Typer sub-apps that
+`pars.cli` mounts; and ``run_scan``, which `pars demo` calls so alerts exist when it ends."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine, inspect
+
+from pars.audit import AuditAction, record_event
+from pars.audit.commands import signed_session_factory
+from pars.audit.signing import AuditKeyError
+from pars.auth.principal import SYSTEM
+from pars.clock import Clock, SystemClock
+from pars.db import make_engine
+from pars.errors import DomainError
+from pars.oversight.reports import service as reports
+from pars.oversight.reports.service import ReportFormat
+from pars.oversight.scan import ScanResult, rebuild, scan
+from pars.settings import Settings
+from pars.work import unit_of_work
+
+oversight_app = typer.Typer(help="Misuse detection over the audit trail.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for oversight bodies and the public.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError names every bad setting
+        err.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url)
+    if not inspect(engine).has_table("oversight_cursor"):
+        err.print("[red]The database is not initialised or not upgraded: run `pars init` first.[/red]")
+        raise typer.Exit(2)
+    return engine
+
+
+def run_scan(settings: Settings, engine: Engine, *, clock: Clock | None = None, from_start: bool = False) -> ScanResult:
+    """Every entry not yet scanned, in batches; with ``from_start``, the whole trail again."""
+    factory = signed_session_factory(settings, engine)
+    clock = clock or SystemClock()
+    if from_start:
+        with unit_of_work(factory, clock) as session:
+            rebuild(session)
+    result = scan(factory, clock, settings)
+    with unit_of_work(factory, clock) as session:
+        details = {"entries": result.entries, "queries": result.queries, "raised": result.raised,
+                   "updated": result.updated, "through_seq": result.through, "from_start": from_start}  # fmt: skip
+        record_event(session, SYSTEM, AuditAction.OVERSIGHT_SCAN, None, details)
+    return result
+
+
+@oversight_app.command("scan")
+def scan_command(
+    from_start: Annotated[
+        bool, typer.Option("--rebuild", help="forget the tallies and scan the whole trail again (after new thresholds)")
+    ] = False,
+) -> None:
+    """Run the misuse detectors over the audit entries not yet scanned."""
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        result = run_scan(settings, engine, from_start=from_start)
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    if result.busy:
+        console.print("Another scanner is running; it will cover the new entries.")
+    console.print(
+        f"Scanned {result.entries} entries ({result.queries} queries) through seq {result.through}: "
+        f"{result.raised} alerts raised, {result.updated} updated."
+    )
+
+
+@report_app.command("transparency")
+def transparency_command(
+    start: Annotated[str, typer.Option("--from", help="first day (YYYY-MM-DD, city time) or an instant with offset")],
+    end: Annotated[str, typer.Option("--to", help="last day, inclusive, or an instant (exclusive)")],
+    form: Annotated[ReportFormat, typer.Option("--format", help="html, csv or json")] = ReportFormat.JSON,
+    out: Annotated[Path | None, typer.Option("--out", help="the file to write (default: standard output)")] = None,
+) -> None:
+    """Write the transparency report for a period (CONTRACT §10)."""
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        with unit_of_work(signed_session_factory(settings, engine), SystemClock()) as session:
+            report, text = reports.transparency(session, SYSTEM, start=start, end=end, zone=settings.zone, form=form)
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    content = text if text is not None else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(content)
+        return
+    out.write_text(content, encoding="utf-8")
+    err.print(f"Wrote the transparency report for {start} to {end} to {out}.")

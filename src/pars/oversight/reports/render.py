@@ -1,0 +1,106 @@
+"""The transparency report as CSV (one row per agency and month) and as a printable HTML page
+with server-drawn charts (Jinja2, autoescaped; nothing loaded from elsewhere)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from pars.oversight.reports.charts import Series, grouped_bars, paired_bars
+
+SCALARS = (
+    "queries", "refused", "records_disclosed", "persons_disclosed", "alerts", "alerts_reviewed", "alerts_open",
+    "detainers_received", "detainers_honoured",
+)  # fmt: skip
+EVIDENCE_SHOWN = 12
+ALERTS_SHOWN = 15
+
+_templates = Environment(
+    loader=PackageLoader("pars.oversight", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
+)
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """One row per agency and month: the scalar counts, then one ``field:<name>`` and one
+    ``purpose:<name>`` column for every field and purpose that occurs in the report."""
+    fields = sorted({f for a in report["agencies"] for m in a["months"] for f in m["fields"]})
+    purposes = sorted({p for a in report["agencies"] for m in a["months"] for p in m["purposes"]})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["agency", "month", *SCALARS, *(f"field:{f}" for f in fields), *(f"purpose:{p}" for p in purposes)])
+    for agency in report["agencies"]:
+        for month in agency["months"]:
+            writer.writerow([
+                agency["agency"], month["month"], *(month[name] for name in SCALARS),
+                *(month["fields"].get(f, 0) for f in fields), *(month["purposes"].get(p, 0) for p in purposes),
+            ])  # fmt: skip
+    return out.getvalue()
+
+
+def to_html(report: dict[str, Any]) -> str:
+    agencies = report["agencies"]
+    months = [m["month"] for m in agencies[0]["months"]] if agencies else []
+    queries = grouped_bars(
+        months,
+        [
+            Series(a["agency"], [m["queries"] for m in a["months"]], [m["refused"] for m in a["months"]])
+            for a in agencies
+        ],
+        label="Queries per month by partner agency; the hatched part of each bar was refused",
+        ident="queries",
+    )
+    records = grouped_bars(
+        months,
+        [Series(a["agency"], [m["records_disclosed"] for m in a["months"]]) for a in agencies],
+        label="Records disclosed per month by partner agency",
+        ident="records",
+    )
+    impact_rows = [r for r in report["disparate_impact"] if r["arrests"] or r["persons_disclosed"]]
+    impact = paired_bars(
+        [(f"{r['race']} / {r['ethnicity']}", r["arrest_share"], r["disclosure_share"]) for r in impact_rows],
+        ("share of arrests", "share of people disclosed"),
+        label="Share of arrests against share of people disclosed to partners, by race and ethnicity",
+    )
+    return _templates.get_template("transparency.html").render(
+        report=report,
+        period=_period(report),
+        charts={"queries": queries, "records": records, "impact": impact},
+        alerts=_alerts_by_agency(report["alerts"]),
+        impact_rows=impact_rows,
+        evidence_shown=EVIDENCE_SHOWN,
+        alerts_shown=ALERTS_SHOWN,
+    )
+
+
+def _period(report: dict[str, Any]) -> dict[str, str]:
+    start = datetime.fromisoformat(report["period"]["from"])
+    end = datetime.fromisoformat(report["period"]["to"])
+    # The period's end is exclusive: a period "to" midnight ends with the day before.
+    last = end - timedelta(microseconds=1)
+    return {
+        "from": f"{start:%B} {start.day}, {start.year}",
+        "to": f"{last:%B} {last.day}, {last.year}",
+        "generated": report["generated_at"][:16].replace("T", " "),
+    }
+
+
+def _alerts_by_agency(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per agency: counts by rule and severity, and its alerts, most severe first."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for alert in alerts:
+        grouped[alert["agency"]].append(alert)
+    order = {"high": 0, "medium": 1, "low": 2}
+    result = []
+    for agency in sorted(grouped):
+        items = sorted(grouped[agency], key=lambda a: (order.get(a["severity"], 3), a["window_start"]))
+        rules: dict[str, dict[str, int]] = defaultdict(lambda: {"high": 0, "medium": 0, "low": 0, "open": 0})
+        for alert in items:
+            rules[alert["rule"]][alert["severity"]] += 1
+            rules[alert["rule"]]["open"] += not alert["reviewed"]
+        result.append({"agency": agency, "rules": dict(sorted(rules.items())), "items": items, "total": len(items)})
+    return result

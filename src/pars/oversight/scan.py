@@ -1,0 +1,206 @@
+"""The incremental scanner: reads the audit trail after its cursor, counts each query into the
+rules' windows, and raises or updates an alert for every window that shows a pattern.
+
+One call of ``scan_once`` is one batch of at most ``limit`` trail entries (by ``seq``) in the
+caller's transaction: the tallies, the alerts, their ``oversight.alert_raise`` entries and the
+moved cursor commit together. ``scan`` repeats it, one unit of work per batch, until the trail
+is read to its end; the worker calls it every PARS_OVERSIGHT_SCAN_SECONDS and
+``pars oversight scan`` on demand. Concurrent scanners never count an entry twice: on
+PostgreSQL the cursor row is taken ``FOR UPDATE SKIP LOCKED`` (a busy scanner is skipped, not
+waited for); on SQLite the write lock every PARS transaction takes already serialises them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from pars.audit.models import AuditEntry
+from pars.auth.models import Agency
+from pars.clock import Clock, now
+from pars.oversight.alerts import settle
+from pars.oversight.models import ScanCursor, Tally
+from pars.oversight.rules import RULES, Context, Rule, TallyState
+from pars.oversight.trail import PersonMap, Query, read_queries
+from pars.oversight.windows import Window
+from pars.settings import Settings
+from pars.work import unit_of_work
+
+log = structlog.get_logger()
+
+CURSOR = "detectors"
+_BATCH = 500
+
+
+@dataclass
+class ScanResult:
+    entries: int = 0  # trail entries read past (every action, not only queries)
+    queries: int = 0
+    raised: int = 0
+    updated: int = 0
+    through: int = 0  # the cursor afterwards
+    caught_up: bool = True
+    busy: bool = False  # another scanner holds the cursor
+
+    def add(self, other: ScanResult) -> None:
+        self.entries += other.entries
+        self.queries += other.queries
+        self.raised += other.raised
+        self.updated += other.updated
+        self.through = max(self.through, other.through)
+        self.caught_up, self.busy = other.caught_up, other.busy
+
+
+def scan(factory: sessionmaker[Session], clock: Clock, settings: Settings, *, limit: int | None = None) -> ScanResult:
+    """Reads the trail to its end, one unit of work per batch of ``limit`` entries."""
+    total = ScanResult()
+    persons = PersonMap()
+    while True:
+        with unit_of_work(factory, clock) as session:
+            result = scan_once(session, settings, limit=limit or settings.oversight_scan_batch, persons=persons)
+        total.add(result)
+        if result.caught_up or result.busy:
+            break
+    if total.raised:
+        log.info("oversight alerts raised", raised=total.raised, through=total.through)
+    return total
+
+
+def scan_once(session: Session, settings: Settings, *, limit: int, persons: PersonMap | None = None) -> ScanResult:
+    """One batch, in the caller's transaction (see the module's docstring)."""
+    cursor = _take_cursor(session)
+    if cursor is None:
+        return ScanResult(busy=True, caught_up=False)
+    head = session.scalar(select(func.max(AuditEntry.seq))) or 0
+    start, upto = cursor.seq, min(head, cursor.seq + limit)
+    if upto <= start:
+        return ScanResult(through=start)
+    queries = read_queries(session, after=start, upto=upto)
+    (persons or PersonMap()).fill(session, [q for q in queries if q.records])
+    store = TallyStore(session, settings.oversight_max_evidence)
+    partners = frozenset(session.scalars(select(Agency.code).where(Agency.kind == "partner")))
+    context = Context(settings, partners, store.history, store.first_seen)
+    touched = store.count(queries, context)
+    store.write()
+    raised, updated = settle(session, context, touched)
+    cursor.seq, cursor.updated_at = upto, now(session)
+    return ScanResult(upto - start, len(queries), raised, updated, upto, caught_up=upto >= head)
+
+
+def rebuild(session: Session) -> None:
+    """Forgets every tally and rewinds the cursor: the next scan counts the whole trail again
+    (after a change of thresholds, say). Alerts stay, with their reviews; the rescan finds the
+    same ones by key and raises only what the new thresholds add."""
+    session.execute(delete(Tally))
+    cursor = _take_cursor(session)
+    if cursor is not None:
+        cursor.seq, cursor.updated_at = 0, now(session)
+
+
+def _take_cursor(session: Session) -> ScanCursor | None:
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        maker = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(maker(ScanCursor).values(name=CURSOR, seq=0).on_conflict_do_nothing())
+    elif session.get(ScanCursor, CURSOR) is None:
+        session.add(ScanCursor(name=CURSOR, seq=0))
+        session.flush()
+    locked = select(ScanCursor).where(ScanCursor.name == CURSOR).with_for_update(skip_locked=True)
+    return session.scalars(locked).first()
+
+
+def tally_key(rule: str, agency: str, subject: str, window: Window) -> str:
+    return f"{rule}|{agency}|{subject or '-'}|{window.label}"
+
+
+class TallyStore:
+    """The tallies a batch touches: loaded once, counted into in memory, written back once."""
+
+    def __init__(self, session: Session, cap: int) -> None:
+        self.session = session
+        self.cap = cap
+        self.states: dict[str, TallyState] = {}
+        self._first: dict[tuple[str, str, str], datetime | None] = {}
+
+    def count(self, queries: Iterable[Query], context: Context) -> list[tuple[Rule, TallyState]]:
+        """Counts every query into its rules' windows; returns the windows touched."""
+        marks: list[tuple[Rule, str, Query]] = []
+        new: dict[str, tuple[Rule, str, str, Window]] = {}
+        for query in queries:
+            partner = query.agency in context.partners
+            for rule in RULES:
+                if rule.partners_only and not partner:
+                    continue
+                for subject, window in rule.windows(query, context):
+                    key = tally_key(rule.name, query.agency, subject, window)
+                    marks.append((rule, key, query))
+                    new.setdefault(key, (rule, query.agency, subject, window))
+        self._load(new)
+        touched: dict[str, tuple[Rule, TallyState]] = {}
+        for rule, key, query in marks:
+            state = self.states[key]
+            rule.observe(state, query, context)
+            touched[key] = (rule, state)
+        return list(touched.values())
+
+    def _load(self, wanted: dict[str, tuple[Rule, str, str, Window]]) -> None:
+        keys = [k for k in wanted if k not in self.states]
+        columns = Tally.__table__.c
+        for first in range(0, len(keys), _BATCH):
+            rows = self.session.execute(select(Tally.__table__).where(columns.key.in_(keys[first : first + _BATCH])))
+            for row in rows.mappings():
+                self.states[row["key"]] = TallyState(
+                    key=row["key"], rule=row["rule"], agency=row["agency"], subject=row["subject"],
+                    window=Window(row["window_start"], row["window_end"]), count=row["count"],
+                    evidence=list(row["evidence"]), data=dict(row["data"]), is_new=False,
+                )  # fmt: skip
+        for key in keys:
+            if key not in self.states:
+                rule, agency, subject, window = wanted[key]
+                self.states[key] = TallyState(key, rule.name, agency, subject, window)
+
+    def write(self) -> None:
+        rows = [
+            {"key": s.key, "rule": s.rule, "agency": s.agency, "subject": s.subject, "window_start": s.window.start,
+             "window_end": s.window.end, "count": s.count, "evidence": s.evidence, "data": s.data}
+            for s in self.states.values()
+        ]  # fmt: skip
+        fresh = [row for row, s in zip(rows, self.states.values(), strict=True) if s.is_new]
+        known = [row for row, s in zip(rows, self.states.values(), strict=True) if not s.is_new]
+        if fresh:
+            self.session.execute(insert(Tally), fresh)
+        if known:
+            self.session.execute(update(Tally), known)
+        for state in self.states.values():
+            state.is_new = False
+
+    def history(
+        self, rule: str, agency: str, subject: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, int]]:
+        rows = self.session.execute(
+            select(Tally.window_start, Tally.count).where(
+                Tally.rule == rule,
+                Tally.agency == agency,
+                Tally.subject == subject,
+                Tally.window_start >= start,
+                Tally.window_start < end,
+            )
+        )
+        return [(at, count) for at, count in rows]
+
+    def first_seen(self, rule: str, agency: str, subject: str) -> datetime | None:
+        key = (rule, agency, subject)
+        if key not in self._first:
+            self._first[key] = self.session.scalar(
+                select(func.min(Tally.window_start)).where(
+                    Tally.rule == rule, Tally.agency == agency, Tally.subject == subject
+                )
+            )
+        return self._first[key]

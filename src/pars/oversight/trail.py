@@ -1,0 +1,117 @@
+"""Reading partner queries off the audit trail for the detectors.
+
+Only ``arrest.read`` and ``arrest.search`` entries are queries (CONTRACT §7: one entry per request,
+disclosed or refused). The scanner reads them by ``seq`` ranges with plain Core rows, never the
+whole trail at once; the person behind each disclosed record comes from the arrests table
+(an audit entry names arrests, not people), looked up in batches and cached for the scan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pars.audit.actions import AuditAction, Outcome
+from pars.audit.models import AuditEntry
+from pars.records.models import Arrest
+
+QUERY_ACTIONS = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
+_BATCH = 500
+
+
+@dataclass(slots=True)
+class Query:
+    """One partner (or city) request as the rules see it. ``case`` is "" when none was given."""
+
+    seq: int
+    at: datetime
+    agency: str
+    user: str
+    action: str
+    ok: bool
+    reason: str | None
+    purpose: str | None
+    case: str
+    records: list[str]
+    parameters: list[str]
+    subject: str | None
+    persons: list[str] = field(default_factory=list)
+
+    @property
+    def is_search(self) -> bool:
+        return self.action == AuditAction.ARREST_SEARCH
+
+    def people(self) -> list[str]:
+        """Who this request was about: the people whose records it disclosed; for a search that
+        found nothing, its keyed subject (the same name and birth date searched again match);
+        without either, only this request itself."""
+        if self.persons:
+            return [f"p:{p}" for p in self.persons]
+        if self.subject:
+            return [f"s:{self.subject}"]
+        return [f"q:{self.seq}"]
+
+
+def _columns() -> list[Any]:
+    c = AuditEntry.__table__.c
+    return [c.seq, c.at, c.agency, c.actor_id, c.action, c.outcome, c.details]
+
+
+def read_queries(session: Session, *, after: int, upto: int) -> list[Query]:
+    """The queries with ``after < seq <= upto``, in trail order."""
+    c = AuditEntry.__table__.c
+    rows = session.execute(
+        select(*_columns())
+        .where(c.seq > after, c.seq <= upto, c.action.in_(QUERY_ACTIONS), c.agency.is_not(None))
+        .order_by(c.seq)
+    )
+    return [to_query(row) for row in rows]
+
+
+def to_query(row: Sequence[Any]) -> Query:
+    seq, at, agency, actor, action, outcome, details = row
+    case = details.get("case_reference")
+    return Query(
+        seq=seq,
+        at=at,
+        agency=agency,
+        user="" if actor is None else str(actor),
+        action=action,
+        ok=outcome == Outcome.OK,
+        reason=details.get("reason"),
+        purpose=details.get("purpose") or None,
+        case=case.strip() if isinstance(case, str) else "",
+        records=list(details.get("records") or ()),
+        parameters=list(details.get("parameters") or ()),
+        subject=details.get("subject"),
+    )
+
+
+class PersonMap:
+    """arrest id → person id, for the records the trail names; one query per 500 unknown ids."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str] = {}
+
+    def fill(self, session: Session, queries: Iterable[Query]) -> None:
+        wanted = {r for q in queries for r in q.records if r not in self._known}
+        self.load(session, wanted)
+        for q in queries:
+            if q.records:
+                q.persons = list(dict.fromkeys(self._known[r] for r in q.records if r in self._known))
+
+    def load(self, session: Session, arrest_ids: Iterable[str]) -> None:
+        wanted = sorted(a for a in arrest_ids if a not in self._known)
+        for start in range(0, len(wanted), _BATCH):
+            ids = [uuid.UUID(a) for a in wanted[start : start + _BATCH]]
+            for arrest_id, person_id in session.execute(select(Arrest.id, Arrest.person_id).where(Arrest.id.in_(ids))):
+                self._known[str(arrest_id)] = str(person_id)
+
+    def get(self, arrest_id: str) -> str | None:
+        return self._known.get(arrest_id)

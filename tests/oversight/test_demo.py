@@ -1,0 +1,69 @@
+"""The demonstration world, scanned: ICE's fishing expedition is flagged with evidence and its
+agreement is in breach; FBI's and ATF's case-bound work raises nothing. The transparency
+report for the demo year shows it, and renders in a real browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from rich.console import Console
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from pars.audit.models import AuditEntry
+from pars.clock import FrozenClock
+from pars.demo.world import build_world
+from pars.oversight.commands import run_scan
+from pars.settings import Settings
+from tests.oversight.browser import render
+
+
+def test_demo_ice_is_flagged_and_fbi_atf_are_not(
+    db: Engine, settings: Settings, clock: FrozenClock, session: Session, client: TestClient, tmp_path: Path
+) -> None:
+    keys = build_world(settings, db, arrests=60, keys_file=tmp_path / "keys.json", seed=11,
+                       console=Console(quiet=True), clock=clock)  # fmt: skip
+    result = run_scan(settings, db, clock=clock)
+    assert result.raised > 0 and result.caught_up
+    oversight = {"Authorization": f"Bearer {keys['city.oversight']['api_key']}"}
+
+    alerts = client.get("/api/v1/oversight/alerts", params={"limit": 100}, headers=oversight).json()["items"]
+    assert {a["agency"] for a in alerts} == {"ICE"}
+    rules = {a["rule"] for a in alerts}
+    assert {"no_case_reference", "outside_scope_probe"} <= rules
+    assert any(a["severity"] == "high" for a in alerts)
+    for alert in alerts:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(alert["evidence"]))).all()
+        assert len(entries) == len(alert["evidence"]) and all(e.agency == "ICE" for e in entries)
+        if alert["rule"] == "no_case_reference":
+            assert all(e.details["case_reference"] is None for e in entries)
+        if alert["rule"] == "outside_scope_probe":
+            assert {e.details["reason"] for e in entries} == {"no_agreement_in_force"}
+
+    governance = {"Authorization": f"Bearer {keys['city.governance']['api_key']}"}
+    listed = {a["agency"]: a["id"] for a in client.get("/api/v1/agreements", headers=governance).json()["items"]}
+    reports = {
+        agency: client.get(f"/api/v1/reports/compliance/{agreement_id}", headers=oversight).json()
+        for agency, agreement_id in listed.items()
+    }
+    assert reports["ICE"]["in_breach"] is True
+    breach = next(b for b in reports["ICE"]["breaches"] if b["term"] == "purpose_limitation")
+    assert breach["evidence"] and breach["alerts"]
+    assert reports["ICE"]["refusals_by_reason"]["no_agreement_in_force"] > 0
+    for partner in ("FBI", "ATF"):
+        assert reports[partner]["in_breach"] is False and reports[partner]["breaches"] == [], partner
+        assert reports[partner]["queries"] > 0 and reports[partner]["alerts"] == 0
+
+    period = {"from": "2025-01-01", "to": "2026-12-31"}
+    report: dict[str, Any] = client.get("/api/v1/reports/transparency", params=period, headers=oversight).json()
+    totals = {a["agency"]: a["totals"] for a in report["agencies"]}
+    assert totals["ICE"]["alerts"] == len(alerts) and totals["FBI"]["alerts"] == totals["ATF"]["alerts"] == 0
+    assert totals["ICE"]["records_disclosed"] > 0 and totals["FBI"]["records_disclosed"] > 0
+    assert report["disparate_impact"] and sum(r["arrests"] for r in report["disparate_impact"]) == 60
+
+    page = client.get("/api/v1/reports/transparency", params={**period, "format": "html"}, headers=oversight)
+    shown = render(page.text, tmp_path / "transparency.png")
+    assert shown.png_bytes > 20_000 and shown.requests == []
+    assert "Disparate impact" in shown.text and "no_case_reference" in shown.text and shown.charts >= 3

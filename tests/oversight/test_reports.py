@@ -1,0 +1,149 @@
+"""The transparency report's figures equal counts made here, independently, from the audit
+trail; its CSV says the same as its JSON; the disparate-impact table compares the shares."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from pars.audit import AuditAction, record_event
+from pars.audit.models import AuditEntry
+from pars.auth.permissions import Role
+from pars.auth.principal import Actor
+from pars.auth.service import agency_by_code
+from pars.clock import FrozenClock
+from pars.db import make_session_factory
+from pars.oversight.reports.period import Period
+from pars.oversight.reports.render import to_csv, to_html
+from pars.oversight.reports.transparency import transparency_report
+from pars.oversight.scan import ScanResult
+from pars.sharing.models import DetainerRequest
+from pars.work import unit_of_work
+from tests.oversight.conftest import Ask, Person, Refuse, Trail, at
+
+ZONE_NAME = "America/New_York"
+
+
+def _trail(trail: Trail, partner: Callable[..., Actor], crowd: list[Person], db: Engine) -> None:
+    ice, fbi = partner("ICE"), partner("FBI")
+    for i, p in enumerate(crowd[:5]):  # ICE: nightly searches without a case, February
+        trail.write(ice, at(i, 2), Ask([p]))
+    trail.write(ice, at(2, 3), Refuse("protected_field_probe", parameters=["place_of_birth"], purpose=None))
+    trail.write(ice, at(40, 2), Refuse("no_agreement_in_force"))  # March 16
+    trail.write(fbi, at(1, 11), Ask(crowd[5:7], case="F-1"), Ask([], case="F-2"))
+    trail.write(fbi, at(30, 11), Ask([crowd[0]], case="F-3", action=AuditAction.ARREST_READ))
+    trail.write(fbi, at(30, 12), Ask([crowd[1], crowd[5]], channel="feed", action=AuditAction.FEED_DELIVER))
+    trail.write(fbi, at(30, 13), Refuse("case_reference_required", agreement_id=uuid.uuid4()))
+    # A feed withdrawal names a record the partner already holds: no disclosure.
+    with unit_of_work(make_session_factory(db), FrozenClock(at(31, 1)), fbi) as session:
+        record_event(session, fbi, AuditAction.FEED_DELIVER, crowd[5].arrest_id,
+                     {"type": "withdrawal", "records": [str(crowd[5].arrest_id)], "fields": ["id"], "channel": "feed"})  # fmt: skip
+    # Outside the period: January 31, 23:30 city time.
+    trail.write(fbi, datetime.fromisoformat("2026-01-31T23:30:00-05:00"), Ask([crowd[2]], case="F-0"))
+
+
+def test_transparency_figures_are_the_trails(
+    db: Engine, session: Session, trail: Trail, partner: Callable[..., Actor], people: Callable[..., list[Person]],
+    run_scan: Callable[..., ScanResult], settings: Any,
+) -> None:  # fmt: skip
+    crowd = people(4, race="Black", ethnicity="Not Hispanic") + people(4, race="White", ethnicity="Hispanic")
+    _trail(trail, partner, crowd, db)
+    run_scan()
+    period = Period.parse("2026-02-01", "2026-03-31", zone=settings.zone)
+    with make_session_factory(db)() as reading:
+        report = transparency_report(reading, period, zone=settings.zone, now=at(60))
+
+    # Counted here, straight from the trail.
+    persons = {str(p.arrest_id): str(p.person_id) for p in crowd}
+    expected: dict[tuple[str, str], Counter[str]] = {}
+    people_by: dict[tuple[str, str], set[str]] = {}
+    fields: dict[tuple[str, str], Counter[str]] = {}
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.agency.in_(["ICE", "FBI"]))).all()
+    for entry in entries:
+        local = entry.at.astimezone(settings.zone)
+        if not (period.start <= entry.at < period.end):
+            continue
+        key = (entry.agency or "", local.strftime("%Y-%m"))
+        counts = expected.setdefault(key, Counter())
+        if entry.action in ("arrest.read", "arrest.search"):
+            counts["queries"] += 1
+            counts["refused"] += entry.outcome == "refused"
+        if entry.outcome == "ok" and entry.details.get("type") != "withdrawal" and entry.details.get("records"):
+            counts["records_disclosed"] += len(entry.details["records"])
+            people_by.setdefault(key, set()).update(persons[r] for r in entry.details["records"])
+            for name in entry.details["fields"]:
+                fields.setdefault(key, Counter())[name] += len(entry.details["records"])
+    rows = {(a["agency"], m["month"]): m for a in report["agencies"] for m in a["months"]}
+    assert set(rows) == {(a, m) for a in ("FBI", "ICE") for m in ("2026-02", "2026-03")}
+    for key, month in rows.items():
+        counts = expected.get(key, Counter())
+        assert month["queries"] == counts["queries"], key
+        assert month["refused"] == counts["refused"], key
+        assert month["records_disclosed"] == counts["records_disclosed"], key
+        assert month["persons_disclosed"] == len(people_by.get(key, set())), key
+        assert month["fields"] == dict(fields.get(key, Counter())), key
+    assert rows[("ICE", "2026-02")]["queries"] == 6 and rows[("ICE", "2026-02")]["purposes"] == {
+        "criminal_investigation": 5, "unstated": 1}  # fmt: skip
+    assert rows[("FBI", "2026-03")]["records_disclosed"] == 3  # one read, one feed delivery of two
+    ice = next(a for a in report["agencies"] if a["agency"] == "ICE")
+    assert ice["totals"]["alerts"] == ice["totals"]["alerts_open"] > 0
+    assert ice["totals"]["alerts_by_rule"]["protected_field_probe"] == 1
+
+    # Disparate impact: arrests of the period against the people disclosed to partners.
+    impact = {(r["race"], r["ethnicity"]): r for r in report["disparate_impact"]}
+    black, white = impact[("Black", "Not Hispanic")], impact[("White", "Hispanic")]
+    assert black["arrests"] == white["arrests"] == 4 and black["arrest_share"] == 0.5
+    disclosed = set().union(*people_by.values())
+    black_ids = {str(p.person_id) for p in crowd[:4]}
+    assert black["persons_disclosed"] == len(disclosed & black_ids)
+    assert white["persons_disclosed"] == len(disclosed - black_ids)
+    share = black["persons_disclosed"] / len(disclosed)
+    assert black["disclosure_share"] == round(share, 4) and black["ratio"] == round(share / 0.5, 2)
+    by_ice = {(r["race"], r["ethnicity"]): r["persons_disclosed"] for r in report["disparate_impact_by_agency"]["ICE"]}
+    assert by_ice == {("Black", "Not Hispanic"): 4, ("White", "Hispanic"): 1}
+
+    # CSV: one row per agency and month, the same numbers.
+    table = list(csv.DictReader(io.StringIO(to_csv(report))))
+    assert [(r["agency"], r["month"]) for r in table] == sorted(rows)
+    for row in table:
+        month = rows[(row["agency"], row["month"])]
+        assert int(row["queries"]) == month["queries"] and int(row["persons_disclosed"]) == month["persons_disclosed"]
+        assert int(row["field:person.name"]) == month["fields"].get("person.name", 0)
+    assert "<svg" in to_html(report)
+
+
+def test_detainers_received_and_honoured(
+    db: Engine, people: Callable[..., list[Person]], make_user: Callable[..., Any], settings: Any,
+) -> None:  # fmt: skip
+    make_user(Role.PARTNER, agency="ICE")
+    crowd = people(3)
+    with unit_of_work(make_session_factory(db), FrozenClock(at(5))) as session:
+        ice = agency_by_code(session, "ICE")
+        assert ice is not None
+        for person, status in zip(crowd, ("accepted", "declined", "declined"), strict=True):
+            session.add(DetainerRequest(arrest_id=person.arrest_id, agency_id=ice.id, type="notification",
+                                        status=status, reason="", created_at=at(5)))  # fmt: skip
+    period = Period.parse("2026-02-01", "2026-02-28", zone=settings.zone)
+    with make_session_factory(db)() as reading:
+        report = transparency_report(reading, period, zone=settings.zone, now=at(60))
+    (ice_row,) = [a for a in report["agencies"] if a["agency"] == "ICE"]
+    assert ice_row["months"][0]["detainers_received"] == 3 and ice_row["months"][0]["detainers_honoured"] == 1
+
+
+def test_periods_are_city_days_both_included(settings: Any) -> None:
+    period = Period.parse("2026-02-01", "2026-02-28", zone=settings.zone)
+    assert period.start == datetime.fromisoformat("2026-02-01T00:00:00-05:00")
+    assert period.end == datetime.fromisoformat("2026-03-01T00:00:00-05:00")
+    assert period.shown(settings.zone)["to"] == "2026-03-01T00:00:00-05:00"
+    instants = Period.parse("2026-02-01T12:00:00+00:00", "2026-02-02T12:00:00+00:00", zone=settings.zone)
+    assert instants.end - instants.start == datetime.fromisoformat("2026-02-02T00:00") - datetime.fromisoformat(
+        "2026-02-01T00:00"
+    )
