@@ -1,6 +1,6 @@
-"""The unit of work for code outside HTTP (commands, the demo, the worker).
+"""The unit of work: one transaction for a request, a command, a demo step or a worker job.
 
-Like the request boundary, it commits at the end, rolls back on any error, and, when a domain
+It commits at the end, rolls back on any error, and, when a domain
 error carries a refusal, records that refusal in a transaction of its own: a refused act changes
 nothing but still leaves its trace on the audit trail.
 """
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pars.audit import Outcome, record_event
 from pars.auth.principal import SYSTEM, Actor
 from pars.clock import Clock
-from pars.errors import DomainError
+from pars.errors import DomainError, Refusal
 
 
 @contextmanager
@@ -29,13 +29,17 @@ def unit_of_work(factory: sessionmaker[Session], clock: Clock, actor: Actor = SY
         except DomainError as error:
             session.rollback()
             if error.refusal is not None:
-                refusal = error.refusal
-                record_event(
-                    session, session.info.get("actor", SYSTEM), refusal.action, refusal.target, refusal.details,
-                    outcome=Outcome.REFUSED,
-                )  # fmt: skip
+                record_refusal(session, session.info.get("actor", SYSTEM), error.refusal)
                 session.commit()
             raise
         except BaseException:
             session.rollback()
             raise
+
+
+def record_refusal(session: Session, actor: Actor, refusal: Refusal) -> None:
+    """The refusal's entry, and whatever the refusal itself must change (a failed sign-in counts
+    towards locking the key), in the transaction that follows the rollback."""
+    record_event(session, actor, refusal.action, refusal.target, refusal.details, outcome=Outcome.REFUSED)
+    if refusal.aftermath is not None:
+        refusal.aftermath(session)

@@ -65,5 +65,6 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
 
     page = client.get("/api/v1/reports/transparency", params={**period, "format": "html"}, headers=oversight)
     shown = render(page.text, tmp_path / "transparency.png")
-    assert shown.png_bytes > 20_000 and shown.requests == []
+    assert shown.png_bytes > 20_000 and shown.ink_pixels > 50_000 and shown.pdf_bytes > 10_000
+    assert shown.requests == []
     assert "Disparate impact" in shown.text and "no_case_reference" in shown.text and shown.charts >= 3

@@ -117,9 +117,7 @@ def test_alerts_are_listed_filtered_and_reviewed(client: TestClient, world: Worl
     assert actions.count("oversight.alert_review") == 1 and actions.count("oversight.alerts_read") >= 8
 
 
-def test_compliance_report_answers_in_breach_with_evidence(
-    client: TestClient, world: World, session: Session
-) -> None:
+def test_compliance_report_answers_in_breach_with_evidence(client: TestClient, world: World, session: Session) -> None:
     headers = world.oversight.headers
     response = client.get(f"/api/v1/reports/compliance/{world.ice_agreement}", headers=headers)
     assert response.status_code == 200, response.text
@@ -147,10 +145,10 @@ def test_compliance_report_answers_in_breach_with_evidence(
     again = client.get(f"/api/v1/reports/compliance/{world.ice_agreement}", headers=headers).json()
     assert [b["term"] for b in again["breaches"]] == ["protected_fields"] and again["in_breach"]
 
-    fbi = client.get(f"/api/v1/reports/compliance/{world.fbi_agreement}", headers=headers).json()
-    assert fbi["in_breach"] is False and fbi["breaches"] == []
-    assert fbi["queries"] == 10 and fbi["refusals_by_reason"] == {"case_reference_required": 1}
-    assert fbi["case_references"] == {"with": 9, "without": 0, "distinct": 9}
+    fbi_report = client.get(f"/api/v1/reports/compliance/{world.fbi_agreement}", headers=headers).json()
+    assert fbi_report["in_breach"] is False and fbi_report["breaches"] == []
+    assert fbi_report["queries"] == 10 and fbi_report["refusals_by_reason"] == {"case_reference_required": 1}
+    assert fbi_report["case_references"] == {"with": 9, "without": 0, "distinct": 9}
 
     narrow = client.get(f"/api/v1/reports/compliance/{world.ice_agreement}",
                         params={"from": "2026-03-19", "to": "2026-03-20"}, headers=headers).json()  # fmt: skip

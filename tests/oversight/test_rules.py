@@ -186,4 +186,3 @@ def test_repeated_person_lookup(
     assert rules_of(found) == [("repeated_person_lookup", "ICE", "high")]
     assert found[0].evidence == looks
     assert found[0].details["person_ids"] == [str(watched.person_id)]
-

@@ -12,13 +12,14 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from pars.audit import AuditAction, Outcome, record_event
+from pars.audit import AuditAction
 from pars.auth.permissions import Permission
-from pars.auth.principal import SYSTEM, Actor
+from pars.auth.principal import Actor
 from pars.auth.service import authenticate
-from pars.errors import DomainError, Forbidden, Refusal
+from pars.errors import Forbidden, Refusal
 from pars.records.search import check_parameter_names
 from pars.settings import Settings
+from pars.work import unit_of_work
 
 API_PREFIX = "/api/v1"
 
@@ -31,30 +32,11 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's one transaction: commits when the route returns, before the response is
-    sent. On a domain error it rolls back and then writes the error's refusal, so a failed
-    request changes nothing but still leaves its trace on the audit trail."""
+    """The request's one transaction (`pars.work.unit_of_work`): it commits when the route
+    returns, before the response is sent; a failed request changes nothing but its refusal."""
     state = request.app.state
-    with state.session_factory() as session:
-        session.info["clock"] = state.clock
-        try:
-            yield session
-            session.commit()
-        except DomainError as error:
-            session.rollback()
-            if error.refusal is not None:
-                _record_refusal(session, session.info.get("actor", SYSTEM), error.refusal)
-                session.commit()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-
-
-def _record_refusal(session: Session, actor: Actor, refusal: Refusal) -> None:
-    record_event(session, actor, refusal.action, refusal.target, refusal.details, outcome=Outcome.REFUSED)
-    if refusal.aftermath is not None:
-        refusal.aftermath(session)
+    with unit_of_work(state.session_factory, state.clock) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -95,9 +95,11 @@ def _terms(agency: str, title: str, effective: datetime, expires: datetime, **te
 
 def agreement_steps(now: datetime, zone: ZoneInfo) -> Iterator[tuple[datetime, PartnerAct]]:
     local = now.astimezone(zone)
-    year_start = datetime(local.year, 1, 1, tzinfo=zone)
-    next_year = datetime(local.year + 1, 1, 1, tzinfo=zone)
     ice_end = ice_expiry(now, zone)
+    # FBI's and ATF's agreements cover the whole history (which starts in ICE's last year), so
+    # their case-bound work is never a request without an agreement.
+    year_start = datetime(ice_end.astimezone(zone).year, 1, 1, tzinfo=zone)
+    next_year = datetime(local.year + 1, 1, 1, tzinfo=zone)
     ice_start = ice_end.replace(year=ice_end.year - 1)
     plans = [
         ("FBI", year_start, [("DAO", "yes"), ("FJD", "yes"), ("CITY", "yes")], _terms(

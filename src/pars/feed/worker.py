@@ -1,7 +1,7 @@
 """The background worker: `pars worker`, and a thread of `pars serve` unless `--no-worker`.
 
-A thin loop around ``fan_out``, ``claim``/``prepare`` and ``record``, each one short unit of
-work; webhooks are sent between them, outside any transaction. It sleeps until woken: by a
+A thin loop around ``fan_out``, ``claim`` and ``prepare`` (one short unit of work) and ``record``
+(another); webhooks are sent between them, outside any transaction. It sleeps until woken: by a
 commit in this process (``signals.WAKE``), by PostgreSQL ``NOTIFY`` from any process, or by
 its poll interval, which also brings retries that have come due. On SIGTERM it finishes the
 batch in hand, records it, and stops.
@@ -108,24 +108,25 @@ class FeedWorker:
         with unit_of_work(self.factory, self.clock) as session:
             return fanout.fan_out(session)
 
-    def deliver(self) -> int:
-        """One batch: claim and prepare, send, record. Returns how many jobs it took."""
+    def deliver(self, *, fan_out: bool = False) -> int:
+        """One batch: claim and prepare (after a fan-out, in the same short transaction, when
+        asked), send, record. Returns how many outbox events and jobs it took."""
         with unit_of_work(self.factory, self.clock) as session:
+            fanned = fanout.fan_out(session) if fan_out else 0
             jobs = delivery.claim(session, lease=self.options.lease, limit=self.options.batch)
             outgoing = delivery.prepare(session, jobs, zone=self.options.zone) if jobs else []
         if outgoing:
             results = self.sender.send_all(outgoing)
             with unit_of_work(self.factory, self.clock) as session:
                 delivery.record(session, results, RetryPolicy(self.options.schedule))
-        return len(jobs)
+        return fanned + len(jobs)
 
     def step(self) -> bool:
         """One round; True when there was work (so there may be more)."""
-        fanned = self.fan_out()
-        delivered = self.deliver()
+        took = self.deliver(fan_out=True)
         for job in self.periodic:
             job.maybe_run()
-        return bool(fanned or delivered)
+        return took > 0
 
     def drain(self, rounds: int = 1000) -> None:
         """Works until nothing is due now (tests, the benchmark)."""

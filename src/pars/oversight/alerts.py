@@ -76,13 +76,14 @@ def _raise(
     instant: datetime,
 ) -> None:
     user = state.subject or state.sole_user
+    # The id is made here, not at flush, so the batch's alerts are written in one flush.
     alert = Alert(
+        id=uuid.uuid4(),
         key=state.key, rule=rule.name, agency=state.agency, user_id=uuid.UUID(user) if user else None,
         severity=str(finding.severity), window_start=state.window.start, window_end=state.window.end,
         summary=finding.summary, evidence=evidence, details=details, raised_at=instant, updated_at=instant,
     )  # fmt: skip
     session.add(alert)
-    session.flush()
     record_event(
         session, SYSTEM, AuditAction.OVERSIGHT_ALERT_RAISE, alert.id,
         {"rule": rule.name, "agency": state.agency, "severity": alert.severity,

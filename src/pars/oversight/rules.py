@@ -130,7 +130,7 @@ class NoCaseReference(Rule):
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         lacking = (query.ok and not query.case) or query.reason == Refused.CASE_REFERENCE
-        return [("", windows.day(query.at, ctx.zone))] if lacking else []
+        return [("", windows.day(query.quarter, ctx.zone))] if lacking else []
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -160,7 +160,7 @@ class BroadSearch(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.ok:
             return []
-        return [("", windows.block(query.at, ctx.zone, ctx.settings.oversight_broad_search_hours))]
+        return [("", windows.block(query.quarter, ctx.zone, ctx.settings.oversight_broad_search_hours))]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -203,7 +203,7 @@ class ProtectedFieldProbe(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.ok or query.reason not in (PROTECTED_PROBE, Refused.PARAMETER):
             return []
-        return [("", windows.day(query.at, ctx.zone))]
+        return [("", windows.day(query.quarter, ctx.zone))]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -262,7 +262,7 @@ class VolumeSpike(_Baselined):
     name = "volume_spike"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        window = windows.day(query.at, ctx.zone)
+        window = windows.day(query.quarter, ctx.zone)
         return [("", window), (query.user, window)] if query.user else [("", window)]
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
@@ -302,7 +302,7 @@ class OffHoursBulk(_Baselined):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         settings = ctx.settings
         window = windows.night(
-            query.at, ctx.zone, settings.oversight_night_start_hour, settings.oversight_night_end_hour
+            query.quarter, ctx.zone, settings.oversight_night_start_hour, settings.oversight_night_end_hour
         )
         return [] if window is None else [("", window)]
 
@@ -336,7 +336,7 @@ class OutsideScopeProbe(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.reason not in (Refused.OUT_OF_SCOPE, Refused.NO_AGREEMENT):
             return []
-        return [("", windows.span(query.at, ctx.zone, ctx.settings.oversight_scope_window_days))]
+        return [("", windows.span(query.quarter, ctx.zone, ctx.settings.oversight_scope_window_days))]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -368,7 +368,7 @@ class RepeatedPersonLookup(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.ok or not (query.persons or query.subject):
             return []
-        return [("", windows.span(query.at, ctx.zone, ctx.settings.oversight_repeat_window_days))]
+        return [("", windows.span(query.quarter, ctx.zone, ctx.settings.oversight_repeat_window_days))]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)

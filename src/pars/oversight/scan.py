@@ -12,9 +12,10 @@ waited for); on SQLite the write lock every PARS transaction takes already seria
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import delete, func, insert, select, update
@@ -84,7 +85,8 @@ def scan_once(session: Session, settings: Settings, *, limit: int, persons: Pers
         return ScanResult(through=start)
     queries = read_queries(session, after=start, upto=upto)
     (persons or PersonMap()).fill(session, [q for q in queries if q.records])
-    store = TallyStore(session, settings.oversight_max_evidence)
+    reach = timedelta(days=settings.oversight_baseline_days + 1)
+    store = TallyStore(session, settings.oversight_max_evidence, reach)
     partners = frozenset(session.scalars(select(Agency.code).where(Agency.kind == "partner")))
     context = Context(settings, partners, store.history, store.first_seen)
     touched = store.count(queries, context)
@@ -123,11 +125,13 @@ def tally_key(rule: str, agency: str, subject: str, window: Window) -> str:
 class TallyStore:
     """The tallies a batch touches: loaded once, counted into in memory, written back once."""
 
-    def __init__(self, session: Session, cap: int) -> None:
+    def __init__(self, session: Session, cap: int, reach: timedelta) -> None:
         self.session = session
         self.cap = cap
+        self.reach = reach  # how far back baselines look
         self.states: dict[str, TallyState] = {}
         self._first: dict[tuple[str, str, str], datetime | None] = {}
+        self._history: dict[tuple[str, str, str], list[tuple[datetime, int]]] = {}
 
     def count(self, queries: Iterable[Query], context: Context) -> list[tuple[Rule, TallyState]]:
         """Counts every query into its rules' windows; returns the windows touched."""
@@ -184,16 +188,25 @@ class TallyStore:
     def history(
         self, rule: str, agency: str, subject: str, start: datetime, end: datetime
     ) -> list[tuple[datetime, int]]:
-        rows = self.session.execute(
-            select(Tally.window_start, Tally.count).where(
-                Tally.rule == rule,
-                Tally.agency == agency,
-                Tally.subject == subject,
-                Tally.window_start >= start,
-                Tally.window_start < end,
+        """Earlier windows of a subject, for baselines. One query per subject and batch: from
+        ``reach`` before the batch's earliest window on, after the batch's own counts were written."""
+        key = (rule, agency, subject)
+        known = self._history.get(key)
+        if known is None:
+            earliest = min((s.window.start for s in self.states.values()), default=start)
+            rows = self.session.execute(
+                select(Tally.window_start, Tally.count)
+                .where(
+                    Tally.rule == rule,
+                    Tally.agency == agency,
+                    Tally.subject == subject,
+                    Tally.window_start >= min(start, earliest - self.reach),
+                )
+                .order_by(Tally.window_start)
             )
-        )
-        return [(at, count) for at, count in rows]
+            known = self._history[key] = [(at, count) for at, count in rows]
+        starts = [at for at, _ in known]
+        return known[bisect_left(starts, start) : bisect_left(starts, end)]
 
     def first_seen(self, rule: str, agency: str, subject: str) -> datetime | None:
         key = (rule, agency, subject)

@@ -43,8 +43,8 @@ from pars.records.names import name_key
 from pars.records.numbers import compact_tracking_number, display_tracking_number
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, page_arrests, where_filters
 from pars.records.serialize import arrest_record, iso
-from pars.sharing.grants import Grant, grant_in_force
-from pars.sharing.models import DetainerRequest
+from pars.sharing.grants import PLANS, Grant, grant_in_force
+from pars.sharing.models import Agreement, DetainerRequest
 from pars.sharing.vocabulary import Channel, Refused
 
 # A partner search must name a person or a case, never sweep (CONTRACT §7).
@@ -268,12 +268,20 @@ def feed_audience(session: Session, arrest_ids: Collection[uuid.UUID]) -> list[F
     """Who an event about these records is due to now (the fan-out asks). Deciding again at
     send time is ``deliver``'s job: being due is not being allowed to receive."""
     instant = now(session)
+    grants: dict[str, Grant] = {}
+    # One query for every partner's agreements; compiled plans come from the cache.
+    agreements = session.execute(
+        select(Agency.code, Agreement.id, Agreement.revision)
+        .join(Agreement, Agreement.agency_id == Agency.id)
+        .where(Agency.kind == "partner")
+        .order_by(Agency.code)
+    )
+    for code, agreement_id, revision in agreements:
+        grant = PLANS.plan(session, agreement_id, revision).in_force_at(instant)
+        if grant is not None and Channel.FEED in grant.channels:
+            grants.setdefault(code, grant)
     audience = []
-    partners = session.scalars(select(Agency.code).where(Agency.kind == "partner").order_by(Agency.code)).all()
-    for code in partners:
-        grant = grant_in_force(session, code, instant)
-        if grant is None or Channel.FEED not in grant.channels:
-            continue
+    for code, grant in grants.items():
         in_scope = select(Arrest.id).where(Arrest.id.in_(list(arrest_ids)), grant.scope.condition())
         audience.append(FeedAudience(code, grant, frozenset(session.scalars(in_scope))))
     return audience

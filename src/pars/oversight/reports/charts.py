@@ -96,14 +96,18 @@ def paired_bars(
 ) -> Markup:
     """Horizontal pairs of bars (shares from 0 to 1), one pair per row: a group's share of
     arrests against its share of the people disclosed."""
-    left, right, top, row_h = 230, 60, 10, 34
+    left, right, top, row_h = 290, 60, 10, 34
     height = top + row_h * len(rows) + 40
     plot_w = width - left - right
     peak = _nice_max(max((max(a, b) for _, a, b in rows), default=0))
     parts = [_open(width, height, label)]
     for i, (name, first, second) in enumerate(rows):
         y = top + row_h * i
-        parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end" font-size="11">{escape(name)}</text>')
+        shown = name if len(name) <= 46 else name[:45] + "…"
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 17}" text-anchor="end" font-size="11">{escape(shown)}'
+            f"<title>{escape(name)}</title></text>"
+        )
         for j, value in enumerate((first, second)):
             bar_w = plot_w * value / peak
             colour = PALETTE[j]
