@@ -189,3 +189,25 @@ def test_transparency_report_in_three_formats(client: TestClient, world: World) 
     assert "broad_search" in html and "ICE" in html
     assert client.get("/api/v1/reports/transparency", params={"format": "pdf"}, headers=headers).status_code == 422
     assert client.get("/api/v1/reports/transparency", headers=world.fbi.headers).status_code == 403
+
+
+def test_searches_name_their_parameters_and_a_keyed_subject_not_the_values(
+    client: TestClient, world: World, session: Session
+) -> None:
+    searches = session.scalars(
+        select(AuditEntry).where(AuditEntry.agency == "ICE", AuditEntry.action == "arrest.search",
+                                 AuditEntry.outcome == "ok").order_by(AuditEntry.seq)
+    ).all()  # fmt: skip
+    assert len(searches) == 9
+    assert all(e.details["parameters"] == ["first_name", "last_name"] for e in searches)
+    subjects = [e.details["subject"] for e in searches]
+    assert len(set(subjects)) == 9 and all(len(s) == 32 for s in subjects)
+    assert not any("Lopez" in str(e.details) or "Ana" in str(e.details) for e in searches)
+    # The same person searched again, written differently, and found or not: the same subject.
+    again = client.get("/api/v1/arrests", params={"last_name": " LÓPEZ0 ", "first_name": "ana0"},
+                       headers=partner_headers(world.ice, case=None))  # fmt: skip
+    assert again.status_code == 200
+    session.expire_all()
+    last = session.scalars(select(AuditEntry).where(AuditEntry.action == "arrest.search").order_by(
+        AuditEntry.seq.desc()).limit(1)).one()  # fmt: skip
+    assert last.details["subject"] == subjects[0]

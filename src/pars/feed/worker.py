@@ -135,9 +135,12 @@ class FeedWorker:
                 return
 
     def run(self, stop: threading.Event, *, engine: Engine | None = None) -> None:
-        listener = None
+        listener: threading.Thread | None = None
         if engine is not None and engine.dialect.name == "postgresql":
             listener = Listener(engine, self.wake, stop)
+            listener.start()
+        elif engine is not None and engine.dialect.name == "sqlite":
+            listener = Checkpointer(engine, stop)
             listener.start()
         log.info("feed worker started")
         try:
@@ -179,6 +182,28 @@ class Listener(threading.Thread):
             except psycopg.Error:
                 log.warning("feed listener lost its connection; reconnecting")
                 self._stop_event.wait(1.0)
+
+
+class Checkpointer(threading.Thread):
+    """SQLite: copies the write-ahead log into the database every second, on a connection of its
+    own, so the log stays short and no commit of the worker (or of a request) has to run the
+    automatic checkpoint itself; that one waits for the disk and stalled deliveries for seconds.
+    PASSIVE never blocks readers or writers."""
+
+    def __init__(self, engine: Engine, stop: threading.Event, every: float = 1.0) -> None:
+        super().__init__(name="pars-wal-checkpoint", daemon=True)
+        self._engine, self._stop_event, self._every = engine, stop, every
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._every):
+            try:
+                connection = self._engine.raw_connection()
+                try:
+                    connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    connection.close()
+            except Exception:  # a busy or closed database: the next round tries again
+                log.warning("WAL checkpoint failed", exc_info=True)
 
 
 def stop_worker(stop: threading.Event, wake: Wakeup = WAKE) -> None:

@@ -226,12 +226,11 @@ class ProtectedFieldProbe(Rule):
                    "parameters": tally.data.get("parameters", {})}  # fmt: skip
         if probes >= ctx.settings.oversight_probe_min:
             severity = Severity.HIGH if sensitive else Severity.MEDIUM
-            summary = f"{tally.agency} tried {probes} times to search by record fields ({names}) on {day}"
+            summary = f"{tally.agency} made {_times(probes, 'attempt')} to search by record fields ({names}) on {day}"
             return Finding(severity, summary, tally.evidence, details)
         if ungranted >= ctx.settings.oversight_ungranted_probe_min:
-            summary = (
-                f"{tally.agency} tried {ungranted} searches by fields its agreement does not grant ({names}) on {day}"
-            )
+            searches = _times(ungranted, "search")
+            summary = f"{tally.agency} made {searches} by fields its agreement does not grant ({names}) on {day}"
             return Finding(Severity.LOW, summary, tally.evidence, details)
         return None
 
@@ -406,6 +405,10 @@ class RepeatedPersonLookup(Rule):
         details = {"people": len(flagged), "most_lookups": most, "person_ids": people[:100],
                    "threshold": settings.oversight_repeat_min}  # fmt: skip
         return Finding(Severity.HIGH if caseless else Severity.MEDIUM, summary, evidence, details)
+
+
+def _times(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}es" if noun.endswith("h") else f"{count} {noun}s"
 
 
 RULES: tuple[Rule, ...] = (

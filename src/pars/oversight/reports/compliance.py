@@ -232,9 +232,10 @@ def _breach(term: str, seqs: list[int], standing: list[Alert]) -> dict[str, Any]
         by_rule = Counter(a.rule for a in standing)
         rules = ", ".join(f"{n} {rule}" for rule, n in sorted(by_rule.items()))
         unreviewed = sum(a.reviewed_at is None for a in standing)
+        reviewed = len(standing) - unreviewed
         breach["summary"] = (
-            f"{len(standing)} misuse alerts stand against the stated purposes ({rules}); "
-            f"{unreviewed} not yet reviewed, {len(standing) - unreviewed} confirmed or not dismissed on review"
+            f"{len(standing)} misuse alerts stand against the stated purposes ({rules}): "
+            f"{unreviewed} not yet reviewed, {reviewed} reviewed and not dismissed"
         )
         breach["alerts"] = [str(a.id) for a in standing]
     else:
