@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from pars.db import make_session_factory
 from pars.feed import worker as worker_module
 from pars.oversight import windows
 from pars.oversight.models import Alert, ScanCursor
-from pars.oversight.scan import ScanResult, rebuild
+from pars.oversight.scan import ScanResult, rebuild, scan, scan_once
 from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.oversight.conftest import Ask, Person, Refuse, Trail, at
@@ -129,3 +130,23 @@ def test_windows_follow_city_time_across_daylight_saving() -> None:
     assert (block.start, block.end) == (datetime(2026, 2, 4, 5, tzinfo=UTC), datetime(2026, 2, 4, 11, tzinfo=UTC))
     week = windows.span(datetime(2026, 2, 4, 9, tzinfo=UTC), NEW_YORK, 7)
     assert week.start.astimezone(NEW_YORK).strftime("%a %d") == "Mon 02" and week.end - week.start == timedelta(days=7)
+
+
+def test_a_second_scanner_skips_while_one_holds_the_cursor(
+    db: Engine, settings: Settings, trail: Trail, partner: Callable[..., Actor], people: Callable[[int], list[Person]],
+    alerts: Callable[..., list[Alert]],
+) -> None:  # fmt: skip
+    """PostgreSQL: scanners in several processes never count an entry twice; one that finds
+    the cursor taken skips its round. (On SQLite the database's write lock queues them.)"""
+    if db.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers with its own lock")
+    ice = partner("ICE")
+    for i, p in enumerate(people(6)):
+        trail.write(ice, at(0, 1 + i / 10), Ask([p]))
+    factory = make_session_factory(db)
+    with unit_of_work(factory, FrozenClock(at(1))) as holder:
+        first = scan_once(holder, settings, limit=1000)
+        with unit_of_work(factory, FrozenClock(at(1))) as other:
+            assert scan_once(other, settings, limit=1000).busy
+        assert first.raised == 1
+    assert len(alerts()) == 1 and scan(factory, FrozenClock(at(1)), settings).queries == 0

@@ -100,13 +100,13 @@ def rebuild(session: Session) -> None:
     """Forgets every tally and rewinds the cursor: the next scan counts the whole trail again
     (after a change of thresholds, say). Alerts stay, with their reviews; the rescan finds the
     same ones by key and raises only what the new thresholds add."""
+    cursor = _take_cursor(session, wait=True)  # after the batch a running scanner has in hand
+    assert cursor is not None
     session.execute(delete(Tally))
-    cursor = _take_cursor(session)
-    if cursor is not None:
-        cursor.seq, cursor.updated_at = 0, now(session)
+    cursor.seq, cursor.updated_at = 0, now(session)
 
 
-def _take_cursor(session: Session) -> ScanCursor | None:
+def _take_cursor(session: Session, *, wait: bool = False) -> ScanCursor | None:
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         maker = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -114,7 +114,7 @@ def _take_cursor(session: Session) -> ScanCursor | None:
     elif session.get(ScanCursor, CURSOR) is None:
         session.add(ScanCursor(name=CURSOR, seq=0))
         session.flush()
-    locked = select(ScanCursor).where(ScanCursor.name == CURSOR).with_for_update(skip_locked=True)
+    locked = select(ScanCursor).where(ScanCursor.name == CURSOR).with_for_update(skip_locked=not wait)
     return session.scalars(locked).first()
 
 
