@@ -172,6 +172,8 @@ def test_transparency_report_in_three_formats(client: TestClient, world: World) 
     assert totals["ICE"]["records_disclosed"] == 9 and totals["ICE"]["persons_disclosed"] == 9
     assert totals["FBI"]["queries"] == 10 and totals["FBI"]["alerts"] == 0
     assert [m["month"] for m in report["agencies"][0]["months"]] == ["2026-01", "2026-02", "2026-03"]
+    (under,) = next(a for a in report["agencies"] if a["agency"] == "ICE")["agreements"]
+    assert (under["agreement_id"], under["version"], under["records_disclosed"]) == (world.ice_agreement, 1, 9)
     rows = report["disparate_impact"]
     assert rows == [{"race": "White", "ethnicity": "Hispanic", "arrests": 9, "arrest_share": 1.0,
                      "persons_disclosed": 9, "disclosure_share": 1.0, "ratio": 1.0}]  # fmt: skip

@@ -141,9 +141,10 @@ def test_a_second_scanner_skips_while_one_holds_the_cursor(
     if db.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers with its own lock")
     ice = partner("ICE")
+    factory = make_session_factory(db)
+    scan(factory, FrozenClock(at(1)), settings)  # the cursor row exists from the first scan on
     for i, p in enumerate(people(6)):
         trail.write(ice, at(0, 1 + i / 10), Ask([p]))
-    factory = make_session_factory(db)
     with unit_of_work(factory, FrozenClock(at(1))) as holder:
         first = scan_once(holder, settings, limit=1000)
         with unit_of_work(factory, FrozenClock(at(1))) as other:

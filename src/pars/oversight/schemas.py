@@ -103,11 +103,20 @@ class MonthOut(CountsOut):
     month: str
 
 
+class UnderAgreementOut(BaseModel):
+    agreement_id: str
+    version: int | None
+    title: str | None
+    purposes: list[str]
+    records_disclosed: int
+
+
 class AgencyReportOut(BaseModel):
     agency: str
     name: str
     months: list[MonthOut]
     totals: CountsOut
+    agreements: list[UnderAgreementOut] = Field(description="the agreement versions records left under")
 
 
 class ImpactRowOut(BaseModel):

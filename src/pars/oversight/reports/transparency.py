@@ -32,7 +32,7 @@ from pars.auth.models import Agency
 from pars.oversight import alerts as alert_service
 from pars.oversight.reports.period import Period, month_of, months_between, stream_entries
 from pars.records.models import Arrest
-from pars.sharing.models import DetainerRequest
+from pars.sharing.models import AgreementVersion, DetainerRequest
 
 QUERIES = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
 DISCLOSING = (*QUERIES, str(AuditAction.FEED_DELIVER))
@@ -125,6 +125,8 @@ def transparency_report(session: Session, period: Period, *, zone: ZoneInfo, now
     )
     months = months_between(period, zone)
     table: dict[str, dict[str, Counts]] = {code: {m: Counts() for m in months} for code in agencies}
+    # Records disclosed under each (agreement, version), per agency.
+    under: dict[str, Counter[tuple[str, int | None]]] = {code: Counter() for code in agencies}
 
     for row in stream_entries(session, period, actions=DISCLOSING, agencies=sorted(agencies)):
         counts = table[row.agency][month_of(row.at, zone)]
@@ -139,6 +141,8 @@ def transparency_report(session: Session, period: Period, *, zone: ZoneInfo, now
             for name in details.get("fields") or []:
                 counts.fields[name] += len(records)
             counts.arrests.update(records)
+            if "agreement_id" in details:
+                under[row.agency][(details["agreement_id"], details.get("agreement_version"))] += len(records)
 
     for alert in alert_service.alerts_in(session, start=period.start, end=period.end):
         if alert.agency in table and alert.window_start >= period.start:
@@ -169,6 +173,7 @@ def transparency_report(session: Session, period: Period, *, zone: ZoneInfo, now
             "agency": code, "name": agencies[code],
             "months": [{"month": m, **table[code][m].shown(facts)} for m in months],
             "totals": totals.shown(facts),
+            "agreements": _agreements(session, under[code]),
         })  # fmt: skip
         disclosed_by_agency[code] = totals.arrests
         everyone |= totals.arrests
@@ -185,6 +190,22 @@ def transparency_report(session: Session, period: Period, *, zone: ZoneInfo, now
         },
         "alerts": [_alert_line(a) for a in alert_service.alerts_in(session, start=period.start, end=period.end)],
     }
+
+
+def _agreements(session: Session, disclosed: Counter[tuple[str, int | None]]) -> list[dict[str, Any]]:
+    """The agreement versions records left under, with their titles and purposes."""
+    shown = []
+    for (agreement_id, version), records in sorted(disclosed.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
+        terms = session.scalars(
+            select(AgreementVersion).where(
+                AgreementVersion.agreement_id == uuid.UUID(agreement_id), AgreementVersion.version == version
+            )
+        ).first()
+        shown.append({
+            "agreement_id": agreement_id, "version": version, "records_disclosed": records,
+            "title": None if terms is None else terms.title, "purposes": [] if terms is None else terms.purposes,
+        })  # fmt: skip
+    return shown
 
 
 def _arrest_population(session: Session, period: Period) -> Counter[tuple[str, str]]:
