@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy import Engine, inspect
 
 from pars.audit import commands as audit_commands
@@ -19,18 +18,9 @@ from pars.feed import worker as worker_module
 from pars.migrate import upgrade
 from pars.oversight.commands import oversight_app, report_app, run_scan
 from pars.settings import Settings, parse_duration
+from pars.terminal import console, err, settings_or_exit
 
 app = typer.Typer(help="PARS: Preliminary Arraignment Reporting System.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:  # pydantic's ValidationError names every bad setting
-        err.print(f"[red]Invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def initialise(settings: Settings, engine: Engine) -> str | None:
@@ -54,7 +44,7 @@ def _is_new(engine: Engine) -> bool:
 @app.command()
 def init() -> None:
     """Create or upgrade the database; on a new one, create the administrator and print its key once."""
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     key = initialise(settings, engine)
     if key is None:
@@ -77,7 +67,7 @@ def serve(
 
     from pars.app import create_app  # noqa: PLC0415 - keeps `pars --help` fast
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     if _is_new(engine):
         key = initialise(settings, engine)
@@ -101,7 +91,7 @@ def worker(
     poll: Annotated[float, typer.Option(help="seconds between looks at the database when nothing wakes it")] = 1.0,
 ) -> None:
     """Run only the background worker (feed delivery); any number may run against one PostgreSQL."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         lease_time = parse_duration(lease)
     except ValueError as exc:
@@ -133,7 +123,7 @@ def demo(
     from pars.demo.receiver import run_receiver  # noqa: PLC0415 - the demo is not needed to serve
     from pars.demo.world import build_world  # noqa: PLC0415 - the demo is not needed to serve
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     initialise(settings, engine)
     build_world(settings, engine, arrests=arrests, keys_file=keys_file, seed=seed, console=console, receiver_port=port)
@@ -159,7 +149,7 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Recompute the whole chain and check every checkpoint; exit 1 naming the first bad entry."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         status = audit_commands.verify(settings, console, public_key=public_key)
     except AuditKeyError as exc:
@@ -175,7 +165,7 @@ def audit_export(
     out: Annotated[Path | None, typer.Option("--out", help="the JSON Lines file to write")] = None,
 ) -> None:
     """Write a period of the trail as JSON Lines, with its hashes and signed checkpoints."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         status = audit_commands.export(settings, console, start=start, end=end, out=out)
     except AuditKeyError as exc:

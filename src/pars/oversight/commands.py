@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy import Engine, inspect
 
 from pars.audit import AuditAction, record_event
@@ -23,20 +22,11 @@ from pars.oversight.reports import service as reports
 from pars.oversight.reports.service import ReportFormat
 from pars.oversight.scan import ScanResult, rebuild, scan
 from pars.settings import Settings
+from pars.terminal import console, err, settings_or_exit
 from pars.work import unit_of_work
 
 oversight_app = typer.Typer(help="Misuse detection over the audit trail.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for oversight bodies and the public.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:  # pydantic's ValidationError names every bad setting
-        err.print(f"[red]Invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _engine(settings: Settings) -> Engine:
@@ -69,7 +59,7 @@ def scan_command(
     ] = False,
 ) -> None:
     """Run the misuse detectors over the audit entries not yet scanned."""
-    settings = _settings()
+    settings = settings_or_exit()
     engine = _engine(settings)
     try:
         result = run_scan(settings, engine, from_start=from_start)
@@ -94,7 +84,7 @@ def transparency_command(
     out: Annotated[Path | None, typer.Option("--out", help="the file to write (default: standard output)")] = None,
 ) -> None:
     """Write the transparency report for a period (CONTRACT §10)."""
-    settings = _settings()
+    settings = settings_or_exit()
     engine = _engine(settings)
     try:
         with unit_of_work(signed_session_factory(settings, engine), SystemClock()) as session:
