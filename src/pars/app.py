@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from pars import __version__
@@ -23,6 +22,7 @@ from pars.oversight.routes import router as oversight_router
 from pars.records.routes import router as arrests_router
 from pars.settings import Settings
 from pars.sharing.routes import router as sharing_router
+from pars.web import routes as web
 
 DESCRIPTION = """
 PARS processes arrests from booking to preliminary arraignment and shares arrest data with
@@ -54,12 +54,8 @@ def create_app(
     for router in (principals_router, arrests_router, sharing_router, audit_router, feed_router, oversight_router):
         app.include_router(router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(health.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
     problems.install(app)
+    web.install(app)  # the pages, after the API's error handlers (it answers pages with pages)
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

@@ -27,14 +27,20 @@ def unit_of_work(factory: sessionmaker[Session], clock: Clock, actor: Actor = SY
             yield session
             session.commit()
         except DomainError as error:
-            session.rollback()
-            if error.refusal is not None:
-                record_refusal(session, session.info.get("actor", SYSTEM), error.refusal)
-                session.commit()
+            settle(session, error)
             raise
         except BaseException:
             session.rollback()
             raise
+
+
+def settle(session: Session, error: DomainError) -> None:
+    """A refused act changes nothing: roll back, then write its refusal (if any) and commit.
+    For callers that show the error themselves (the web pages re-render their form)."""
+    session.rollback()
+    if error.refusal is not None:
+        record_refusal(session, session.info.get("actor", SYSTEM), error.refusal)
+        session.commit()
 
 
 def record_refusal(session: Session, actor: Actor, refusal: Refusal) -> None:

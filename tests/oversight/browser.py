@@ -5,18 +5,10 @@ where it fails: CI installs Chromium (.ci/run)."""
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync",
-]  # fmt: skip
+from tests.browser import ARGS, CHROMIUM, browser_or_skip
 
 # Draws the screenshot on a canvas and counts the pixels that are not (near) white.
 COUNT_INK = """async (data) => {
@@ -46,25 +38,10 @@ class Rendered:
     requests: list[str]
 
 
-def _browser_or_skip() -> None:
-    missing = None
-    if shutil.which(CHROMIUM) is None:
-        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401, PLC0415 - a test-only dependency
-        except ImportError:
-            missing = "playwright is not installed (requirements-dev.lock)"
-    if missing is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the browser test must run under CI: {missing}")
-        pytest.skip(missing)
-
-
 def render(html: str, screenshot: Path) -> Rendered:
     """Loads ``html`` with every network request refused (and recorded), takes a full-page
     screenshot and a print to PDF (A4), and reads back what the page shows."""
-    _browser_or_skip()
+    browser_or_skip()
     from playwright.sync_api import Route, sync_playwright  # noqa: PLC0415 - imported only once known present
 
     requests: list[str] = []

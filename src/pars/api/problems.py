@@ -40,7 +40,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return text or "body"
 
 
-def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+def domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     extra: dict[str, Any] = {}
     if isinstance(exc, Invalid):
@@ -75,7 +75,7 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -18,12 +18,18 @@ class AuditAction(StrEnum):
     # A key's first successful use, and its first after failed attempts or a lock (see README).
     AUTH_SUCCEEDED = "auth.succeeded"
     AUTH_LOCKED = "auth.locked"
+    # The web pages: the end of a sign-in (password and second factor), enrolling an
+    # authenticator, signing out or being signed out after the idle limit.
+    AUTH_SIGN_IN = "auth.sign_in"
+    AUTH_TOTP_ENROL = "auth.totp_enrol"
+    AUTH_SIGN_OUT = "auth.sign_out"
 
     ADMIN_AGENCY_CREATE = "admin.agency_create"
     ADMIN_AGENCY_LIST = "admin.agency_list"
     ADMIN_USER_CREATE = "admin.user_create"
     ADMIN_KEY_ISSUE = "admin.key_issue"
     ADMIN_KEY_REVOKE = "admin.key_revoke"
+    ADMIN_PASSWORD_SET = "admin.password_set"
     SYSTEM_INIT = "admin.system_init"
 
     # Reading the trail is itself on the trail (CJIS Security Policy 5.4).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
@@ -32,6 +33,7 @@ from pars.auth.permissions import Role
 from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, agency_by_code, create_agency, create_user, issue_key
+from pars.auth.signin import set_password
 from pars.clock import Clock, FrozenClock, SystemClock
 from pars.db import make_session_factory
 from pars.demo import partners
@@ -173,13 +175,17 @@ def _principals(session: Session) -> dict[str, dict[str, Any]]:
             user, key = create_user(session, SYSTEM, UserIn(agency=code, name=name, roles=roles))
         else:  # a second run: the old key cannot be shown again, so the user gets a new one
             key = issue_key(session, SYSTEM, user)
+        # Each run gives every demo user a new password; the first sign-in enrols an authenticator.
+        password = secrets.token_urlsafe(12)
+        set_password(session, SYSTEM, user.id, password, username=handle)
         keys[handle] = {
             "user_id": str(user.id),
+            "username": handle,
             "name": name,
             "agency": code,
             "roles": [str(r) for r in roles],
             "api_key": key,
-            "password": None,
+            "password": password,
         }
     return keys
 
@@ -316,10 +322,13 @@ def _lifecycle(
 
 
 def _summary(console: Console, keys_file: Path, keys: dict[str, dict[str, Any]], arrests: int) -> None:
-    table = Table(title=f"Demo users (keys in {keys_file}, mode 0600)")
-    for column in ("user", "agency", "roles"):
+    table = Table(title=f"Demo users (keys and passwords in {keys_file}, mode 0600)")
+    for column in ("user name", "agency", "roles"):
         table.add_column(column)
     for handle, entry in keys.items():
         table.add_row(handle, entry["agency"], ", ".join(entry["roles"]))
     console.print(table)
-    console.print(f"{arrests} arrests added. Each user's API key is in {keys_file}; try them at /docs.")
+    console.print(
+        f"{arrests} arrests added. Sign in at / with a user name and its password from {keys_file} (the first"
+        " sign-in enrols an authenticator app); the API keys are there too, for /docs."
+    )

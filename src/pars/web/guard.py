@@ -1,0 +1,142 @@
+"""Who is behind a page request, and what protects every form.
+
+- The session cookie (`pars_session`: HttpOnly, Secure, SameSite=Lax) names a browser session
+  (`auth.signin`); a page without one, or after 30 minutes idle, redirects to the sign-in page.
+- Every POST form carries the CSRF token (`csrf`), which must equal the `pars_csrf` cookie.
+- `allowed(permission)` is the page's role check; a refusal is audited like the API's.
+- Errors on pages are pages: the exception handlers answer HTML where the API answers
+  problem+json.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from pars.api import problems
+from pars.api.deps import SessionDep
+from pars.audit import AuditAction
+from pars.auth.permissions import Permission
+from pars.auth.principal import Actor
+from pars.auth.service import actor_for
+from pars.auth.signin import STAGE_SIGNED_IN, SessionOver, resume
+from pars.errors import DomainError, Forbidden, Refusal
+from pars.web.render import CSRF_COOKIE, page
+
+SESSION_COOKIE = "pars_session"
+
+REASONS = {
+    "idle": "Your session locked after 30 minutes without activity. Sign in again to go on.",
+    "ended": "Your session has ended. Sign in again.",
+    "expired": "The sign-in took too long. Start again.",
+    "none": "",
+}
+
+
+class SignInNeeded(Exception):
+    def __init__(self, reason: str, next_path: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.next_path = next_path
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+def mark_web(request: Request) -> None:
+    """On every page route: errors are answered as pages."""
+    request.state.web = True
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=True, samesite="lax", path="/")
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after signing in: only a path on this site (no open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+def web_actor(request: Request, session: SessionDep) -> Actor:
+    try:
+        row = resume(session, request.cookies.get(SESSION_COOKIE), STAGE_SIGNED_IN)
+    except SessionOver as over:
+        session.commit()  # an idle session's end is on the trail
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInNeeded(over.reason, target) from None
+    actor = actor_for(row.user)
+    session.info["actor"] = actor
+    request.state.actor = actor
+    return actor
+
+
+WebActor = Annotated[Actor, Depends(web_actor)]
+
+
+def allowed(permission: Permission) -> Callable[[Actor], Actor]:
+    """The page's role check: `actor: Annotated[Actor, Depends(allowed(Permission.X))]`."""
+
+    def check(actor: WebActor) -> Actor:
+        if not actor.may(permission):
+            raise Forbidden(
+                "your roles do not allow this page",
+                refusal=Refusal(AuditAction.AUTH_DENIED, None, {"permission": str(permission), "channel": "web"}),
+            )
+        return actor
+
+    return check
+
+
+async def check_csrf(request: Request) -> None:
+    """On every POST page route (`dependencies=[Depends(check_csrf)]`)."""
+    form = await request.form()
+    sent = form.get("csrf")
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not isinstance(sent, str) or not cookie or not secrets.compare_digest(sent, cookie):
+        raise CsrfRefused
+
+
+Csrf = Depends(check_csrf)
+
+
+def _sign_in_needed(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInNeeded)
+    target = f"/signin?next={quote(exc.next_path, safe='')}"
+    if exc.reason != "none":
+        target += f"&reason={exc.reason}"
+    return RedirectResponse(target, status_code=303)
+
+
+def _csrf_refused(request: Request, _: Exception) -> Response:
+    return error_page(
+        request,
+        403,
+        "This form could not be accepted",
+        "Its security token is missing or out of date. Go back, reload the page and send the form again.",
+    )
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    return page(request, "error.html", {"title": title, "detail": detail, "status": status}, status=status)
+
+
+def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if not getattr(request.state, "web", False):
+        return problems.domain_error(request, exc)
+    return error_page(request, exc.status, exc.title, exc.detail)
+
+
+def install(app: FastAPI) -> None:
+    """After `problems.install`: page requests get pages, API requests problem+json as before."""
+    app.add_exception_handler(SignInNeeded, _sign_in_needed)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
+    app.add_exception_handler(DomainError, _domain_error)
