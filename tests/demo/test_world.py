@@ -7,6 +7,7 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import Engine, func, select
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
 from pars.auth.models import Agency
+from pars.auth.signin import check_password
 from pars.clock import FrozenClock
 from pars.demo.world import USERS, build_world
+from pars.errors import Unauthenticated
 from pars.records.models import Arrest
 from pars.settings import Settings
 
@@ -42,8 +45,12 @@ def test_demo_world(
         "oversight",
         "partner",
     }
-    for entry in keys.values():
-        assert {"user_id", "name", "agency", "roles", "api_key", "password"} <= set(entry)
+    for handle, entry in keys.items():
+        assert {"user_id", "username", "name", "agency", "roles", "api_key", "password"} <= set(entry)
+        assert entry["username"] == handle and len(entry["password"]) >= 12
+    # Every demo user can sign in to the pages with the password written for it.
+    signed = {check_password(session, handle, entry["password"]).user.name for handle, entry in keys.items()}
+    assert signed == {name for _, name, _ in USERS.values()}
 
     assert session.scalar(select(func.count()).select_from(Arrest)) == 60
     statuses = set(session.scalars(select(Arrest.status)))
@@ -71,6 +78,10 @@ def test_a_second_run_reuses_principals_and_issues_new_keys(
     second = build_world(settings, db, arrests=3, keys_file=keys_file, seed=2, console=quiet, clock=clock)
     assert first["ppd.booking"]["user_id"] == second["ppd.booking"]["user_id"]
     assert first["ppd.booking"]["api_key"] != second["ppd.booking"]["api_key"]
+    assert first["ppd.booking"]["password"] != second["ppd.booking"]["password"]
+    check_password(session, "ppd.booking", second["ppd.booking"]["password"])
+    with pytest.raises(Unauthenticated):
+        check_password(session, "ppd.booking", first["ppd.booking"]["password"])
     assert session.scalar(select(func.count()).select_from(Arrest)) == 6
     header = {"Authorization": f"Bearer {second['ppd.booking']['api_key']}"}
     assert client.get("/api/v1/agencies", headers=header).status_code == 200
