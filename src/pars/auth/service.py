@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -153,3 +154,11 @@ def revoke_keys(session: Session, actor: Actor, user_id: uuid.UUID) -> None:
         key.revoked_at = instant
         revoked += 1
     record_event(session, actor, AuditAction.ADMIN_KEY_REVOKE, user_id, {"keys": revoked})
+
+
+def user_names(session: Session, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Names of the given users (e.g. who voted), for city readers; unknown ids are left out."""
+    wanted = {i for i in user_ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())

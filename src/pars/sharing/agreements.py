@@ -341,3 +341,25 @@ def _describe_version(version: AgreementVersion) -> dict[str, Any]:
         "daily_query_limit": version.daily_query_limit,
         "votes": [{"agency": v.agency.code, "vote": v.vote, "at": v.at.isoformat()} for v in version.votes],
     }
+
+
+@dataclass(frozen=True)
+class LiftBallot:
+    """A stakeholder's vote to lift one suspension of an agreement (each suspension is a round)."""
+
+    round: int
+    agency: str
+    user_id: uuid.UUID | None
+    at: datetime
+
+
+def lift_ballots(session: Session, agreement: Agreement) -> list[LiftBallot]:
+    """Every vote to lift a suspension of `agreement`, by round then time. Callers pass an
+    agreement they obtained through `visible`, so its reader may see these too."""
+    rows = session.execute(
+        select(LiftVote, Agency.code)
+        .join(Agency, Agency.id == LiftVote.agency_id)
+        .where(LiftVote.agreement_id == agreement.id)
+        .order_by(LiftVote.round, LiftVote.at)
+    ).all()
+    return [LiftBallot(vote.round, code, vote.user_id, vote.at) for vote, code in rows]
