@@ -1,7 +1,183 @@
-"""The records pages (issue 7): routes on `router`, templates under templates/records/."""
+"""The city's daily work pages (issue 7): booking an arrest, with statute search over the offense
+catalog. The other records pages live beside this module and are mounted on its `router`:
+`records_work` (charging queue, docket, workflow steps), `records_pages` (search, record page).
+
+Booking works without JavaScript: "Look up" re-renders the form with the statutes matching a
+row's text and "Use" picks one; `static/records.js` does the same as you type, from the small
+JSON route `/catalog/statutes`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from pars.api.deps import SessionDep, get_settings
+from pars.auth.permissions import Permission
+from pars.auth.principal import Actor
+from pars.catalog import get_catalog
+from pars.errors import DomainError, Invalid
+from pars.records import intake
+from pars.records.numbers import display_tracking_number
+from pars.records.schemas import ArrestIn, ChargeIn
+from pars.settings import Settings
+from pars.web import records_pages, records_work
+from pars.web.guard import Csrf, WebActor, allowed
+from pars.web.records_forms import (
+    ChargeRow,
+    Errors,
+    aliases_payload,
+    charge_rows,
+    charges_payload,
+    field_errors,
+    local_instant,
+    offense_for,
+    optional,
+    validation_errors,
+)
+from pars.web.render import flash, page
+from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
+
+Booker = Annotated[Actor, Depends(allowed(Permission.CREATE_ARREST))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# How many statutes a search shows: enough to choose from, small enough to read.
+SEARCH_RESULTS = 12
+
+PERSON_FIELDS = (
+    "last_name", "first_name", "middle_name", "suffix", "dob", "sex", "race", "ethnicity", "place_of_birth",
+    "citizenship", "street", "city", "state", "zip", "phone", "ssn", "sid", "fbi_number", "aliases",
+)  # fmt: skip
+ARREST_FIELDS = ("arrested_at", "location", "district", "incident_number", "arresting_agency", "arresting_officer")
+TEXT_FIELDS = (*PERSON_FIELDS, *ARREST_FIELDS, "narrative")
+
+
+@router.get("/catalog/statutes")
+def statutes(actor: WebActor, q: str = "") -> JSONResponse:
+    """Search-as-you-type for the booking form: statutes by number or words, with their grades."""
+    found = get_catalog().search(q[:100], limit=SEARCH_RESULTS)
+    items = [
+        {"statute": o.statute.display, "description": o.description, "grades": list(o.ordered_grades)} for o in found
+    ]
+    return JSONResponse({"items": items})
+
+
+@router.get("/arrests/new")
+def booking_form(request: Request, actor: Booker) -> HTMLResponse:
+    values = dict.fromkeys(TEXT_FIELDS, "")
+    values["arresting_agency"] = actor.agency_code or ""
+    return _form(request, values, charge_rows([], [], [], minimum=2))
+
+
+def _form(
+    request: Request, values: dict[str, str], rows: list[ChargeRow], errors: Errors | None = None, *, status: int = 200
+) -> HTMLResponse:
+    context = {"values": values, "rows": rows, "errors": errors or {}}
+    return page(request, "records/new.html", context, status=status)
+
+
+async def booking_values(request: Request) -> dict[str, str]:
+    """The form's plain text fields, by name (there are too many for one parameter each)."""
+    form = await request.form()
+    return {name: str(form.get(name) or "") for name in TEXT_FIELDS}
+
+
+@router.post("/arrests/new", dependencies=[Csrf])
+def book(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Booker,
+    values: Annotated[dict[str, str], Depends(booking_values)],
+    action: Annotated[str, Form()] = "book",
+    charge_statute: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    charge_grade: Annotated[list[str], Form()] = [],  # noqa: B006
+    charge_counts: Annotated[list[str], Form()] = [],  # noqa: B006
+) -> Response:
+    rows = charge_rows(charge_statute, charge_grade, charge_counts)
+    if action != "book":
+        return _form(request, values, _adjust_rows(rows, action))
+    payload, origin, errors = charges_payload(rows)
+    body = _arrest_payload(values, payload, settings)
+    try:
+        arrest_in = ArrestIn.model_validate(body)
+    except ValidationError as error:
+        errors = {**_catalog_errors(payload, origin), **errors, **validation_errors(error, origin)}
+    if errors:
+        return _form(request, values, rows, errors, status=422)
+    try:
+        arrest = intake.book_arrest(session, actor, arrest_in)
+    except Invalid as error:
+        settle(session, error)
+        return _form(request, values, rows, field_errors(error.errors, origin), status=error.status)
+    except DomainError as error:
+        settle(session, error)
+        return _form(request, values, rows, {"form": error.detail}, status=error.status)
+    response = RedirectResponse(f"/arrests/{arrest.id}", status_code=303)
+    tracking = display_tracking_number(arrest.tracking_number)
+    flash(response, f"Arrest booked. Tracking number (OTN) {tracking}, PPN {arrest.person.ppn}.")
+    return response
+
+
+def _adjust_rows(rows: list[ChargeRow], action: str) -> list[ChargeRow]:
+    """The form's helper buttons: `add` a row, `lookup-N` the statutes matching row N, and
+    `use-N:<statute>` to take one of them."""
+    verb, _, rest = action.partition("-")
+    if verb == "add":
+        rows.append(ChargeRow())
+        return rows
+    index_text, _, statute = rest.partition(":")
+    if not index_text.isdigit() or int(index_text) >= len(rows):
+        return rows
+    row = rows[int(index_text)]
+    if verb == "lookup" and row.statute:
+        row.matches = get_catalog().search(row.statute, limit=SEARCH_RESULTS)
+        row.looked_up = True
+    elif verb == "use" and statute:
+        row.statute, row.offense = statute, offense_for(statute)
+        if row.offense is not None and row.grade.upper() not in row.offense.grades:
+            row.grade = row.offense.ordered_grades[0] if len(row.offense.grades) == 1 else ""
+    return rows
+
+
+def _catalog_errors(payload: list[dict[str, Any]], origin: list[int]) -> Errors:
+    """Statute and grade problems too, when the form has others: all of them at once."""
+    charges: list[ChargeIn] = []
+    rows: list[int] = []
+    for index, charge in enumerate(payload):
+        try:
+            charges.append(ChargeIn.model_validate(charge))
+        except ValidationError:
+            continue
+        rows.append(origin[index])
+    try:
+        intake.resolve_charges(charges)
+    except Invalid as error:
+        return field_errors(error.errors, rows)
+    return {}
+
+
+def _arrest_payload(values: dict[str, str], charges: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+    v = {name: optional(value) for name, value in values.items()}
+    address = {key: v[key] for key in ("street", "city", "state", "zip")}
+    person: dict[str, Any] = {
+        "name": {"first": v["first_name"], "middle": v["middle_name"], "last": v["last_name"], "suffix": v["suffix"]},
+        "aliases": aliases_payload(values["aliases"]),
+        "dob": v["dob"],
+        **{key: v[key] for key in ("sex", "race", "ethnicity", "place_of_birth", "citizenship", "phone", "ssn")},
+        "address": address if any(address.values()) else None,
+        "sid": v["sid"],
+        "fbi_number": v["fbi_number"],
+    }
+    arrest: dict[str, Any] = {key: v[key] for key in ARREST_FIELDS}
+    arrest["arrested_at"] = local_instant(values["arrested_at"], settings.zone)
+    return {"person": person, "arrest": arrest, "charges": charges, "narrative": v["narrative"]}
+
+
+router.include_router(records_work.router)
+router.include_router(records_pages.router)
