@@ -187,17 +187,34 @@ def arraignment_docket(
     session: Session, actor: Actor, *, sla_hours: float, limit: int, cursor: str | None
 ) -> Page[DocketEntry]:
     """Cases waiting for preliminary arraignment (charges approved), oldest arrest first."""
-    query = select(Arrest).where(Arrest.status == Status.CHARGES_APPROVED)
+    page = _waiting(session, Status.CHARGES_APPROVED, timedelta(hours=sla_hours), limit=limit, cursor=cursor)
+    record_event(session, actor, AuditAction.ARREST_DOCKET, None, {"results": len(page.items)})
+    return page
+
+
+def charging_queue(session: Session, actor: Actor, *, limit: int, cursor: str | None) -> Page[DocketEntry]:
+    """Arrests waiting for a charging decision (booked), oldest arrest first, with the hours
+    since the arrest (the arraignment deadline runs from then, so the oldest wait is the most
+    urgent). `overdue` is always false here: the SLA is the arraignment's, not charging's."""
+    page = _waiting(session, Status.BOOKED, None, limit=limit, cursor=cursor)
+    record_event(
+        session, actor, AuditAction.ARREST_SEARCH, None, {"parameters": ["status"], "results": len(page.items)}
+    )
+    return page
+
+
+def _waiting(
+    session: Session, status: Status, sla: timedelta | None, *, limit: int, cursor: str | None
+) -> Page[DocketEntry]:
+    query = select(Arrest).where(Arrest.status == status)
     page = page_arrests(session, query, limit=limit, cursor=cursor, newest_first=False)
     instant = now(session)
-    sla = timedelta(hours=sla_hours)
     entries = [
         DocketEntry(
             arrest=a,
             hours_since_arrest=round((instant - a.arrested_at).total_seconds() / 3600, 2),
-            overdue=instant - a.arrested_at > sla,
+            overdue=sla is not None and instant - a.arrested_at > sla,
         )
         for a in page.items
     ]
-    record_event(session, actor, AuditAction.ARREST_DOCKET, None, {"results": len(entries)})
     return Page(entries, page.next_cursor)
