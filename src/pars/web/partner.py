@@ -1,7 +1,322 @@
-"""The partner pages (issue 7): routes on `router`, templates under templates/partner/."""
+"""The partner pages (issue 7 item 7): search and read records under the agency's agreement.
+
+Everything a partner sees here comes out of the sharing gate (`gate.search`, `gate.read`), as
+through `GET /api/v1/arrests`: the same purpose and case-reference rules, the same quota, the
+same audit entries and refusals. The pages only choose which fields to *offer* (those the
+agreement in force grants, never a protected one) and render the projected records generically:
+a member absent from a record is absent from the page, and nothing else is looked up.
+
+Searches are POSTed: names and birth dates stay out of URLs, browser history and access logs.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from pars.api.deps import SessionDep, get_settings
+from pars.auth.permissions import Permission
+from pars.auth.principal import Actor
+from pars.clock import now
+from pars.errors import DomainError, FieldError, Invalid, NotFound, TooManyRequests
+from pars.records.fields import ALWAYS_PRESENT
+from pars.records.schemas import Status
+from pars.records.search import SEARCH_PARAMETERS, SearchQuery, check_parameter_names
+from pars.settings import Settings
+from pars.sharing import agreements, gate
+from pars.sharing.gate import PartnerRequest
+from pars.sharing.grants import Grant, compile_agreement, grant_in_force
+from pars.sharing.models import Agreement
+from pars.sharing.vocabulary import Channel, Refused
+from pars.web.guard import Csrf, allowed, error_page
+from pars.web.render import page
+from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
+
+PartnerActor = Annotated[Actor, Depends(allowed(Permission.READ_FEED))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class SearchField:
+    name: str  # the search parameter (CONTRACT §5)
+    label: str
+    kind: str = "text"  # the input type; "status" is a select
+    hint: str = ""
+
+
+# In the order the form shows them. Only those whose field the agreement grants are offered.
+SEARCH_FIELDS = (
+    SearchField("last_name", "Last name"),
+    SearchField("first_name", "First name"),
+    SearchField("dob", "Date of birth", "date"),
+    SearchField("sid", "SID", hint="State identification number"),
+    SearchField("ppn", "PPN", hint="Philadelphia photo number"),
+    SearchField("tracking_number", "Tracking number", hint="Like N 917652-1"),
+    SearchField("incident_number", "Incident (DC) number"),
+    SearchField("docket_number", "Docket number", hint="Like MC-51-CR-0001234-2026"),
+    SearchField("district", "Police district"),
+    SearchField("arrested_from", "Arrested on or after", "date"),
+    SearchField("arrested_to", "Arrested on or before", "date"),
+    SearchField("status", "Status", "status"),
+)
+STATUSES = tuple(str(s) for s in Status)
+# Form members that are not search parameters.
+FORM_MEMBERS = frozenset({"csrf", "purpose", "case_reference", "cursor"})
+
+# How the generic record view names the members it meets; anything else is shown by its key.
+LABELS = {
+    "id": "Record id", "tracking_number": "Tracking number", "status": "Status", "person": "Person",
+    "name": "Name", "aliases": "Aliases", "dob": "Date of birth", "sex": "Sex", "race": "Race",
+    "ethnicity": "Ethnicity", "address": "Address", "phone": "Phone", "identifiers": "Identifiers",
+    "person_id": "Person id", "ppn": "PPN", "sid": "SID", "fbi_number": "FBI number", "arrest": "Arrest",
+    "arrested_at": "Arrested", "location": "Location", "district": "District", "incident_number": "Incident number",
+    "arresting_agency": "Arresting agency", "arresting_officer": "Arresting officer", "charges": "Charges",
+    "charging": "Charging decision", "arraignment": "Arraignment", "custody": "Custody", "narrative": "Narrative",
+    "docket_number": "Docket number", "decided_at": "Decided", "held_at": "Held", "bail_type": "Bail type",
+    "bail_amount": "Bail amount", "next_hearing_at": "Next hearing", "released_at": "Released",
+    "release_reason": "Release reason", "sequence": "No.", "statute": "Statute", "grade": "Grade",
+    "description": "Description", "counts": "Counts",
+}  # fmt: skip
+INSTANTS = frozenset({"arrested_at", "decided_at", "held_at", "next_hearing_at", "released_at"})
+
+
+# --- the agreement's standing ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Why the agency has no agreement in force, and since when, for the page that says so."""
+
+    state: str  # expired, suspended, terminated, not_yet, pending, none; feed_only (no searches)
+    since: datetime | None = None
+    title: str | None = None
+    reason: str | None = None
+
+
+def standing(session: Session, actor: Actor) -> Standing:
+    """Read through the agreements service (a partner sees its own agency's only; the read is
+    audited). The most recent agreement explains the state: an agency has at most one in force."""
+    listed = agreements.listing(session, actor, limit=100, cursor=None).items
+    if not listed:
+        return Standing("none")
+    instant = now(session)
+    agreement = max(listed, key=lambda a: a.created_at)
+    return _explain(agreement, instant)
+
+
+def _explain(agreement: Agreement, instant: datetime) -> Standing:
+    plan = compile_agreement(agreement)
+    title = agreement.versions[-1].title if agreement.versions else None
+    if agreement.terminated_at is not None and agreement.terminated_at <= instant:
+        return Standing("terminated", agreement.terminated_at, title, agreement.termination_reason)
+    if agreement.suspended:
+        return Standing("suspended", agreement.suspended_at, title, agreement.suspension_reason)
+    if not plan.grants:
+        return Standing("pending", None, title)
+    later = [g.starts for g in plan.grants if g.starts > instant]
+    if later:
+        return Standing("not_yet", min(later), title)
+    return Standing("expired", max(g.ends for g in plan.grants), title)
+
+
+def _not_in_force(request: Request, session: Session, actor: Actor, shown: Standing | None = None) -> HTMLResponse:
+    return page(request, "partner/not_in_force.html", {"standing": shown or standing(session, actor)}, status=403)
+
+
+def _grant(session: Session, actor: Actor) -> Grant | None:
+    """The version in force now, as the gate will find it: only to build the form."""
+    assert actor.agency_code is not None
+    return grant_in_force(session, actor.agency_code, now(session))
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def _offered(grant: Grant) -> list[SearchField]:
+    return [f for f in SEARCH_FIELDS if (needs := SEARCH_PARAMETERS[f.name]) is None or needs in grant.fields]
+
+
+def _form_context(grant: Grant, values: dict[str, str], errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "grant": grant,
+        "fields": _offered(grant),
+        "statuses": STATUSES,
+        "values": values,
+        "errors": errors or {},
+        "labels": LABELS,
+        "instants": INSTANTS,
+        "always": ALWAYS_PRESENT,
+    }
+
+
+@router.get("/partner/search")
+def search_form(request: Request, session: SessionDep, actor: PartnerActor) -> HTMLResponse:
+    grant = _grant(session, actor)
+    if grant is None:
+        return _not_in_force(request, session, actor)
+    if Channel.QUERY not in grant.channels:  # a feed-only agreement: the gate would refuse every search
+        return _not_in_force(request, session, actor, Standing("feed_only", grant.ends))
+    return page(request, "partner/search.html", _form_context(grant, {}))
+
+
+async def _posted_names(request: Request) -> list[str]:
+    """Every member the form posted (the CSRF check has read the form already)."""
+    return list((await request.form()).keys())
+
+
+def _local_day(value: str, zone: ZoneInfo, *, after: bool) -> str:
+    """A date typed into the form as the instant the API takes: the start of that city day, or
+    (for "on or before") the start of the next one, which the search treats as exclusive."""
+    day = date.fromisoformat(value) + timedelta(days=1 if after else 0)
+    return datetime.combine(day, time(0), tzinfo=zone).isoformat()
+
+
+def _query(values: dict[str, str], cursor: str, zone: ZoneInfo) -> SearchQuery:
+    filters, errors = {}, []
+    for name in SEARCH_PARAMETERS:
+        value = values.get(name, "").strip()
+        if not value:
+            continue
+        if name in ("arrested_from", "arrested_to"):
+            try:
+                value = _local_day(value, zone, after=name == "arrested_to")
+            except ValueError:
+                errors.append(FieldError(name, "must be a date"))
+                continue
+        filters[name] = value
+    if errors:
+        raise Invalid(errors)
+    return SearchQuery(filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
+
+
+@router.post("/partner/search", dependencies=[Csrf])
+def search(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PartnerActor,
+    posted: Annotated[list[str], Depends(_posted_names)],
+    purpose: Annotated[str, Form()] = "",
+    case_reference: Annotated[str, Form()] = "",
+    cursor: Annotated[str, Form()] = "",
+    last_name: Annotated[str, Form()] = "",
+    first_name: Annotated[str, Form()] = "",
+    dob: Annotated[str, Form()] = "",
+    sid: Annotated[str, Form()] = "",
+    ppn: Annotated[str, Form()] = "",
+    tracking_number: Annotated[str, Form()] = "",
+    incident_number: Annotated[str, Form()] = "",
+    docket_number: Annotated[str, Form()] = "",
+    district: Annotated[str, Form()] = "",
+    arrested_from: Annotated[str, Form()] = "",
+    arrested_to: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    values = {
+        "purpose": purpose, "case_reference": case_reference, "last_name": last_name, "first_name": first_name,
+        "dob": dob, "sid": sid, "ppn": ppn, "tracking_number": tracking_number, "incident_number": incident_number,
+        "docket_number": docket_number, "district": district, "arrested_from": arrested_from,
+        "arrested_to": arrested_to, "status": status,
+    }  # fmt: skip
+    stated = PartnerRequest(purpose=purpose or None, case_reference=case_reference.strip() or None)
+    try:
+        # A crafted form naming a record field is a probe, refused and audited as the API does.
+        check_parameter_names(set(posted) - FORM_MEMBERS, SEARCH_PARAMETERS.keys())
+        query = _query(values, cursor, settings.zone)
+        shared = gate.search(session, actor, query, stated, zone=settings.zone)
+    except DomainError as error:
+
+        def again(grant: Grant, refused: DomainError) -> HTMLResponse:
+            errors = {e.field: e.message for e in refused.errors} if isinstance(refused, Invalid) else {}
+            context = _form_context(grant, values, errors) | {"problem": None if errors else refused.detail}
+            return page(request, "partner/search.html", context, status=refused.status)
+
+        return _refused(request, session, actor, error, again)
+    grant = _grant(session, actor)
+    if grant is None:  # it ended in the instant since the gate answered
+        return _not_in_force(request, session, actor)
+    context = _form_context(grant, values) | {"results": shared.items, "next_cursor": shared.next_cursor}
+    return page(request, "partner/search.html", context)
+
+
+def _refused(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    error: DomainError,
+    again: Callable[[Grant, DomainError], HTMLResponse],
+) -> HTMLResponse:
+    """The gate's refusal stays on the trail as the gate wrote it (`settle`); the page says why:
+    no agreement in force, the quota, or (`again`) the form once more with the reason."""
+    settle(session, error)
+    if _no_agreement(error):
+        return _not_in_force(request, session, actor)
+    if isinstance(error, TooManyRequests):
+        return _quota_page(request, session, error)
+    grant = _grant(session, actor)
+    if grant is None:
+        return _not_in_force(request, session, actor)
+    return again(grant, error)
+
+
+def _no_agreement(error: DomainError) -> bool:
+    return error.refusal is not None and error.refusal.details.get("reason") == str(Refused.NO_AGREEMENT)
+
+
+def _quota_page(request: Request, session: Session, error: TooManyRequests) -> HTMLResponse:
+    again = now(session) + timedelta(seconds=error.retry_after)
+    hours, minutes = divmod(max(1, error.retry_after // 60), 60)
+    context = {"detail": error.detail, "again": again, "wait": f"{hours} h {minutes} min"}
+    response = page(request, "partner/quota.html", context, status=429)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+# --- one record -----------------------------------------------------------------------------
+
+
+@router.get("/partner/arrests/{arrest_id}")
+def record(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PartnerActor,
+    arrest_id: uuid.UUID,
+    purpose: str = "",
+    case_reference: str = "",
+) -> HTMLResponse:
+    """Read through the gate under the stated purpose (and case); without a purpose, the page
+    asks for one first rather than send the gate a request it must refuse."""
+    values = {"purpose": purpose, "case_reference": case_reference}
+    if not purpose:
+        grant = _grant(session, actor)
+        if grant is None:
+            return _not_in_force(request, session, actor)
+        return page(request, "partner/record.html", {"grant": grant, "values": values, "arrest_id": arrest_id})
+    stated = PartnerRequest(purpose=purpose, case_reference=case_reference.strip() or None)
+    try:
+        shared = gate.read(session, actor, arrest_id, stated, zone=settings.zone)
+    except DomainError as error:
+        if isinstance(error, NotFound):  # missing and out of scope are one answer
+            settle(session, error)
+            return error_page(request, error.status, error.title, error.detail)
+
+        def again(grant: Grant, refused: DomainError) -> HTMLResponse:
+            context = {"grant": grant, "values": values, "arrest_id": arrest_id, "problem": refused.detail}
+            return page(request, "partner/record.html", context, status=refused.status)
+
+        return _refused(request, session, actor, error, again)
+    context = {"record": shared, "values": values, "arrest_id": arrest_id, "labels": LABELS, "instants": INSTANTS,
+               "always": ALWAYS_PRESENT}  # fmt: skip
+    return page(request, "partner/record.html", context)
