@@ -212,3 +212,17 @@ def test_a_new_password_ends_open_sessions(
     with unit_of_work(make_session_factory(db), clock) as s:  # type: ignore[arg-type]
         set_password(s, SYSTEM, uuid.UUID(who.user.id), "another long password")
     assert client.get("/").status_code == 303
+
+
+def test_a_browser_gets_error_pages_and_the_api_keeps_problem_json(
+    signed_in: Callable[[WebUser], TestClient], web_user: Callable[..., WebUser], client: TestClient
+) -> None:
+    browser = signed_in(web_user(Role.BOOKING))
+    missing = browser.get("/no/such/page", headers={"accept": "text/html"})
+    assert missing.status_code == 404 and "No such page" in missing.text
+    assert "text/html" in missing.headers["content-type"]
+    bad_id = browser.get("/arrests/not-an-id", headers={"accept": "text/html"})
+    assert bad_id.status_code in (404, 422) and "<html" in bad_id.text
+    api = client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"

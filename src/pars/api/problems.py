@@ -51,7 +51,7 @@ def domain_error(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+def validation_error(_: Request, exc: Exception) -> JSONResponse:
     """Pydantic's messages name the field and the rule; the offending value (`input`) is never
     echoed, because it may be protected data."""
     assert isinstance(exc, RequestValidationError)
@@ -63,7 +63,7 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, detail, errors=items)
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
     return problem(exc.status_code, detail)
@@ -76,6 +76,6 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -16,7 +16,9 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pars.api import problems
 from pars.api.deps import SessionDep
@@ -128,11 +130,35 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
     return page(request, "error.html", {"title": title, "detail": detail, "status": status}, status=status)
 
 
+def is_page(request: Request) -> bool:
+    """A page route, or a browser asking for a page at a path that is not the API's."""
+    if getattr(request.state, "web", False):
+        return True
+    path = request.url.path
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(("/api/", "/docs", "/openapi"))
+
+
 def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    if not getattr(request.state, "web", False):
+    if not is_page(request):
         return problems.domain_error(request, exc)
     return error_page(request, exc.status, exc.title, exc.detail)
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    """A hand-edited address (an id that is not one, a date that is not a date)."""
+    if not is_page(request):
+        return problems.validation_error(request, exc)
+    return error_page(request, 422, "This address is not valid", "Part of the address is not in the expected form.")
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if not is_page(request):
+        return problems.http_error(request, exc)
+    if exc.status_code == 404:
+        return error_page(request, 404, "No such page", "There is no page at this address.")
+    return error_page(request, exc.status_code, "This request cannot be answered", str(exc.detail))
 
 
 def install(app: FastAPI) -> None:
@@ -140,3 +166,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
