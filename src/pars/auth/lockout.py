@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
-from pars.auth.models import ApiKey
+from pars.auth.models import ApiKey, Credentials
 from pars.auth.principal import SYSTEM, Actor
 from pars.clock import now
 
@@ -32,28 +32,45 @@ def is_locked(key: ApiKey, instant: datetime) -> bool:
 
 def count_failure(key_pk: uuid.UUID, user_id: uuid.UUID, key_id: str | None) -> Callable[[Session], None]:
     """The aftermath of one wrong secret: count it, and lock the key at the fifth in a row."""
+    return failure_counter(ApiKey, ApiKey.id == key_pk, user_id, {"key_id": key_id})
+
+
+def failure_counter(
+    model: type[ApiKey | Credentials],
+    row: ColumnElement[bool],
+    user_id: uuid.UUID,
+    details: dict[str, object],
+    *,
+    on_lock: Callable[[Session], None] | None = None,
+) -> Callable[[Session], None]:
+    """Counts one failure on the `model` row (an API key, or a user's web credentials) and locks
+    it at the fifth in a row; `on_lock` runs too when it locks."""
 
     def count(session: Session) -> None:
         # One UPDATE … RETURNING: concurrent failures each see their own count, so exactly one of
         # them reaches the threshold and locks.
         failures = session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key_pk)
-            .values(failures=ApiKey.failures + 1)
-            .returning(ApiKey.failures)
+            update(model)
+            .where(row)
+            .values(failures=model.failures + 1)
+            .returning(model.failures)
             .execution_options(synchronize_session=False)
         ).scalar_one()
         if failures < LOCK_AFTER:
             return
         until = now(session) + LOCK_FOR
         session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key_pk)
-            .values(failures=0, locked_until=until)
-            .execution_options(synchronize_session=False)
+            update(model).where(row).values(failures=0, locked_until=until).execution_options(synchronize_session=False)
         )
-        details = {"key_id": key_id, "failures": failures, "locked_until": until.isoformat()}
-        record_event(session, SYSTEM, AuditAction.AUTH_LOCKED, user_id, details)
+        if on_lock is not None:
+            on_lock(session)
+        record_event(
+            session,
+            SYSTEM,
+            AuditAction.AUTH_LOCKED,
+            user_id,
+            details | {"failures": failures, "locked_until": until.isoformat()},
+        )
 
     return count
 

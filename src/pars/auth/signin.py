@@ -26,9 +26,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
-from pars.auth.lockout import LOCK_AFTER, LOCK_FOR
+from pars.auth.lockout import LOCK_AFTER, failure_counter
 from pars.auth.models import Credentials, User, WebSession
-from pars.auth.principal import SYSTEM, Actor
+from pars.auth.principal import Actor
 from pars.auth.service import actor_for
 from pars.clock import now
 from pars.errors import Invalid, NotFound, Refusal, Unauthenticated
@@ -165,28 +165,12 @@ def _failure(credentials: Credentials, reason: str) -> Unauthenticated:
 
 
 def _count_failure(user_id: uuid.UUID) -> Callable[[Session], None]:
-    def count(session: Session) -> None:
-        failures = session.execute(
-            update(Credentials)
-            .where(Credentials.user_id == user_id)
-            .values(failures=Credentials.failures + 1)
-            .returning(Credentials.failures)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
-        if failures < LOCK_AFTER:
-            return
-        until = now(session) + LOCK_FOR
-        session.execute(
-            update(Credentials)
-            .where(Credentials.user_id == user_id)
-            .values(failures=0, locked_until=until)
-            .execution_options(synchronize_session=False)
-        )
+    def end_sessions(session: Session) -> None:
         _end_sessions(session, user_id, now(session))
-        details = {"channel": "web", "failures": failures, "locked_until": until.isoformat()}
-        record_event(session, SYSTEM, AuditAction.AUTH_LOCKED, user_id, details)
 
-    return count
+    return failure_counter(
+        Credentials, Credentials.user_id == user_id, user_id, {"channel": "web"}, on_lock=end_sessions
+    )
 
 
 # --- the second factor -------------------------------------------------------------------------
