@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 
 from pars import __version__
 from pars.api import health, problems
 from pars.api.deps import reject_unknown_query
 from pars.api.metrics import Metrics
-from pars.api.middleware import BodyLimit, RequestContext
+from pars.api.middleware import Admission, BodyLimit, RequestContext
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.routes import router as audit_router
 from pars.audit.signing import load_signer
@@ -57,5 +58,15 @@ def create_app(
     problems.install(app)
     web.install(app)  # the pages, after the API's error handlers (it answers pages with pages)
     app.add_middleware(BodyLimit)
+    # No more requests inside at once than the pool has connections (see Admission).
+    app.add_middleware(Admission, limit=_connections(engine))
     app.add_middleware(RequestContext, metrics=metrics)
     return app
+
+
+def _connections(engine: Engine) -> int:
+    """How many connections the engine's pool can lend at once (a QueuePool: size + overflow)."""
+    pool = engine.pool
+    if isinstance(pool, QueuePool):
+        return pool.size() + max(0, pool._max_overflow)  # (overflow has no public accessor)
+    return 15

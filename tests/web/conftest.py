@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.browser import ARGS, CHROMIUM, browser_or_skip
 from tests.conftest import User
+from tests.feed.receivers import free_port
 
 PASSWORD = "correct horse battery"
 
@@ -117,17 +117,11 @@ def signed_in(browser_client: Callable[[], TestClient], clock: FrozenClock) -> C
 # --- the browser --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def live(db: Engine, settings: Settings, clock: FrozenClock) -> Iterator[str]:
     """The app on a real port (uvicorn in a thread); yields its base URL."""
     browser_or_skip()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, clock=clock, engine=db), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+import anyio
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -97,3 +98,23 @@ class RequestContext:
 def _route_template(scope: Scope) -> str:
     route: Any = scope.get("route")
     return getattr(route, "path", None) or "unmatched"
+
+
+class Admission:
+    """At most ``limit`` requests inside the application at once; the others wait here, in the
+    event loop, costing nothing. A sync route runs each dependency and the endpoint in separate
+    threadpool calls and holds its database connection in between: with more requests inside than
+    the pool has connections, every thread can end up waiting for a connection held by a request
+    that waits for a thread, until the pool gives up after 30 s (a 500). Event streams are let
+    through: they hold no connection between batches."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ("/api/v1/feed/stream",)) -> None:
+        self.app, self.exempt = app, exempt
+        self.slots = anyio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)
