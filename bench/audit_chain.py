@@ -15,7 +15,9 @@ may be emptied (the tables are dropped and rebuilt).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -43,6 +45,12 @@ from pars.models import metadata
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
+from figures import Figure
+
+OVERHEAD_TARGET = 10.0  # per cent
+VERIFY_TARGET = 500_000.0  # entries per second
 
 CLERK = Actor(user_id=uuid.uuid4(), agency_code="PPD", agency_kind="city", roles=frozenset({Role.BOOKING}))
 NOW = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
@@ -134,6 +142,57 @@ def fill_trail(engine: Engine, count: int) -> None:
         conn.execute(insert(AuditHead).values(id=1, seq=count, hash=prev, checkpoint_seq=0))
 
 
+def append_figures(url: str, *, bookings: int, runs: int) -> list[Figure]:
+    """Bookings per second with and without the chain, alternated ``runs`` times on fresh
+    databases so machine noise hits both alike; the cost of the chain from the medians."""
+    with tempfile.TemporaryDirectory() as tmp:
+        key = Path(tmp) / "bench.key"
+        create_key_file(key)
+        bookings_per_second(url, key, min(50, bookings), chained=True)  # warm-up: imports, catalog, caches
+        measured: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(runs):
+            for chained in (False, True):
+                measured[chained].append(bookings_per_second(url, key, bookings, chained=chained))
+    database = make_engine(url).dialect.name
+    plain, with_chain = statistics.median(measured[False]), statistics.median(measured[True])
+    overhead = max(0.0, (plain - with_chain) / plain * 100)
+    return [
+        Figure("audit", "append overhead (bookings/s without vs with the chain)", round(overhead, 1), "%", database,
+               target=OVERHEAD_TARGET, better="lower", runs=runs,
+               note=f"{plain:,.0f}/s without, {with_chain:,.0f}/s with; {bookings} bookings a run",
+               extra={"without_per_s": _rounded(measured[False]), "with_per_s": _rounded(measured[True])}),
+    ]  # fmt: skip
+
+
+def verification_figures(engine: Engine, public_key: str, *, runs: int, note: str = "") -> list[Figure]:
+    """``verify_trail`` over the trail in ``engine`` as ``pars audit verify`` runs it (every
+    core), ``runs`` times, and once on one process for comparison."""
+    rates: list[float] = []
+    entries = 0
+    for _ in range(runs):
+        with Session(engine) as session:
+            started = time.perf_counter()
+            result = verify_trail(session, public_key=public_key)
+            rates.append(result.entries / (time.perf_counter() - started))
+            entries = result.entries
+            assert result.ok, result.problems[:3]
+    with Session(engine) as session:
+        started = time.perf_counter()
+        serial = verify_trail(session, public_key=public_key, workers=1).entries / (time.perf_counter() - started)
+    return [
+        Figure("audit", f"entries/s verified ({entries:,} entries, reading included)", round(statistics.median(rates)),
+               "/s", engine.dialect.name, target=VERIFY_TARGET, runs=runs,
+               note=note or f"{os.cpu_count()} processes", extra={"one_process_per_s": round(serial)}),
+    ]  # fmt: skip
+
+
+def figures(url: str, *, quick: bool = False) -> list[Figure]:
+    """The append overhead. Verification is measured over the oversight bench's
+    million-entry trail, built once per database for both (``bench/oversight.py`` calls
+    ``verification_figures``), so this module builds no trail of its own here."""
+    return append_figures(url, bookings=50 if quick else 400, runs=1 if quick else 3)
+
+
 def timed(label: str, work: Callable[[], int]) -> None:
     started = time.perf_counter()
     done = work()
@@ -172,7 +231,12 @@ def main() -> None:
         dialect = engine.dialect.name
         with Session(engine) as session:
             timed(
-                "verify_trail (reading included)", lambda: verify_trail(session, public_key=signer.public_key).entries
+                "verify_trail, every core (reading included)",
+                lambda: verify_trail(session, public_key=signer.public_key, workers=os.cpu_count() or 1).entries,
+            )
+            timed(
+                "verify_trail, one process (reading included)",
+                lambda: verify_trail(session, public_key=signer.public_key, workers=1).entries,
             )
             rows = session.execute(select(*stored_columns(dialect)).order_by(text("seq"))).all()
         timed("hashing alone (rows in memory)", lambda: sum(1 for _ in with_computed_hashes(rows, dialect=dialect)))

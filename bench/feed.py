@@ -1,51 +1,85 @@
-"""Feed latency (commit to receipt) and throughput (deliveries per second, one worker).
+"""Feed latency (commit to receipt), throughput (deliveries per second, one and two workers), the
+worker's peak memory, and how the cost grows with the number of events.
 
-    .venv/bin/python bench/feed.py [--url sqlite:///...] [--events 1000] [--rate 50] [--backlog 2000] [--feed-only]
+    .venv/bin/python bench/feed.py [--url URL] [--endpoints 10] [--rate 100] [--seconds 10]
+                                   [--backlog 300] [--quick]
 
 Builds the demo principals and agreements (no arrests) in a fresh database (a temporary SQLite
-file unless --url names an empty database), whose FBI webhook points at a receiver in this
-process, and runs one feed worker as `pars serve` does: a thread of the process that books.
+file unless --url names a database that may be emptied), and subscribes ``--endpoints`` webhook
+endpoints of the FBI (whose agreement allows the feed) to a receiver in this process. Every
+worker is a separate ``pars worker`` process, as in production, so its peak resident memory is
+its own (sampled with psutil) and it shares no interpreter lock with the booking loop or the
+receiver.
 
-1. Latency: books `--events` arrests at `--rate` a second, each in its own transaction, and
-   times from the commit to the arrival of FBI's signed `pars.arrest.booked` at the receiver.
-2. Throughput: with the worker stopped, books `--backlog` arrests, then starts the worker and
-   times until the receiver has them all: fan-out, gate, audit, signing, HTTP and bookkeeping.
+1. Latency: books arrests at ``--rate`` a second for ``--seconds``, each in its own transaction,
+   and times from each commit to the arrival of the signed ``pars.arrest.booked`` at each
+   endpoint (``--rate`` × ``--endpoints`` deliveries a second).
+2. Throughput: with no worker running, books ``--backlog`` arrests, then starts one worker (then,
+   on a new backlog, two) and times from the first delivery received to the last: fan-out, gate,
+   audit, signing, HTTP and bookkeeping.
+3. Growth: one worker at three backlog sizes (½×, 1×, 2× ``--backlog``): deliveries per second
+   and the worker's peak memory at each.
+
+``figures(url)`` returns all of it as ``bench.figures.Figure`` for ``make bench``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psutil
 from rich.console import Console
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from pars.auth.models import User
+from pars.auth.principal import Actor
 from pars.auth.service import actor_for
 from pars.cli import initialise
 from pars.clock import SystemClock
-from pars.db import make_engine
+from pars.db import make_engine, make_session_factory
 from pars.demo.world import build_world
-from pars.feed.signals import WAKE
-from pars.feed.worker import build, stop_worker
+from pars.feed import service as feed_service
+from pars.feed.schemas import SubscriptionIn
+from pars.models import metadata
+from pars.oversight.scan import scan as oversight_scan
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
 from pars.work import unit_of_work
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
+from figures import Figure
+
+LATENCY_TARGET_MS = 50.0
+DELIVERIES_TARGET = 2000.0
+WORKER_MEMORY_TARGET_MB = 150.0
+BOOKED = "pars.arrest.booked"
+
 
 class Arrivals:
+    """The receiver's log: when each endpoint got each arrest's booking event."""
+
     def __init__(self) -> None:
-        self.at: dict[str, float] = {}
+        self.at: dict[tuple[str, str], float] = {}
         self.lock = threading.Lock()
+        self.total = 0
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         arrivals = self
@@ -57,9 +91,10 @@ class Arrivals:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 arrived = time.time()
                 event = json.loads(body)
-                if self.path == "/fbi" and event["type"] == "pars.arrest.booked":
+                if event["type"] == BOOKED:
                     with arrivals.lock:
-                        arrivals.at.setdefault(event["subject"], arrived)
+                        arrivals.at.setdefault((self.path, event["subject"]), arrived)
+                        arrivals.total += 1
                 self.send_response(204)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -69,16 +104,20 @@ class Arrivals:
 
         return Handler
 
-    def count(self, ids: list[str]) -> int:
+    def received(self, ids: list[str], paths: list[str]) -> int:
         with self.lock:
-            return sum(1 for i in ids if i in self.at)
+            return sum(1 for i in ids for p in paths if (p, i) in self.at)
+
+    def times(self, ids: list[str], paths: list[str]) -> list[float]:
+        with self.lock:
+            return [self.at[(p, i)] for i in ids for p in paths if (p, i) in self.at]
 
 
 def booking(n: int) -> ArrestIn:
     arrested = datetime.now(UTC) - timedelta(hours=1)
     return ArrestIn.model_validate(
         {
-            "person": {"name": {"first": "Bench", "last": f"Person{n:06d}"}, "dob": "1990-05-04", "sex": "F"},
+            "person": {"name": {"first": "Bench", "last": f"Person{n:07d}"}, "dob": "1990-05-04", "sex": "F"},
             "arrest": {"arrested_at": arrested.isoformat(), "district": "24", "incident_number": f"26{n:08d}",
                        "arresting_agency": "PPD", "arresting_officer": "4471"},
             "charges": [{"statute": "18 § 2701 §§ A1", "grade": "M2"}],
@@ -86,84 +125,254 @@ def booking(n: int) -> ArrestIn:
     )  # fmt: skip
 
 
+def _empty(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@dataclass
+class Bench:
+    url: str
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    clerk: Actor
+    paths: list[str]
+    arrivals: Arrivals
+    server: ThreadingHTTPServer
+    env: dict[str, str]
+    logs: Path
+    booked: int = 0
+    running: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    peaks: list[float] = field(default_factory=list)
+
+    def book(self, count: int, rate: float | None = None) -> dict[str, float]:
+        """Books ``count`` arrests, each in its own unit of work; arrest id → commit time."""
+        committed: dict[str, float] = {}
+        clock = SystemClock()
+        started = time.monotonic()
+        for n in range(count):
+            with unit_of_work(self.factory, clock, self.clerk) as session:
+                arrest_id = str(book_arrest(session, self.clerk, booking(self.booked)).id)
+            committed[arrest_id] = time.time()
+            self.booked += 1
+            if rate is not None:
+                pause = started + (n + 1) / rate - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+        return committed
+
+    def wait_for(self, ids: list[str], timeout: float) -> bool:
+        want = len(ids) * len(self.paths)
+        deadline = time.monotonic() + timeout
+        while self.arrivals.received(ids, self.paths) < want:
+            if time.monotonic() > deadline:
+                return False
+            for process in self.running:
+                if process.poll() is not None:
+                    log = self.logs / f"worker-{process.pid}.log"
+                    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                    raise RuntimeError(f"pars worker ended with {process.returncode}:\n{tail}")
+            time.sleep(0.01)
+        return True
+
+    @contextmanager
+    def workers(self, count: int, *, poll: float = 1.0) -> Iterator[list[float]]:
+        """``count`` ``pars worker`` processes; yields a list that holds, once they stop, the peak
+        resident memory of each (MB)."""
+        pars = str(Path(sys.executable).with_name("pars"))
+        processes = []
+        for _ in range(count):
+            with (self.logs / "worker.log").open("wb") as log:
+                process = subprocess.Popen(  # noqa: S603 - our own command
+                    [pars, "worker", "--poll", str(poll)], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                )
+            (self.logs / "worker.log").rename(self.logs / f"worker-{process.pid}.log")
+            processes.append(process)
+        self.running = processes
+        peaks = [0.0] * count
+        stop = threading.Event()
+
+        def sample() -> None:
+            handles = [psutil.Process(p.pid) for p in processes]
+            while not stop.wait(0.05):
+                for i, handle in enumerate(handles):
+                    with suppress(psutil.Error):  # it has just ended
+                        peaks[i] = max(peaks[i], handle.memory_info().rss / 2**20)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        result: list[float] = []
+        try:
+            yield result
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            stop.set()
+            sampler.join()
+            self.running = []
+            result.extend(peaks)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.engine.dispose()
+
+
+def setup(url: str, tmp: Path, endpoints: int) -> Bench:
+    _empty(url)
+    settings = Settings(database_url=url, audit_key_file=tmp / "audit.key")
+    engine = make_engine(url)
+    initialise(settings, engine)
+    arrivals = Arrivals()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), arrivals.handler())
+    server.daemon_threads = True
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    keys = build_world(settings, engine, arrests=0, keys_file=tmp / "keys.json", seed=1,
+                       console=Console(quiet=True), receiver_port=port)  # fmt: skip
+    factory = make_session_factory(engine)
+    with factory() as session:
+        clerk = actor_for(session.get_one(User, uuid.UUID(keys["ppd.booking"]["user_id"])))
+        agent = actor_for(session.get_one(User, uuid.UUID(keys["fbi.agent"]["user_id"])))
+    # The demo subscribed /fbi; more endpoints of the same agreement make the ten subscribers.
+    paths = ["/fbi", *(f"/fbi/{n}" for n in range(1, endpoints))]
+    with unit_of_work(factory, SystemClock(), agent) as session:
+        for path in paths[1:]:
+            feed_service.subscribe(
+                session, agent, SubscriptionIn(url=f"http://127.0.0.1:{port}{path}", purpose="criminal_investigation")
+            )
+    # The detectors ride along in every worker; they catch up with the demo's months of history
+    # here, once, so that the runs measure the steady state (each scan reads only what is new).
+    oversight_scan(make_session_factory(engine), SystemClock(), settings)
+    env = {**os.environ, "PARS_DATABASE_URL": url, "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file)}
+    return Bench(url, settings, engine, factory, clerk, paths, arrivals, server, env, tmp)
+
+
+def latency(bench: Bench, *, rate: float, seconds: float) -> dict[str, float]:
+    with bench.workers(1, poll=1.0) as peaks:
+        time.sleep(2.0)  # the worker's start-up (imports, first round) is no delivery latency
+        committed = bench.book(int(rate * seconds), rate=rate)
+        bench.wait_for(list(committed), 60)
+    got = [
+        (bench.arrivals.at[(p, i)] - at) * 1000
+        for i, at in committed.items()
+        for p in bench.paths
+        if (p, i) in bench.arrivals.at
+    ]
+    got.sort()
+    return {
+        "deliveries": len(got),
+        "expected": len(committed) * len(bench.paths),
+        "median_ms": statistics.median(got),
+        "p99_ms": got[max(0, int(len(got) * 0.99) - 1)],
+        "max_ms": got[-1],
+        "worker_peak_mb": peaks[0],
+    }
+
+
+def throughput(bench: Bench, *, events: int, workers: int) -> dict[str, float]:
+    """Deliveries per second draining a backlog of ``events`` bookings to every endpoint."""
+    ids = list(bench.book(events))
+    with bench.workers(workers) as peaks:
+        complete = bench.wait_for(ids, 600)
+    times = sorted(bench.arrivals.times(ids, bench.paths))
+    deliveries = len(times)
+    elapsed = max(times[-1] - times[0], 1e-6) if times else float("inf")
+    return {
+        "deliveries": deliveries,
+        "complete": complete,
+        "seconds": elapsed,
+        "per_second": (deliveries - 1) / elapsed if deliveries > 1 else 0.0,
+        "worker_peak_mb": max(peaks),
+    }
+
+
+def figures(url: str, *, quick: bool = False) -> list[Figure]:
+    """Sized for ``make bench``'s budget: two latency runs of 6 s (1,200 bookings), one worker
+    draining three backlogs (150, 300 and 600 bookings: the growth figures, and their median is
+    the one-worker rate), two workers draining two backlogs of 600."""
+    endpoints = 10
+    rate, seconds = (20.0, 2.0) if quick else (100.0, 6.0)
+    backlog = 20 if quick else 300
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = setup(url, Path(tmp), endpoints)
+        database = bench.engine.dialect.name
+        try:
+            lat = [latency(bench, rate=rate, seconds=seconds) for _ in range(1 if quick else 2)]
+            sizes = [backlog // 2, backlog, backlog * 2]
+            one = [throughput(bench, events=size, workers=1) for size in sizes]
+            two = [throughput(bench, events=backlog * 2, workers=2) for _ in range(1 if quick else 2)]
+        finally:
+            bench.close()
+
+    def med(items: list[dict[str, float]], key: str) -> float:
+        return float(statistics.median(item[key] for item in items))
+
+    load = f"{rate:g} events/s to {endpoints} endpoints"
+    drained = ", ".join(f"{size * endpoints:,}" for size in sizes)
+    figures = [
+        Figure("feed", f"commit→receipt median, {load}", round(med(lat, "median_ms"), 1), "ms", database,
+               runs=len(lat), better="lower"),
+        Figure("feed", f"commit→receipt p99, {load}", round(med(lat, "p99_ms"), 1), "ms", database,
+               target=LATENCY_TARGET_MS, better="lower", runs=len(lat),
+               extra={"max_ms": round(max(r["max_ms"] for r in lat), 1)}),
+        Figure("feed", "deliveries/s, one worker", round(med(one, "per_second")), "/s", database,
+               target=DELIVERIES_TARGET, runs=len(one), note=f"backlogs of {drained} deliveries"),
+        Figure("feed", "deliveries/s per worker, two workers", round(med(two, "per_second") / 2), "/s", database,
+               target=DELIVERIES_TARGET, runs=len(two),
+               note=f"backlog of {backlog * 2 * endpoints:,} deliveries; workers, receiver and booking share the cores",
+               extra={"total_per_s": round(med(two, "per_second"))}),
+        Figure("memory", "peak RSS of one worker during the feed run", round(max(
+            [r["worker_peak_mb"] for r in lat] + [r["worker_peak_mb"] for r in one])), "MB", database,
+               target=WORKER_MEMORY_TARGET_MB, better="lower", runs=len(lat) + len(one),
+               note="the maximum over the latency and one-worker runs (a `pars worker` process)"),
+    ]  # fmt: skip
+    for size, result in zip(sizes, one, strict=True):
+        figures.append(
+            Figure("growth", f"feed deliveries/s, backlog of {size * endpoints:,} deliveries",
+                   round(result["per_second"]), "/s", database,
+                   extra={"worker_peak_mb": round(result["worker_peak_mb"]), "seconds": round(result["seconds"], 2)})
+        )  # fmt: skip
+    return figures
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default=None)
-    parser.add_argument("--events", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=50.0, help="bookings per second in the latency run")
-    parser.add_argument("--backlog", type=int, default=2000)
-    parser.add_argument("--feed-only", action="store_true", help="without the misuse detectors that ride along")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default=None, help="a database that may be emptied (default: a temporary SQLite file)")
+    parser.add_argument("--endpoints", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=100.0, help="bookings per second in the latency run")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--backlog", type=int, default=300, help="bookings drained in the throughput runs")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="figures() at smoke size, as a table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/bench.db"
-        settings = Settings(database_url=url, audit_key_file=Path(tmp) / "audit.key")
-        engine = make_engine(url)
-        initialise(settings, engine)
-        arrivals = Arrivals()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), arrivals.handler())
-        port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        keys = build_world(settings, engine, arrests=0, keys_file=Path(tmp) / "keys.json", seed=1,
-                           console=Console(quiet=True), receiver_port=port)  # fmt: skip
-        clock = SystemClock()
-        worker = build(settings, engine, clock, poll=1.0)
-        if args.feed_only:
-            worker.periodic = []
-        factory = worker.factory
-        with factory() as session:
-            actor = actor_for(session.get_one(User, uuid.UUID(keys["ppd.booking"]["user_id"])))
-
-        def book(n: int) -> tuple[str, float]:
-            with unit_of_work(factory, clock, actor) as session:
-                arrest_id = str(book_arrest(session, actor, booking(n)).id)
-            return arrest_id, time.time()
-
-        def run_worker() -> tuple[threading.Thread, threading.Event]:
-            stop = threading.Event()
-            thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"engine": engine}, daemon=True)
-            thread.start()
-            return thread, stop
-
-        # 1. Latency, one booking at a time at a steady rate.
-        thread, stop = run_worker()
-        committed: dict[str, float] = {}
-        started = time.monotonic()
-        for n in range(args.events):
-            arrest_id, at = book(n)
-            committed[arrest_id] = at
-            pause = started + (n + 1) / args.rate - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-        deadline = time.monotonic() + 60
-        while arrivals.count(list(committed)) < len(committed) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        latencies = sorted((arrivals.at[i] - committed[i]) * 1000 for i in committed if i in arrivals.at)
-        stop_worker(stop, WAKE)
-        thread.join(30)
-
-        # 2. Throughput: a backlog, then one worker drains it.
-        worker = build(settings, engine, clock, poll=1.0)
-        if args.feed_only:
-            worker.periodic = []
-        backlog = [book(args.events + n)[0] for n in range(args.backlog)]
-        thread, stop = run_worker()
-        began = time.monotonic()
-        while arrivals.count(backlog) < len(backlog) and time.monotonic() - began < 300:
-            time.sleep(0.01)
-        elapsed = time.monotonic() - began
-        stop_worker(stop, WAKE)
-        thread.join(30)
-        server.shutdown()
-        print(json.dumps({
-            "database": engine.dialect.name,
-            "latency": {"events": len(latencies), "of": args.events, "rate_per_s": args.rate,
-                        "median_ms": round(statistics.median(latencies), 1),
-                        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
-                        "max_ms": round(latencies[-1], 1)},
-            "throughput": {"deliveries": arrivals.count(backlog), "seconds": round(elapsed, 2),
-                           "deliveries_per_s": round(arrivals.count(backlog) / elapsed, 1)},
-        }, indent=2))  # fmt: skip
-        engine.dispose()
+        if args.quick:
+            for figure in figures(url, quick=True):
+                print(json.dumps(figure.as_json()))
+            return
+        bench = setup(url, Path(tmp), args.endpoints)
+        try:
+            lat = latency(bench, rate=args.rate, seconds=args.seconds)
+            drained = throughput(bench, events=args.backlog, workers=args.workers)
+        finally:
+            bench.close()
+        print(json.dumps({"database": bench.engine.dialect.name, "endpoints": args.endpoints,
+                          "latency": {k: round(v, 1) for k, v in lat.items()},
+                          "throughput": {k: round(v, 1) for k, v in drained.items()}}, indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":

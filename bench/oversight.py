@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/oversight.py [--url sqlite:///...] [--entries 1000000] [--batch 20000]
 
-Builds a year of trail in a temporary database through the real writers (``record_disclosure``
-and ``record_event``, chained and hashed at commit): eight partner agencies making case-bound
+Builds a year of trail in a temporary database (entries shaped as ``record_disclosure`` and
+``record_event`` write them, chained with the real encoding, one insert per day; the agencies
+and arrests through the real services): eight partner agencies making case-bound
 queries in office hours, one sweeping names every night without a case, one asking after its
 agreement ended, probes by place of birth, and city users' reads and workflow entries (a
 quarter of the trail) that the detectors read past. Then it times ``pars.oversight.scan.scan``
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -25,11 +27,14 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, insert, select, text, update
 
-from pars.audit import AuditAction, Outcome, record_event
-from pars.audit.models import AuditEntry
+from pars.audit import AuditAction, Outcome
+from pars.audit.canonical import entry_hash, instant_text, plain_details
+from pars.audit.models import AuditEntry, AuditHead
+from pars.audit.signing import load_signer
 from pars.auth.permissions import Role
 from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn
@@ -37,12 +42,21 @@ from pars.auth.service import create_agency
 from pars.cli import initialise
 from pars.clock import FrozenClock, SystemClock
 from pars.db import make_engine, make_session_factory
+from pars.models import metadata
 from pars.oversight.models import Alert
 from pars.oversight.scan import scan
 from pars.records import intake
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
 from pars.work import unit_of_work
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
+from audit_chain import verification_figures
+from figures import Figure
+
+SCAN_TARGET_S = 10.0  # for 1,000,000 entries
+SCAN_RATE_TARGET = 100_000.0  # entries per second: the same target as a rate
+SCAN_MEMORY_TARGET_MB = 500.0
 
 START = datetime(2025, 1, 1, 5, tzinfo=UTC)  # midnight in Philadelphia
 LAWFUL = ["FBI", "ATF", "USMS", "DEA", "HSI", "PSP", "NJSP", "USPIS"]
@@ -74,40 +88,73 @@ def _query(agreement: uuid.UUID, case: str | None, record: tuple[uuid.UUID, uuid
     }  # fmt: skip
 
 
-def _write_trail(factory: object, total: int, people: list[tuple[uuid.UUID, uuid.UUID]], rng: random.Random) -> int:
+class DirectWriter:
+    """Appends entries as the chain does at commit (numbered after the head, each hashed over
+    its predecessor with the real encoding, the head moved), but with one plain insert per
+    day instead of the unit of work per entry: writing a million entries through
+    ``record_event`` took longer than everything measured on them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        with engine.connect() as conn:
+            head = conn.execute(select(AuditHead.seq, AuditHead.hash)).one()
+        self.seq, self.hash = int(head.seq), str(head.hash)
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, at: datetime, actor: Actor, action: AuditAction, target: object | None,
+            details: dict[str, Any] | None, outcome: Outcome = Outcome.OK) -> None:  # fmt: skip
+        self.seq += 1
+        plain = plain_details(details)
+        row = {"seq": self.seq, "at": at, "actor_id": actor.user_id, "agency": actor.agency_code,
+               "action": str(action), "outcome": str(outcome), "target": None if target is None else str(target),
+               "details": plain, "prev_hash": self.hash}  # fmt: skip
+        self.hash = row["hash"] = entry_hash(
+            seq=self.seq, at=instant_text(at), actor=actor.user_id, agency=actor.agency_code, action=str(action),
+            outcome=str(outcome), target=row["target"], details=plain, prev_hash=row["prev_hash"],
+        )  # fmt: skip
+        self.rows.append(row)
+
+    def commit(self) -> None:
+        with self.engine.begin() as conn:
+            if self.rows:
+                conn.execute(insert(AuditEntry), self.rows)
+            conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=self.seq, hash=self.hash))
+        self.rows = []
+
+
+def _write_trail(engine: Engine, total: int, people: list[tuple[uuid.UUID, uuid.UUID]], rng: random.Random) -> int:
     """About ``total`` entries over 365 days, one transaction per city day."""
     actors = {code: Actor(uuid.uuid4(), code, "partner", frozenset({Role.PARTNER})) for code in [*LAWFUL, "ICE", "CBP"]}
     city = Actor(uuid.uuid4(), "PPD", "city", frozenset({Role.BOOKING}))
     agreement = uuid.uuid4()
     per_hour = total / (365 * 24)
     written, case = 0, 0
-    clock = FrozenClock(START)
+    trail = DirectWriter(engine)
     for day in range(365):
-        with unit_of_work(factory, clock) as session:  # type: ignore[arg-type]
-            for hour in range(24):
-                at = START + timedelta(days=day, hours=hour)
-                night = hour < 5
-                acts = max(1, int(rng.gauss(per_hour, per_hour / 4))) if written < total else 0
-                for n in range(acts):
-                    clock.set(at + timedelta(seconds=3600 * n / acts))
-                    roll = rng.random()
-                    record = rng.choice(people)
-                    if roll < 0.25:  # city reads and workflow
-                        record_event(session, city, AuditAction.ARREST_READ, record[0])
-                    elif night and roll < 0.6:  # ICE's nightly sweep: names, no case
-                        details = _query(agreement, None, record, parameters=["first_name", "last_name"])
-                        record_event(session, actors["ICE"], AuditAction.ARREST_SEARCH, None, details)
-                    elif roll < 0.602:  # CBP: after its agreement ended; sometimes a probe
-                        reason = "protected_field_probe" if rng.random() < 0.2 else "no_agreement_in_force"
-                        details = {"reason": reason, "parameters": ["place_of_birth"]}
-                        record_event(session, actors["CBP"], AuditAction.ARREST_SEARCH, None, details,
-                                     outcome=Outcome.REFUSED)  # fmt: skip
-                    else:  # a lawful partner: a case, a search or a read
-                        case += 1
-                        code = rng.choice(LAWFUL)
-                        action = rng.choice([AuditAction.ARREST_SEARCH, AuditAction.ARREST_READ])
-                        record_event(session, actors[code], action, None, _query(agreement, f"{code}-{case}", record))
-                written += acts
+        for hour in range(24):
+            at = START + timedelta(days=day, hours=hour)
+            night = hour < 5
+            acts = max(1, int(rng.gauss(per_hour, per_hour / 4))) if written < total else 0
+            for n in range(acts):
+                when = at + timedelta(seconds=3600 * n / acts)
+                roll = rng.random()
+                record = rng.choice(people)
+                if roll < 0.25:  # city reads and workflow
+                    trail.add(when, city, AuditAction.ARREST_READ, record[0], None)
+                elif night and roll < 0.6:  # ICE's nightly sweep: names, no case
+                    details = _query(agreement, None, record, parameters=["first_name", "last_name"])
+                    trail.add(when, actors["ICE"], AuditAction.ARREST_SEARCH, None, details)
+                elif roll < 0.602:  # CBP: after its agreement ended; sometimes a probe
+                    reason = "protected_field_probe" if rng.random() < 0.2 else "no_agreement_in_force"
+                    details = {"reason": reason, "parameters": ["place_of_birth"]}
+                    trail.add(when, actors["CBP"], AuditAction.ARREST_SEARCH, None, details, Outcome.REFUSED)
+                else:  # a lawful partner: a case, a search or a read
+                    case += 1
+                    code = rng.choice(LAWFUL)
+                    action = rng.choice([AuditAction.ARREST_SEARCH, AuditAction.ARREST_READ])
+                    trail.add(when, actors[code], action, None, _query(agreement, f"{code}-{case}", record))
+            written += acts
+        trail.commit()
     return written
 
 
@@ -121,7 +168,7 @@ def build(url: str, key_file: Path, entries: int, arrests: int) -> tuple[int, fl
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="partner"))
     people = _arrests(factory, arrests)
     began = time.perf_counter()
-    _write_trail(factory, entries, people, random.Random(2018))  # noqa: S311 - a reproducible trail, not a secret
+    _write_trail(engine, entries, people, random.Random(2018))  # noqa: S311 - a reproducible trail, not a secret
     wrote = time.perf_counter() - began
     with factory() as session:
         total = session.scalar(select(func.max(AuditEntry.seq))) or 0
@@ -149,6 +196,58 @@ def measure(url: str, key_file: Path, batch: int) -> dict[str, object]:
     }  # fmt: skip
 
 
+def _empty(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+def scan_in_child(url: str, key_file: Path, batch: int) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--url", url, "--batch", str(batch), "--scan-only", str(key_file)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603 - this very script
+    scanned: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return scanned
+
+
+def figures(url: str, *, quick: bool = False) -> list[Figure]:
+    """The scan over a year of trail (1,000,000 entries; 20,000 when ``quick``), once per
+    database: its time, rate and peak memory (in a process of its own). Verification of the
+    same trail is measured here too, so the million entries are written once for both."""
+    entries, batch = (20_000, 5_000) if quick else (1_000_000, 20_000)
+    _empty(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        key_file = Path(tmp) / "audit.key"
+        _, wrote = build(url, key_file, entries, 200 if quick else 2_000)
+        scanned = scan_in_child(url, key_file, batch)
+        engine = make_engine(url)
+        try:
+            verified = verification_figures(
+                engine, load_signer(key_file).public_key, runs=1 if quick else 3,
+                note=f"the oversight bench's trail, {os.cpu_count()} processes",
+            )  # fmt: skip
+        finally:
+            engine.dispose()
+    database = scanned["database"]
+    full = entries >= 1_000_000  # the size asked for: the writer makes about that many
+    size = f"{scanned['entries_scanned']:,} entries"
+    return [
+        Figure("oversight", f"scan of {size}", scanned["scan_seconds"], "s", database,
+               target=SCAN_TARGET_S if full else None, better="lower",
+               note=f"{scanned['alerts_raised']} alerts raised; trail written in {wrote:.0f} s",
+               extra={"alerts": scanned["alerts"], "batch": batch}),
+        Figure("oversight", f"scan rate, {size}", scanned["entries_per_second"], "/s", database,
+               target=SCAN_RATE_TARGET if full else None),
+        Figure("memory", f"peak RSS of the oversight scan over {size}", scanned["scan_process_peak_rss_mb"], "MB",
+               database, target=SCAN_MEMORY_TARGET_MB, better="lower", note="the scan in a process of its own"),
+        *verified,
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default=None, help="a database to fill (default: a temporary SQLite file)")
@@ -164,9 +263,7 @@ def main() -> None:
         url = args.url or f"sqlite:///{tmp}/bench.db"
         key_file = Path(tmp) / "audit.key"
         total, wrote = build(url, key_file, args.entries, args.arrests)
-        command = [sys.executable, __file__, "--url", url, "--batch", str(args.batch), "--scan-only", str(key_file)]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603 - this very script
-        scanned = json.loads(done.stdout.splitlines()[-1])
+        scanned = scan_in_child(url, key_file, args.batch)
         print(json.dumps({"trail_entries": total, "write_seconds": round(wrote, 1), **scanned}, indent=2))
 
 

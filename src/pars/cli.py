@@ -12,8 +12,10 @@ from sqlalchemy import Engine, inspect
 from pars.audit import commands as audit_commands
 from pars.audit.signing import AuditKeyError
 from pars.auth.bootstrap import bootstrap
+from pars.auth.commands import users_app
 from pars.clock import SystemClock
 from pars.db import make_engine, unit_of_work
+from pars.feed import bus as nats_bus
 from pars.feed import worker as worker_module
 from pars.migrate import upgrade
 from pars.oversight.commands import oversight_app, report_app, run_scan
@@ -81,6 +83,8 @@ def serve(
         raise typer.Exit(2) from exc
     if not no_worker:
         worker_module.attach(application, settings)
+    # With PARS_NATS_URL: commits here wake other nodes, and other nodes' commits wake this one.
+    nats_bus.attach(application, settings, wake_worker=not no_worker)
     console.print(f"PARS on http://{host}:{port}  (API documentation: http://{host}:{port}/docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
@@ -140,6 +144,7 @@ audit_app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 app.add_typer(oversight_app, name="oversight")
 app.add_typer(report_app, name="report")
+app.add_typer(users_app, name="users")
 
 
 @audit_app.command("verify")

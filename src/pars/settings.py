@@ -6,6 +6,7 @@ process stops at start-up with a clear message instead of failing at first use.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +35,10 @@ def _split(value: object) -> object:
     return value
 
 
+# A JetStream stream name, or one token of a subject: no wildcards, dots or spaces.
+_NATS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def parse_duration(text: str) -> timedelta:
     """Reads `5s`, `5m`, `2h` or `1d`; the retry schedule is written this way."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -55,6 +60,13 @@ class Settings(BaseSettings):
     arraignment_sla_hours: float = Field(default=24, gt=0)
     webhook_retry_schedule: CommaList = ("5s", "5m", "30m", "2h", "5h", "10h", "10h")
     nats_url: str | None = None
+    # The JetStream stream and subject prefix the feed's wake-ups travel on (docs/deployment.md);
+    # nodes that share a database must share these, separate deployments on one NATS must not.
+    nats_stream: str = "PARS_EVENTS"
+    nats_subject: str = "pars.events"
+    # Wake-ups are only worth anything for seconds; the stream keeps them this long, at most.
+    nats_max_age: str = "1h"
+    nats_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     audit_key_file: Path = Path("./pars-audit.key")
     audit_retention_days: int = Field(default=400, ge=1)
     # A signed checkpoint at the first commit after this many entries or seconds since the last.
@@ -121,6 +133,36 @@ class Settings(BaseSettings):
     def _valid_schedule(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
             parse_duration(item)
+        return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_servers(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for server in value.split(","):
+            if not server.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
+                raise ValueError("PARS_NATS_URL must be nats://host:port (several separated by commas)")
+        return value
+
+    @field_validator("nats_stream")
+    @classmethod
+    def _nats_stream_name(cls, value: str) -> str:
+        if not _NATS_NAME.fullmatch(value):
+            raise ValueError("PARS_NATS_STREAM may use only letters, digits, '_' and '-'")
+        return value
+
+    @field_validator("nats_subject")
+    @classmethod
+    def _nats_subject_prefix(cls, value: str) -> str:
+        if not all(_NATS_NAME.fullmatch(token) for token in value.split(".")):
+            raise ValueError("PARS_NATS_SUBJECT must be dot-separated tokens of letters, digits, '_' and '-'")
+        return value
+
+    @field_validator("nats_max_age")
+    @classmethod
+    def _nats_age(cls, value: str) -> str:
+        parse_duration(value)
         return value
 
     @field_validator("oversight_broad_search_hours")

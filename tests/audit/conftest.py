@@ -57,8 +57,18 @@ def write_trail(signed_factory: Callable[..., sessionmaker[Session]], clock: Fro
 
 
 def verify(db: Engine, signer: Signer) -> Verification:
+    """Verifies serially and on two processes over ranges of 7 entries (so runs, single entries
+    and range edges meet every tampering the tests make): both must find exactly the same."""
     with make_session_factory(db)() as session:
-        return verify_trail(session, public_key=signer.public_key)
+        serial = verify_trail(session, public_key=signer.public_key, workers=1)
+    with make_session_factory(db)() as session:
+        parallel = verify_trail(session, public_key=signer.public_key, workers=2, chunk=7)
+    assert (parallel.entries, parallel.problems, parallel.more_problems) == (
+        serial.entries,
+        serial.problems,
+        serial.more_problems,
+    )
+    return serial
 
 
 @contextmanager

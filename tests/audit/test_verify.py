@@ -11,7 +11,10 @@ from sqlalchemy import Engine, select, text
 
 from pars.audit.canonical import GENESIS, entry_hash
 from pars.audit.reading import sqlite_text, stored_columns
+from pars.audit.runs import segments
 from pars.audit.signing import Signer
+from pars.audit.verify import verify_trail
+from pars.db import make_session_factory
 from tests.audit.conftest import tampering, verify
 
 N = 30  # after the bootstrap's few entries; a checkpoint at most every 10 entries
@@ -214,3 +217,29 @@ def _rehash(engine: Engine, seq: int, *, agency: str, through: int | None = None
             prev = digest
         if through is not None:
             conn.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
+
+
+def test_several_processes_name_the_same_first_bad_entry(trail: Engine, signer: Signer) -> None:
+    """Ranges of four entries on two processes: an entry altered and re-hashed in the middle of
+    one range is still named through its successor in the next."""
+    with tampering(trail) as conn:
+        conn.execute(text("UPDATE audit_entries SET agency = 'PPE' WHERE seq = 16"))
+    with make_session_factory(trail)() as session:
+        result = verify_trail(session, public_key=signer.public_key, workers=2, chunk=4)
+    assert not result.ok and result.first_bad_seq == 16 and result.entries >= N
+
+
+def test_segments_keep_runs_and_single_out_the_rest() -> None:
+    def entry(seq: int, prev: str, good: bool = True) -> tuple[int, str, str, str]:
+        return seq, prev, f"h{seq}", f"h{seq}" if good else "other"
+
+    entries = [entry(1, GENESIS), entry(2, "h1"), entry(3, "h2"), entry(4, "h3", good=False), entry(5, "h4"),
+               entry(6, "h5"), entry(8, "h7"), entry(9, "h8")]  # fmt: skip
+    found = list(segments(entries, frozenset({6})))
+    assert [(s.first[0], s.second[0] if s.second else None, s.count, s.last_seq) for s in found] == [
+        (1, 2, 3, 3),  # a run
+        (4, None, 1, 4),  # altered
+        (5, None, 1, 5),  # a run of one, cut by the checkpoint after it
+        (6, None, 1, 6),  # at a checkpoint's size
+        (8, 9, 2, 9),  # after a gap, a new run
+    ]

@@ -307,3 +307,43 @@ def test_nothing_leaves_once_the_agreement_stops(
     assert withheld.details["reason"] == "no_agreement_in_force" and withheld.details["records"] == [record["id"]]
     assert withheld.details["sequences"] == [1]
     assert session.scalars(select(Subscription.status)).one() == "active"
+
+
+def test_pipelined_batches_keep_each_endpoints_order_and_account_every_delivery(
+    db: Engine,
+    settings: Settings,
+    clock: FrozenClock,
+    agreement: Make,
+    fbi: User,
+    walk: Make,
+    subscribe: Make,
+    receiver: Receiver,
+    session: Session,
+) -> None:
+    """Batches of three, so one batch is in flight while the next is claimed: still one arrest's
+    events reach each endpoint in order, each exactly once, each an attempt row, a disclosure
+    row and a record on a ``feed.deliver`` entry."""
+    agreement()
+    paths = ["/a", "/b"]
+    for path in paths:
+        subscribe(fbi, receiver.url(path))
+    records = [walk("arraigned") for _ in range(4)]  # three events each
+    options = WorkerOptions(schedule=(timedelta(seconds=5),), zone=settings.zone, batch=3)
+    worker = FeedWorker(make_session_factory(db), clock, options)
+    worker.drain()
+    worker.sender.close()
+
+    assert receiver.wait_for(24)
+    seen: dict[tuple[str, str], list[str]] = {}
+    for item in receiver.received:
+        body = from_structured(HTTPMessage(item.headers, item.body), JSONFormat())
+        seen.setdefault((item.path, str(body.get_subject())), []).append(str(body.get_type()))
+    steps = ["pars.arrest.booked", "pars.arrest.charged", "pars.arrest.arraigned"]
+    assert seen == {(path, r["id"]): steps for path in paths for r in records}
+    assert len({(item.path, item.webhook_id) for item in receiver.received}) == 24
+    jobs = session.scalars(select(WebhookJob)).all()
+    assert len(jobs) == 24 and {j.status for j in jobs} == {"delivered"} and {j.attempts for j in jobs} == {1}
+    feed_disclosures = session.scalars(select(Disclosure).where(Disclosure.channel == "feed")).all()
+    assert len(feed_disclosures) == 24
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "feed.deliver")).all()
+    assert sum(len(e.details["records"]) for e in entries) == 24

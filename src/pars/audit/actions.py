@@ -29,7 +29,7 @@ class AuditAction(StrEnum):
     ADMIN_USER_CREATE = "admin.user_create"
     ADMIN_KEY_ISSUE = "admin.key_issue"
     ADMIN_KEY_REVOKE = "admin.key_revoke"
-    ADMIN_PASSWORD_SET = "admin.password_set"
+    ADMIN_PASSWORD_SET = "admin.password_set"  # noqa: S105 - an action name, not a password
     SYSTEM_INIT = "admin.system_init"
 
     # Reading the trail is itself on the trail (CJIS Security Policy 5.4).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, Text, cast, func, type_coerce
@@ -56,27 +57,69 @@ def canonical_details(text: str) -> str | None:
 
 def with_computed_hashes(rows: Iterable[Any], *, dialect: str) -> Iterator[tuple[int, str, str, str]]:
     """(seq, prev_hash, stored hash, recomputed hash) for each row of ``stored_columns``."""
+    if dialect == "sqlite":
+        yield from _sqlite_hashes(rows)
+        return
+    for row in rows:
+        yield _recomputed(row, on_sqlite=False)
+
+
+# Values seen often (agencies, actions, outcomes, users) keep their JSON text; past this many
+# the memo starts again, so a trail of all-different values cannot make it grow without end.
+_MEMO = 10_000
+
+
+def _sqlite_hashes(rows: Iterable[Any]) -> Iterator[tuple[int, str, str, str]]:
+    """SQLite's stored details are canonical already: the entry's encoding is built here, inline,
+    with the JSON text of repeated values remembered (the same bytes as ``encode_entry``, which
+    the tests check), and only an entry that does not match goes the long way round."""
     sha256 = hashlib.sha256
-    on_sqlite = dialect == "sqlite"
-    for seq, raw_at, raw_actor, agency, action, outcome, target, details, prev_hash, stored in rows:
-        at, actor = sqlite_text(raw_at, raw_actor) if on_sqlite else (raw_at, raw_actor)
-        computed = ""
-        if on_sqlite:
-            computed = sha256(
+    quote = encode_basestring
+    quoted: dict[str | None, str] = {None: "null"}
+    actors: dict[str | None, str] = {None: "null"}
+    for row in rows:
+        seq, raw_at, raw_actor, agency, action, outcome, target, details, prev_hash, stored = row
+        if len(quoted) > _MEMO or len(actors) > _MEMO:
+            quoted, actors = {None: "null"}, {None: "null"}
+        actor = actors.get(raw_actor)
+        if actor is None:
+            actor = actors[raw_actor] = quote(sqlite_text(raw_at, raw_actor)[1] or "")
+        action_json = quoted.get(action) or quoted.setdefault(action, quote(action))
+        agency_json = quoted.get(agency) or quoted.setdefault(agency, quote(agency))
+        outcome_json = quoted.get(outcome) or quoted.setdefault(outcome, quote(outcome))
+        encoded = (
+            f'{{"action":{action_json},"actor":{actor},"agency":{agency_json},'
+            f'"at":"{raw_at[:10]}T{raw_at[11:]}Z","details":{details},"outcome":{outcome_json},'
+            f'"prev_hash":{quote(prev_hash)},"seq":{seq},"target":{"null" if target is None else quote(target)}}}'
+        ).encode()
+        computed = sha256(encoded).hexdigest()
+        yield (seq, prev_hash, stored, computed) if computed == stored else _recomputed(row, on_sqlite=True)
+
+
+def _recomputed(row: Any, *, on_sqlite: bool) -> tuple[int, str, str, str]:
+    seq, raw_at, raw_actor, agency, action, outcome, target, details, prev_hash, stored = row
+    at, actor = sqlite_text(raw_at, raw_actor) if on_sqlite else (raw_at, raw_actor)
+    computed = ""
+    if on_sqlite:
+        computed = sha256_hex(
+            encode_entry(
+                seq=seq, at=at, actor=actor, agency=agency, action=action, outcome=outcome, target=target,
+                details_json=details, prev_hash=prev_hash,
+            )
+        )  # fmt: skip
+    if computed != stored:
+        canonical = canonical_details(details)
+        if canonical is None:
+            computed = "not a JSON object"
+        elif canonical != details or not on_sqlite:
+            computed = sha256_hex(
                 encode_entry(
                     seq=seq, at=at, actor=actor, agency=agency, action=action, outcome=outcome, target=target,
-                    details_json=details, prev_hash=prev_hash,
+                    details_json=canonical, prev_hash=prev_hash,
                 )
-            ).hexdigest()  # fmt: skip
-        if computed != stored:
-            canonical = canonical_details(details)
-            if canonical is None:
-                computed = "not a JSON object"
-            elif canonical != details or not on_sqlite:
-                computed = sha256(
-                    encode_entry(
-                        seq=seq, at=at, actor=actor, agency=agency, action=action, outcome=outcome, target=target,
-                        details_json=canonical, prev_hash=prev_hash,
-                    )
-                ).hexdigest()  # fmt: skip
-        yield seq, prev_hash, stored, computed
+            )  # fmt: skip
+    return seq, prev_hash, stored, computed
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -16,11 +16,15 @@ Swapping two entries changes the content at both numbers, so the first of them i
 
 Entries stream from the database in order (``yield_per``), so memory does not grow with the
 trail. The reads need no snapshot: the head is read first and only entries up to it are
-checked, because a commit writes its entries and moves the head in one transaction.
+checked, because a commit writes its entries and moves the head in one transaction. A large
+trail is read and re-hashed by several processes, a range of ``seq`` each, and their findings
+fed to the same checker in order (``pars.audit.runs``): the result is the same.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -30,10 +34,15 @@ from sqlalchemy.orm import Session
 from pars.audit.canonical import GENESIS, checkpoint_message
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from pars.audit.reading import stored_columns, with_computed_hashes
+from pars.audit.runs import Segment, Task, check_range
 from pars.audit.signing import signature_valid
 
 MAX_PROBLEMS = 100
 BATCH = 10_000
+# Below this many entries one process is quicker than starting others.
+PARALLEL_MIN = 200_000
+MAX_WORKERS = 8
+MIN_CHUNK = 1_000
 
 _entries = AuditEntry.__table__
 _head = AuditHead.__table__
@@ -158,6 +167,18 @@ class ChainChecker:
         first, size = self.rewrite
         self.flag(first, f"rewritten: entries {first} to {size} no longer end in the hash signed at {size}")
 
+    def feed_segment(self, segment: Segment) -> None:
+        """A run of entries from a worker process (``pars.audit.runs``): its first two in full,
+        which leaves nothing open, then the rest as the fast path would have taken them."""
+        self.feed(*segment.first)
+        if segment.second is not None:
+            self.feed(*segment.second)
+        rest = segment.count - (2 if segment.second is not None else 1)
+        if rest > 0:
+            assert self.pending is None and self.rewrite is None and self.expected == segment.last_seq - rest + 1
+            self.count += rest
+            self.prev_hash, self.prev_bad, self.expected = segment.last_hash, False, segment.last_seq + 1
+
     def finish(self, head_seq: int | None, head_hash: str | None) -> None:
         last = self.expected - 1
         if self.pending is not None:
@@ -177,10 +198,20 @@ class ChainChecker:
 
 
 def verify_trail(
-    session: Session, *, public_key: str, on_progress: Callable[[int, int], None] | None = None
+    session: Session,
+    *,
+    public_key: str,
+    on_progress: Callable[[int, int], None] | None = None,
+    workers: int = 0,
+    chunk: int | None = None,
 ) -> Verification:
     """Checks the whole trail against the trusted ``public_key`` (hex). ``on_progress(done,
-    total)`` is called every few thousand entries."""
+    total)`` is called every few thousand entries.
+
+    ``workers``: processes that read and re-hash ranges of the trail side by side
+    (``pars.audit.runs``), each over ``chunk`` entries at a time; 0 (the default) uses every
+    core once the trail holds ``PARALLEL_MIN`` entries, 1 reads it here, in this session. The
+    findings are the same either way."""
     result = Verification()
     checkpoints = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size)).scalars().all()
     problems: list[Problem] = []
@@ -195,16 +226,12 @@ def verify_trail(
     head = session.execute(select(_head.c.seq, _head.c.hash)).first()
     total = head.seq if head is not None else _max_seq(session)
     checker = ChainChecker(trusted)
-    dialect = session.get_bind().dialect.name
-    query = select(*stored_columns(dialect)).order_by(_entries.c.seq)
-    if head is not None:
-        query = query.where(_entries.c.seq <= head.seq)
-    feed = checker.feed
-    for batch in session.execute(query.execution_options(yield_per=BATCH)).partitions():
-        for seq, prev_hash, stored, computed in with_computed_hashes(batch, dialect=dialect):
-            feed(seq, prev_hash, stored, computed)
-        if on_progress is not None:
-            on_progress(checker.count, total)
+    url = _shareable_url(session)
+    processes = workers or (min(os.cpu_count() or 1, MAX_WORKERS) if total >= PARALLEL_MIN else 1)
+    if processes > 1 and url is not None:
+        _check_in_parallel(checker, url, head.seq if head else None, total, processes, chunk, on_progress)
+    else:
+        _check_here(session, checker, head.seq if head else None, total, on_progress)
     if head is not None:
         # Read after the stream: anything past the head now was not appended through PARS.
         beyond, head_after = _max_seq(session), session.execute(select(_head.c.seq)).scalar_one()
@@ -219,6 +246,65 @@ def verify_trail(
     result.problems = problems[:MAX_PROBLEMS]
     result.more_problems = max(0, len(problems) - MAX_PROBLEMS)
     return result
+
+
+def _check_here(
+    session: Session,
+    checker: ChainChecker,
+    head: int | None,
+    total: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
+    dialect = session.get_bind().dialect.name
+    query = select(*stored_columns(dialect)).order_by(_entries.c.seq)
+    if head is not None:
+        query = query.where(_entries.c.seq <= head)
+    feed = checker.feed
+    for batch in session.execute(query.execution_options(yield_per=BATCH)).partitions():
+        for seq, prev_hash, stored, computed in with_computed_hashes(batch, dialect=dialect):
+            feed(seq, prev_hash, stored, computed)
+        if on_progress is not None:
+            on_progress(checker.count, total)
+
+
+def _check_in_parallel(
+    checker: ChainChecker,
+    url: str,
+    head: int | None,
+    total: int,
+    processes: int,
+    chunk: int | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
+    """Ranges of ``chunk`` entries to a pool of processes, their segments fed back in order. The
+    first range has no lower bound and the last none above the head, so entries numbered below
+    1 (or past the end, when there is no head) are read, as a serial verification reads them."""
+    size = chunk or max(MIN_CHUNK, -(-total // (processes * 4)))
+    sizes = frozenset(checker.checkpoint_heads)
+    bounds = list(range(1, max(total, 1) + 1, size))
+    tasks = [
+        Task(url, None if i == 0 else first, head if i == len(bounds) - 1 else first + size - 1, sizes)
+        for i, first in enumerate(bounds)
+    ]
+    # Not a plain fork: the API server and the worker run threads, which a fork would copy
+    # mid-step. The fork server starts clean once, with the reading code imported, and forks
+    # from itself: later verifications start their processes at once.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([check_range.__module__])
+    with context.Pool(min(processes, len(tasks))) as pool:
+        for _, found in pool.imap(check_range, tasks):
+            for segment in found:
+                checker.feed_segment(segment)
+            if on_progress is not None:
+                on_progress(checker.count, total)
+
+
+def _shareable_url(session: Session) -> str | None:
+    """The database URL another process can open; None for a private in-memory SQLite."""
+    url = session.get_bind().engine.url
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
 
 
 def _checkpoint_problem(checkpoint: AuditCheckpoint, public_key: str) -> str | None:

@@ -23,9 +23,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from pars.audit import AuditAction, record_event
@@ -39,6 +40,10 @@ from pars.feed.webhooks import Outgoing, Result
 from pars.sharing import gate
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.vocabulary import Channel
+
+# Core tables: recording a batch writes plain rows, without the ORM's per-object work.
+_jobs = cast(Table, WebhookJob.__table__)
+_attempts = cast(Table, WebhookAttempt.__table__)
 
 
 @dataclass(frozen=True)
@@ -147,47 +152,58 @@ def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> 
 
 def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> None:
     """One attempt row per result, and each job settled or rescheduled. A job whose lease was
-    taken over meanwhile (this worker was too slow) keeps its new holder's state."""
+    taken over meanwhile (this worker was too slow) keeps its new holder's state.
+
+    Written with a few statements for the whole batch (attempt rows in one insert, delivered
+    jobs in one update, rescheduled ones in one executemany): a worker records hundreds of
+    results per round."""
     if not results:
         return
     instant = now(session)
     jobs = {
-        job.id: job
-        for job in session.scalars(
-            select(WebhookJob)
-            .where(WebhookJob.id.in_([r.outgoing.job_id for r in results]))
-            .with_for_update(of=WebhookJob)
+        job_id: (token, status, attempts)
+        for job_id, token, status, attempts in session.execute(
+            select(_jobs.c.id, _jobs.c.lease_token, _jobs.c.status, _jobs.c.attempts)
+            .where(_jobs.c.id.in_([r.outgoing.job_id for r in results]))
+            .with_for_update()
         )
     }
+    attempts: list[dict[str, object]] = []
+    delivered: list[int] = []
+    retries: list[dict[str, object]] = []
+    gone: list[tuple[int, uuid.UUID, int | None]] = []
     for result in results:
         sent = result.outgoing
-        session.add(
-            WebhookAttempt(
-                job_id=sent.job_id,
-                subscription_id=sent.subscription_id,
-                event_id=sent.event_id,
-                sequence=sent.sequence,
-                type=sent.type,
-                attempt=sent.attempt,
-                at=instant,
-                succeeded=result.succeeded,
-                status_code=result.status_code,
-                latency_ms=result.latency_ms,
-                error=result.error,
-            )
-        )
+        attempts.append(
+            {"job_id": sent.job_id, "subscription_id": sent.subscription_id, "event_id": sent.event_id,
+             "sequence": sent.sequence, "type": sent.type, "attempt": sent.attempt, "at": instant,
+             "succeeded": result.succeeded, "status_code": result.status_code, "latency_ms": result.latency_ms,
+             "error": result.error}
+        )  # fmt: skip
         job = jobs.get(sent.job_id)
-        if job is None or job.lease_token != sent.lease_token or job.status != JobStatus.PENDING:
+        if job is None or job[0] != sent.lease_token or job[1] != JobStatus.PENDING:
             continue
         if result.succeeded:
-            _settle(job, JobStatus.DELIVERED, instant)
+            delivered.append(sent.job_id)
         elif result.gone:
-            _settle(job, JobStatus.CANCELLED, instant)
-            disable(session, job.subscription, reason=f"the endpoint answered {result.status_code} Gone")
+            gone.append((sent.job_id, sent.subscription_id, result.status_code))
         else:
-            job.lease_token, job.lease_until = None, None
-            job.next_attempt_at = instant + policy.delay(job.attempts, result.retry_after)
-    session.flush()
+            retries.append({"job": sent.job_id, "next": instant + policy.delay(job[2], result.retry_after)})
+    session.execute(insert(_attempts), attempts)
+    settled = {"finished_at": instant, "lease_token": None, "lease_until": None}
+    if delivered:
+        session.execute(update(_jobs).where(_jobs.c.id.in_(delivered)).values(status=JobStatus.DELIVERED, **settled))
+    if retries:
+        session.execute(
+            update(_jobs)
+            .where(_jobs.c.id == bindparam("job"))
+            .values(lease_token=None, lease_until=None, next_attempt_at=bindparam("next")),
+            retries,
+        )
+    for job_id, subscription_id, status_code in gone:
+        session.execute(update(_jobs).where(_jobs.c.id == job_id).values(status=JobStatus.CANCELLED, **settled))
+        subscription = session.get_one(Subscription, subscription_id)
+        disable(session, subscription, reason=f"the endpoint answered {status_code} Gone")
 
 
 def _settle(job: WebhookJob, status: JobStatus, instant: datetime) -> None:

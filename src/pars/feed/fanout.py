@@ -24,8 +24,9 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,8 @@ from pars.sharing import gate
 from pars.sharing.detainers import accepted_for_release
 
 BATCH = 500
+_events = cast(Table, FeedEvent.__table__)
+_jobs = cast(Table, WebhookJob.__table__)
 # Any constant will do; it names the fan-out among PostgreSQL advisory locks.
 _FANOUT_LOCK = 0x70617273_66656564
 
@@ -79,7 +82,12 @@ def fan_out(session: Session, *, limit: int = BATCH) -> int:
                 if detainer.notified_at is None:
                     due.append(_Due(detainer.agency.code, event, EventType.RELEASE_NOTICE, detainer.id))
                     detainer.notified_at = instant
-        event.fanned_out_at = instant
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.seq.in_([event.seq for event in events]))
+        .values(fanned_out_at=instant)
+        .execution_options(synchronize_session=False)
+    )
     if due:
         _append(session, due, instant)
         wake_on_commit(session)
@@ -122,53 +130,44 @@ def _holders(session: Session, arrest_ids: Collection[uuid.UUID], agencies: list
 def _append(session: Session, due: Sequence[_Due], instant: datetime) -> None:
     """Draws each partner's next sequence numbers, adds the stream events, and a webhook job for
     each active subscription that existed when the event happened (a new subscription starts
-    with events made after it)."""
+    with events made after it). Plain inserts for the whole batch, no ORM objects: a fan-out
+    writes one row per partner and event, and one per endpoint."""
     counts: dict[str, int] = {}
     for item in due:
         counts[item.agency] = counts.get(item.agency, 0) + 1
     next_sequence = {agency: draw_sequences(session, agency, count) for agency, count in counts.items()}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in due:
         sequence = next_sequence[item.agency]
         next_sequence[item.agency] += 1
         rows.append(
-            FeedEvent(
-                agency=item.agency,
-                sequence=sequence,
-                event_id=uuid.uuid4(),
-                outbox_seq=item.event.seq,
-                type=str(item.type),
-                arrest_id=item.event.arrest_id,
-                detainer_id=item.detainer_id,
-                occurred_at=item.event.occurred_at,
-                created_at=instant,
-            )
-        )
-    session.add_all(rows)
-    subscriptions: dict[str, list[Subscription]] = {}
-    for subscription in session.scalars(
-        select(Subscription).where(
+            {"agency": item.agency, "sequence": sequence, "event_id": uuid.uuid4(), "outbox_seq": item.event.seq,
+             "type": str(item.type), "arrest_id": item.event.arrest_id, "detainer_id": item.detainer_id,
+             "occurred_at": item.event.occurred_at, "created_at": instant}
+        )  # fmt: skip
+    subscriptions: dict[str, list[tuple[uuid.UUID, datetime]]] = {}
+    for subscription_id, agency, created_at in session.execute(
+        select(Subscription.id, Subscription.agency, Subscription.created_at).where(
             Subscription.agency.in_(list(counts)), Subscription.status == SubscriptionStatus.ACTIVE
         )
     ):
-        subscriptions.setdefault(subscription.agency, []).append(subscription)
+        subscriptions.setdefault(agency, []).append((subscription_id, created_at))
     if not subscriptions:
+        session.execute(insert(_events), rows)
         return
-    session.flush()  # the stream events' ids, for the jobs
-    session.add_all(
-        WebhookJob(
-            subscription_id=subscription.id,
-            feed_event_id=row.id,
-            arrest_id=row.arrest_id,
-            sequence=row.sequence,
-            status=JobStatus.PENDING,
-            next_attempt_at=instant,
-            created_at=instant,
-        )
+    # The stream events' ids, for the jobs.
+    returned = session.execute(insert(_events).returning(_events.c.event_id, _events.c.id), rows)
+    ids: dict[uuid.UUID, int] = dict(returned.all())
+    jobs = [
+        {"subscription_id": subscription_id, "feed_event_id": ids[row["event_id"]], "arrest_id": row["arrest_id"],
+         "sequence": row["sequence"], "status": JobStatus.PENDING, "attempts": 0, "next_attempt_at": instant,
+         "created_at": instant}
         for row in rows
-        for subscription in subscriptions.get(row.agency, [])
-        if subscription.created_at <= row.occurred_at
-    )
+        for subscription_id, created_at in subscriptions.get(row["agency"], [])
+        if created_at <= row["occurred_at"]
+    ]  # fmt: skip
+    if jobs:
+        session.execute(insert(_jobs), jobs)
 
 
 def draw_sequences(session: Session, agency: str, count: int) -> int:

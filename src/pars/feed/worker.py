@@ -2,18 +2,20 @@
 
 A thin loop around ``fan_out``, ``claim`` and ``prepare`` (one short unit of work) and ``record``
 (another); webhooks are sent between them, outside any transaction. It sleeps until woken: by a
-commit in this process (``signals.WAKE``), by PostgreSQL ``NOTIFY`` from any process, or by
-its poll interval, which also brings retries that have come due. On SIGTERM it finishes the
-batch in hand, records it, and stops.
+commit in this process (``signals.WAKE``), by PostgreSQL ``NOTIFY`` from any process, by a
+NATS notice from another node (``pars.feed.bus``, with ``PARS_NATS_URL``), or by its poll
+interval, which also brings retries that have come due. On SIGTERM it finishes the batch in
+hand, records it, and stops.
 """
 
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,9 +33,10 @@ from pars.audit.commands import checkpoint_policy
 from pars.clock import Clock, SystemClock
 from pars.db import make_engine, make_session_factory
 from pars.feed import delivery, fanout
+from pars.feed.bus import connected_to
 from pars.feed.delivery import RetryPolicy
 from pars.feed.signals import CHANNEL, WAKE, Wakeup
-from pars.feed.webhooks import WebhookSender
+from pars.feed.webhooks import Result, WebhookSender
 from pars.oversight.scan import scan as oversight_scan
 from pars.settings import Settings, parse_duration
 from pars.work import unit_of_work
@@ -51,9 +54,10 @@ class WorkerOptions:
     schedule: tuple[timedelta, ...]
     zone: ZoneInfo
     lease: timedelta = timedelta(seconds=60)
-    batch: int = 100
+    batch: int = 500
     poll: float = 1.0
     concurrency: int = 16
+    rounds: int = 20  # batches per deliver() before the periodic jobs get their turn
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> WorkerOptions:
@@ -109,24 +113,46 @@ class FeedWorker:
             return fanout.fan_out(session)
 
     def deliver(self, *, fan_out: bool = False) -> int:
-        """One batch: claim and prepare (after a fan-out, in the same short transaction, when
-        asked), send, record. Returns how many outbox events and jobs it took."""
-        with unit_of_work(self.factory, self.clock) as session:
-            fanned = fanout.fan_out(session) if fan_out else 0
-            jobs = delivery.claim(session, lease=self.options.lease, limit=self.options.batch)
-            outgoing = delivery.prepare(session, jobs, zone=self.options.zone) if jobs else []
-        if outgoing:
-            results = self.sender.send_all(outgoing)
+        """Batches until nothing more is due (at most ``options.rounds``), pipelined: while one
+        batch's requests are in flight, the next is claimed and prepared (after a fan-out, when
+        asked), and the batch before is recorded, in one short transaction. Every batch taken is
+        sent and recorded before this returns. Returns how many outbox events and jobs it took.
+
+        Order holds: a job in flight is still pending under its lease, so the claim skips the
+        jobs behind it until its result is recorded."""
+        policy = RetryPolicy(self.options.schedule)
+        took = 0
+        in_flight: Callable[[], list[Result]] | None = None
+        done: list[Result] = []
+        for _ in range(self.options.rounds):
             with unit_of_work(self.factory, self.clock) as session:
-                delivery.record(session, results, RetryPolicy(self.options.schedule))
-        return fanned + len(jobs)
+                delivery.record(session, done, policy)
+                fanned = fanout.fan_out(session) if fan_out else 0
+                jobs = delivery.claim(session, lease=self.options.lease, limit=self.options.batch)
+                outgoing = delivery.prepare(session, jobs, zone=self.options.zone) if jobs else []
+            took += fanned + len(jobs)
+            done = in_flight() if in_flight is not None else []
+            in_flight = self.sender.start(outgoing) if outgoing else None
+            if not (fanned or jobs or in_flight or done):
+                break
+        if in_flight is not None:
+            done += in_flight()
+        if done:
+            with unit_of_work(self.factory, self.clock) as session:
+                delivery.record(session, done, policy)
+        return took
 
     def step(self) -> bool:
-        """One round; True when there was work (so there may be more)."""
-        took = self.deliver(fan_out=True)
-        for job in self.periodic:
-            job.maybe_run()
-        return took > 0
+        """One round of delivery; True when there was work (so there may be more). The periodic
+        jobs run beside it, on a thread of their own (``run``), so a long scan never holds a
+        delivery up."""
+        return self.deliver(fan_out=True) > 0
+
+    def run_periodic(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            for job in self.periodic:
+                job.maybe_run()
+            stop.wait(min((job.every for job in self.periodic), default=1.0) / 4)
 
     def drain(self, rounds: int = 1000) -> None:
         """Works until nothing is due now (tests, the benchmark)."""
@@ -140,8 +166,12 @@ class FeedWorker:
             listener = Listener(engine, self.wake, stop)
             listener.start()
         elif engine is not None and engine.dialect.name == "sqlite":
-            listener = Checkpointer(engine, stop)
+            listener = Checkpointer(engine, stop, wake=self.wake)
             listener.start()
+        periodic: threading.Thread | None = None
+        if self.periodic:
+            periodic = threading.Thread(target=self.run_periodic, args=(stop,), name="pars-periodic", daemon=True)
+            periodic.start()
         log.info("feed worker started")
         try:
             while not stop.is_set():
@@ -156,6 +186,8 @@ class FeedWorker:
                     self.wake.wait(seen, self.options.poll)
         finally:
             self.sender.close()
+            if periodic is not None:
+                periodic.join(timeout=30)
             if listener is not None:
                 listener.join(timeout=5)
             log.info("feed worker stopped")
@@ -188,14 +220,30 @@ class Checkpointer(threading.Thread):
     """SQLite: copies the write-ahead log into the database every second, on a connection of its
     own, so the log stays short and no commit of the worker (or of a request) has to run the
     automatic checkpoint itself; that one waits for the disk and stalled deliveries for seconds.
-    PASSIVE never blocks readers or writers."""
+    PASSIVE never blocks readers or writers.
 
-    def __init__(self, engine: Engine, stop: threading.Event, every: float = 1.0) -> None:
+    Given ``wake``, it is also SQLite's NOTIFY: every ``look`` seconds it reads ``PRAGMA
+    data_version``, which changes when another connection (another process: ``pars serve`` for a
+    separate ``pars worker``) commits, and wakes the worker. A read of a counter in shared
+    memory, it takes no lock, so looking every few milliseconds costs nothing."""
+
+    def __init__(
+        self, engine: Engine, stop: threading.Event, every: float = 1.0, *, wake: Wakeup | None = None,
+        look: float = 0.005,
+    ) -> None:  # fmt: skip
         super().__init__(name="pars-wal-checkpoint", daemon=True)
         self._engine, self._stop_event, self._every = engine, stop, every
+        self._wake, self._look = wake, look
 
     def run(self) -> None:
-        while not self._stop_event.wait(self._every):
+        watcher = self._watch() if self._wake is not None else None
+        due = time.monotonic() + self._every
+        while not self._stop_event.wait(self._look if watcher is not None else self._every):
+            if watcher is not None:
+                next(watcher)
+                if time.monotonic() < due:
+                    continue
+                due = time.monotonic() + self._every
             try:
                 connection = self._engine.raw_connection()
                 try:
@@ -204,6 +252,24 @@ class Checkpointer(threading.Thread):
                     connection.close()
             except Exception:  # a busy or closed database: the next round tries again
                 log.warning("WAL checkpoint failed", exc_info=True)
+
+    def _watch(self) -> Iterator[None]:
+        """Wakes the worker whenever the database changed since the last look."""
+        database = self._engine.url.database
+        if not database or database == ":memory:":
+            while True:
+                yield
+        with closing(sqlite3.connect(database)) as connection:
+            seen = None
+            while True:
+                try:
+                    version = connection.execute("PRAGMA data_version").fetchone()[0]
+                except sqlite3.Error:
+                    version = seen
+                if version != seen and seen is not None and self._wake is not None:
+                    self._wake.notify()
+                seen = version
+                yield
 
 
 def stop_worker(stop: threading.Event, wake: Wakeup = WAKE) -> None:
@@ -229,7 +295,9 @@ def run_in_foreground(settings: Settings, *, lease: timedelta, poll: float) -> N
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_worker(stop, worker.wake))
     try:
-        worker.run(stop, engine=engine)
+        # With PARS_NATS_URL, other nodes' commits wake this worker over NATS too.
+        with connected_to(settings, wake_worker=True):
+            worker.run(stop, engine=engine)
     finally:
         engine.dispose()
 

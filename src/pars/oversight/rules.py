@@ -88,16 +88,43 @@ History = Callable[[str, str, str, datetime, datetime], list[tuple[datetime, int
 FirstSeen = Callable[[str, str, str], datetime | None]
 
 
+@dataclass(frozen=True, slots=True)
+class QuarterWindows:
+    """Every window the rules count in for one quarter hour (``windows.quarter_of``)."""
+
+    day: Window
+    block: Window
+    night: Window | None
+    scope: Window
+    repeat: Window
+
+
 @dataclass(frozen=True)
 class Context:
     settings: Settings
     partners: frozenset[str]
     history: History
     first_seen: FirstSeen
+    # quarter → its windows: the scan asks for them for every query and every rule, and a batch
+    # spans only a few hundred quarter hours.
+    _windows: dict[int, QuarterWindows] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
         return self.settings.zone
+
+    def windows_at(self, quarter: int) -> QuarterWindows:
+        found = self._windows.get(quarter)
+        if found is None:
+            s, zone = self.settings, self.zone
+            found = self._windows[quarter] = QuarterWindows(
+                day=windows.day(quarter, zone),
+                block=windows.block(quarter, zone, s.oversight_broad_search_hours),
+                night=windows.night(quarter, zone, s.oversight_night_start_hour, s.oversight_night_end_hour),
+                scope=windows.span(quarter, zone, s.oversight_scope_window_days),
+                repeat=windows.span(quarter, zone, s.oversight_repeat_window_days),
+            )
+        return found
 
     def city_date(self, instant: datetime) -> str:
         return instant.astimezone(self.zone).strftime("%a %Y-%m-%d")
@@ -130,7 +157,7 @@ class NoCaseReference(Rule):
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         lacking = (query.ok and not query.case) or query.reason == Refused.CASE_REFERENCE
-        return [("", windows.day(query.quarter, ctx.zone))] if lacking else []
+        return [("", ctx.windows_at(query.quarter).day)] if lacking else []
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -160,7 +187,7 @@ class BroadSearch(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.ok:
             return []
-        return [("", windows.block(query.quarter, ctx.zone, ctx.settings.oversight_broad_search_hours))]
+        return [("", ctx.windows_at(query.quarter).block)]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -203,7 +230,7 @@ class ProtectedFieldProbe(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.ok or query.reason not in (PROTECTED_PROBE, Refused.PARAMETER):
             return []
-        return [("", windows.day(query.quarter, ctx.zone))]
+        return [("", ctx.windows_at(query.quarter).day)]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -261,7 +288,7 @@ class VolumeSpike(_Baselined):
     name = "volume_spike"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        window = windows.day(query.quarter, ctx.zone)
+        window = ctx.windows_at(query.quarter).day
         return [("", window), (query.user, window)] if query.user else [("", window)]
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
@@ -299,10 +326,7 @@ class OffHoursBulk(_Baselined):
     name = "off_hours_bulk"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        settings = ctx.settings
-        window = windows.night(
-            query.quarter, ctx.zone, settings.oversight_night_start_hour, settings.oversight_night_end_hour
-        )
+        window = ctx.windows_at(query.quarter).night
         return [] if window is None else [("", window)]
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
@@ -335,7 +359,7 @@ class OutsideScopeProbe(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.reason not in (Refused.OUT_OF_SCOPE, Refused.NO_AGREEMENT):
             return []
-        return [("", windows.span(query.quarter, ctx.zone, ctx.settings.oversight_scope_window_days))]
+        return [("", ctx.windows_at(query.quarter).scope)]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -367,7 +391,7 @@ class RepeatedPersonLookup(Rule):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.ok or not (query.persons or query.subject):
             return []
-        return [("", windows.span(query.quarter, ctx.zone, ctx.settings.oversight_repeat_window_days))]
+        return [("", ctx.windows_at(query.quarter).repeat)]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)

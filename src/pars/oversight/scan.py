@@ -83,11 +83,11 @@ def scan_once(session: Session, settings: Settings, *, limit: int, persons: Pers
     start, upto = cursor.seq, min(head, cursor.seq + limit)
     if upto <= start:
         return ScanResult(through=start)
-    queries = read_queries(session, after=start, upto=upto)
+    partners = frozenset(session.scalars(select(Agency.code).where(Agency.kind == "partner")))
+    queries = read_queries(session, after=start, upto=upto, partners=partners)
     (persons or PersonMap()).fill(session, [q for q in queries if q.records])
     reach = timedelta(days=settings.oversight_baseline_days + 1)
     store = TallyStore(session, settings.oversight_max_evidence, reach)
-    partners = frozenset(session.scalars(select(Agency.code).where(Agency.kind == "partner")))
     context = Context(settings, partners, store.history, store.first_seen)
     touched = store.count(queries, context)
     store.write()
@@ -137,15 +137,16 @@ class TallyStore:
         """Counts every query into its rules' windows; returns the windows touched."""
         marks: list[tuple[Rule, str, Query]] = []
         new: dict[str, tuple[Rule, str, str, Window]] = {}
+        everyone = tuple(rule for rule in RULES if not rule.partners_only)
+        partners = context.partners
         for query in queries:
-            partner = query.agency in context.partners
-            for rule in RULES:
-                if rule.partners_only and not partner:
-                    continue
+            agency = query.agency
+            for rule in RULES if agency in partners else everyone:
                 for subject, window in rule.windows(query, context):
-                    key = tally_key(rule.name, query.agency, subject, window)
+                    key = f"{rule.name}|{agency}|{subject or '-'}|{window.label}"  # tally_key, inlined
                     marks.append((rule, key, query))
-                    new.setdefault(key, (rule, query.agency, subject, window))
+                    if key not in new:
+                        new[key] = (rule, agency, subject, window)
         self._load(new)
         touched: dict[str, tuple[Rule, TallyState]] = {}
         for rule, key, query in marks:

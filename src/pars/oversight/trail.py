@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, Text, select, type_coerce
+from sqlalchemy import String, Text, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from pars.audit.actions import AuditAction, Outcome
@@ -45,6 +45,7 @@ class Query:
     subject: str | None
     persons: list[str] = field(default_factory=list)
     quarter: int = 0  # windows.quarter_of(at), computed once for every rule's windows
+    _people: list[str] | None = None  # people(), once persons are known
 
     def __post_init__(self) -> None:
         self.quarter = quarter_of(self.at)
@@ -57,15 +58,20 @@ class Query:
         """Who this request was about: the people whose records it disclosed; for a search that
         found nothing, its keyed subject (the same name and birth date searched again match);
         without either, only this request itself."""
-        if self.persons:
-            return [f"p:{p}" for p in self.persons]
-        if self.subject:
-            return [f"s:{self.subject}"]
-        return [f"q:{self.seq}"]
+        if self._people is None:
+            # Asked by several rules, after PersonMap.fill has set ``persons``.
+            if self.persons:
+                self._people = [f"p:{p}" for p in self.persons]
+            else:
+                self._people = [f"s:{self.subject}"] if self.subject else [f"q:{self.seq}"]
+        return self._people
 
 
-def read_queries(session: Session, *, after: int, upto: int) -> list[Query]:
-    """The queries with ``after < seq <= upto``, in trail order.
+def read_queries(session: Session, *, after: int, upto: int, partners: frozenset[str] | None = None) -> list[Query]:
+    """The queries with ``after < seq <= upto``, in trail order. Given ``partners``, only those
+    the rules can count: every query of a partner, and others' refused ones (a probe is a probe
+    whoever makes it); the city's own answered reads, a large part of the trail, stay in the
+    database.
 
     On SQLite the instant, the user id and the details come as the stored text and are
     decoded here, several times cheaper than through the column types (the scan reads every
@@ -77,11 +83,14 @@ def read_queries(session: Session, *, after: int, upto: int) -> list[Query]:
         if raw
         else (c.at, c.actor_id, c.details)
     )
-    rows = session.execute(
+    query = (
         select(c.seq, at, c.agency, actor, c.action, c.outcome, details)
         .where(c.seq > after, c.seq <= upto, c.action.in_(QUERY_ACTIONS), c.agency.is_not(None))
         .order_by(c.seq)
     )
+    if partners is not None:
+        query = query.where(or_(c.agency.in_(sorted(partners)), c.outcome != str(Outcome.OK)))
+    rows = session.execute(query)
     return [to_query(_decoded(row) if raw else row) for row in rows]
 
 

@@ -20,8 +20,6 @@ from zoneinfo import ZoneInfo
 # Multi-day windows are counted from a Monday, so seven-day windows are calendar weeks.
 EPOCH = date(2001, 1, 1)
 _QUARTER = 900  # seconds
-_QUARTER_DELTA = timedelta(seconds=_QUARTER)
-_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
 _CACHED = 200_000
 
 
@@ -44,7 +42,9 @@ def _at(day: date, hour: int, zone: ZoneInfo) -> datetime:
 def quarter_of(instant: datetime) -> int:
     """The quarter hour holding ``instant``, counted from 1970 (UTC); every function below takes
     an instant or, cheaper when asked many times about one instant, this number."""
-    return (instant - _UNIX) // _QUARTER_DELTA
+    # Through the POSIX timestamp: several times cheaper than dividing timedeltas, and exact,
+    # since a quarter-hour boundary is a whole number of seconds.
+    return int(instant.timestamp() // _QUARTER)
 
 
 def _quarter(when: datetime | int) -> int:
