@@ -85,7 +85,7 @@ def serve(
         worker_module.attach(application, settings)
     # With PARS_NATS_URL: commits here wake other nodes, and other nodes' commits wake this one.
     nats_bus.attach(application, settings, wake_worker=not no_worker)
-    console.print(f"PARS on http://{host}:{port}  (API documentation: http://{host}:{port}/docs)")
+    console.print(f"PARS on http://{host}:{port}  (sign in there; API documentation: http://{host}:{port}/docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
