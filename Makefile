@@ -28,6 +28,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src
 
+## bench: every benchmark on SQLite and PostgreSQL (under 15 minutes); bench/results.json and a Markdown table
+bench: $(STAMP)
+	$(BIN)/python bench/suite.py
+
 ## catalog: rebuild the packaged offense catalog from ../shared/data
 catalog: $(STAMP)
 	$(BIN)/python -m pars.catalog.build

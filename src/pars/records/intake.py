@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
@@ -90,25 +90,39 @@ def _validate_dates(session: Session, payload: ArrestIn) -> None:
 
 def resolve_person(session: Session, person: PersonIn) -> Person:
     """Same SID, else same FBI number, else same normalised last + first name and dob: the same
-    person (same person_id and PPN). Otherwise a new person with a new PPN."""
+    person (same person_id and PPN). Otherwise a new person with a new PPN.
+
+    One query finds the candidates of all three rules; the order of the rules is applied here."""
     sid, fbi = person.resolved_sid, person.resolved_fbi_number
-    found: Person | None = None
+    last, first = name_key(person.name.last), name_key(person.name.first)
+    rules = [
+        select(Arrest.person_id).where(Arrest.last_key == last, Arrest.first_key == first, Arrest.dob == person.dob)
+    ]
     if sid:
-        found = session.scalars(select(Person).where(Person.sid == sid).limit(1)).first()
-    if found is None and fbi:
-        found = session.scalars(select(Person).where(Person.fbi_number == fbi).limit(1)).first()
+        rules.append(select(Person.id).where(Person.sid == sid))
+    if fbi:
+        rules.append(select(Person.id).where(Person.fbi_number == fbi))
+    # A union, not an OR: each rule keeps its own index on PostgreSQL too.
+    matches = union(*rules) if len(rules) > 1 else rules[0]
+    candidates = session.scalars(
+        select(Person).where(Person.id.in_(matches)).order_by(Person.created_at, Person.id)
+    ).all()
+    found = (
+        next((c for c in candidates if sid and c.sid == sid), None)
+        or next((c for c in candidates if fbi and c.fbi_number == fbi), None)
+        # Neither identifier matched, so every candidate left came by name and birth date.
+        or next(iter(candidates), None)
+    )
     if found is None:
-        last, first = name_key(person.name.last), name_key(person.name.first)
-        found = session.scalars(
-            select(Person)
-            .join(Arrest, Arrest.person_id == Person.id)
-            .where(Arrest.last_key == last, Arrest.first_key == first, Arrest.dob == person.dob)
-            .limit(1)
-        ).first()
-    if found is None:
-        found = Person(ppn=f"{next_value(session, 'ppn'):07d}", sid=sid, fbi_number=fbi, created_at=now(session))
+        # The id is drawn here, so nothing needs flushing before the arrest refers to it.
+        found = Person(
+            id=uuid.uuid4(),
+            ppn=f"{next_value(session, 'ppn'):07d}",
+            sid=sid,
+            fbi_number=fbi,
+            created_at=now(session),
+        )
         session.add(found)
-        session.flush()
         return found
     # A later booking may be the first to carry an identifier; the identity keeps it.
     if sid and found.sid is None:
@@ -121,11 +135,14 @@ def resolve_person(session: Session, person: PersonIn) -> Person:
 def book_arrest(session: Session, actor: Actor, payload: ArrestIn) -> Arrest:
     _validate_dates(session, payload)
     charges = resolve_charges(payload.charges)
+    # Drawn before the person is resolved: with nothing pending yet, the draw flushes nothing,
+    # and the person, the arrest and its charges are written in one flush below.
+    serial = next_value(session, "tracking_number")
     person = resolve_person(session, payload.person)
     p, instant = payload.person, now(session)
     arrest = Arrest(
         id=uuid.uuid4(),
-        tracking_number=tracking_number(next_value(session, "tracking_number")),
+        tracking_number=tracking_number(serial),
         person=person,
         status=Status.BOOKED,
         first_name=p.name.first,

@@ -8,12 +8,14 @@ catches most changed letters; not all can be caught, since 26 letters share 10 c
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from pars.records.models import Counter
 
@@ -83,14 +85,22 @@ def docket_number(index: int, year: int) -> str:
 
 
 def next_value(session: Session, name: str) -> int:
-    """Draws the next value of a named counter inside the caller's transaction."""
-    dialect = session.get_bind().dialect.name
+    """Draws the next value of a named counter inside the caller's transaction.
+
+    One statement, an upsert that increments: the first draw inserts 1, later ones add 1 under
+    the row lock that the conflict takes, so concurrent bookings on PostgreSQL never draw the
+    same number (and a rolled-back transaction gives its number back)."""
+    statement = _draw(session.get_bind().dialect.name)
+    return int(session.execute(statement, {"name": name}).scalar_one())
+
+
+@functools.cache
+def _draw(dialect: str) -> ReturningInsert[int]:
+    """Built once per dialect: every booking draws one or two numbers."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(Counter).values(name=name, value=0).on_conflict_do_nothing())
-    value = session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    ).scalar_one()
-    return int(value)
+    upsert = insert(Counter).values(name=bindparam("name"), value=1)
+    statement = upsert.on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
+    return statement.returning(Counter.value)
 
 
 def current_value(session: Session, name: str) -> int:

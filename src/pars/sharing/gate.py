@@ -15,9 +15,11 @@ instant it is sent or read, under the agreement in force then.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
+import threading
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -27,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
@@ -117,18 +119,96 @@ def _check_quota(
     assert grant.daily_query_limit is not None
     local = instant.astimezone(zone)
     midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
-    used = session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(AuditEntry.agency == agency, AuditEntry.action.in_(QUERY_ACTIONS), AuditEntry.at >= midnight)
-    )
-    if (used or 0) >= grant.daily_query_limit:
+    if QUERIES.used(session, agency, midnight) >= grant.daily_query_limit:
         next_midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
         raise TooManyRequests(
             f"the agreement allows {grant.daily_query_limit} queries a day; try again after midnight",
             retry_after=max(1, int((next_midnight - instant).total_seconds())),
             refusal=attempt.refusal(Refused.QUOTA, grant, limit=grant.daily_query_limit),
         )
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """An agency's queries of one day up to and including the entry ``seq`` (whose hash was ``hash``)."""
+
+    seq: int
+    hash: str
+    queries: int
+
+
+class QueryCounts:
+    """Each agency's queries of the day, counted on the audit trail without reading the whole
+    day on every request (that cost grew with every query of the day).
+
+    The trail is append-only and ``seq`` follows commit order (the head lock), so a count up to
+    an entry stays true: this process remembers it per agency and day and counts only the
+    entries after it, in one statement that also reads that entry's hash back. If the entry is
+    gone or its hash differs (an emptied or restored database), the day is counted again.
+    """
+
+    def __init__(self) -> None:
+        self._counted: dict[tuple[str, datetime], _Counted] = {}
+        self._lock = threading.Lock()
+
+    def used(self, session: Session, agency: str, midnight: datetime) -> int:
+        key = (agency, midnight)
+        with self._lock:
+            known = self._counted.get(key)
+        followed = None if known is None else self._since(session, agency, midnight, known)
+        counted = followed or self._day(session, agency, midnight)
+        with self._lock:
+            current = self._counted.get(key)
+            if followed is None or current is None or current.seq < counted.seq:
+                if current is None:  # a new day: forget the others
+                    self._counted = {k: v for k, v in self._counted.items() if k[1] == midnight}
+                self._counted[key] = counted
+        return counted.queries
+
+    @staticmethod
+    @functools.cache
+    def _mine(agency: str) -> ColumnElement[bool]:
+        return and_(AuditEntry.agency == agency, AuditEntry.action.in_([str(a) for a in QUERY_ACTIONS]))
+
+    @staticmethod
+    @functools.cache
+    def _after(agency: str) -> Select[str, int, int, str]:
+        """Built once per agency, one row: the hash of the entry counted last, the agency's
+        queries today after it (a range of the primary key), the newest entry and its hash.
+        One statement, so all four come from one snapshot."""
+        entry = AuditEntry.__table__.c
+        newest = select(func.max(entry.seq)).scalar_subquery()
+        return select(
+            select(entry.hash).where(entry.seq == bindparam("known")).scalar_subquery(),
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(entry.seq > bindparam("known"), QueryCounts._mine(agency), entry.at >= bindparam("midnight"))
+            .scalar_subquery(),
+            newest,
+            select(entry.hash).where(entry.seq == newest).scalar_subquery(),
+        )
+
+    def _since(self, session: Session, agency: str, midnight: datetime, known: _Counted) -> _Counted | None:
+        known_hash, added, newest, newest_hash = session.execute(
+            self._after(agency), {"known": known.seq, "midnight": midnight}
+        ).one()
+        if known_hash != known.hash or newest is None:
+            return None
+        return _Counted(int(newest), newest_hash, known.queries + int(added or 0))
+
+    def _day(self, session: Session, agency: str, midnight: datetime) -> _Counted:
+        queries, last = session.execute(
+            select(func.count().filter(self._mine(agency)), func.max(AuditEntry.seq)).where(AuditEntry.at >= midnight)
+        ).one()
+        if last is None:  # nothing yet today: count from the newest entry there is
+            last = session.scalar(select(func.max(AuditEntry.seq)))
+            if last is None:
+                return _Counted(0, "", 0)
+        digest = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == last))
+        return _Counted(int(last), digest or "", int(queries or 0))
+
+
+QUERIES = QueryCounts()
 
 
 def read(
@@ -280,11 +360,16 @@ def feed_audience(session: Session, arrest_ids: Collection[uuid.UUID]) -> list[F
         grant = PLANS.plan(session, agreement_id, revision).in_force_at(instant)
         if grant is not None and Channel.FEED in grant.channels:
             grants.setdefault(code, grant)
-    audience = []
-    for code, grant in grants.items():
-        in_scope = select(Arrest.id).where(Arrest.id.in_(list(arrest_ids)), grant.scope.condition())
-        audience.append(FeedAudience(code, grant, frozenset(session.scalars(in_scope))))
-    return audience
+    if not grants:
+        return []
+    # One query whatever the number of partners: each distinct scope is a column, true for the
+    # records in it (partners under the same terms share one).
+    scopes = list(dict.fromkeys(grant.scope for grant in grants.values()))
+    rows = session.execute(
+        select(Arrest.id, *(scope.condition() for scope in scopes)).where(Arrest.id.in_(list(arrest_ids)))
+    ).all()
+    members = {scope: frozenset(row[0] for row in rows if row[1 + i]) for i, scope in enumerate(scopes)}
+    return [FeedAudience(code, grant, members[grant.scope]) for code, grant in grants.items()]
 
 
 def open_feed(session: Session, actor: Actor, request: PartnerRequest) -> Grant | None:

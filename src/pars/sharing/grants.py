@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, select, true
 from sqlalchemy.orm import Session
 
 from pars.auth.models import Agency
@@ -41,7 +43,11 @@ class Scope:
 
     def condition(self) -> ColumnElement[bool]:
         """The scope as SQL, so records outside it never leave the database. Sealed records are
-        never in scope."""
+        never in scope. Built once per scope: grants are immutable and cached."""
+        return self._condition
+
+    @cached_property
+    def _condition(self) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = [Arrest.sealed.is_(False)]
         if self.statuses is not None:
             conditions.append(Arrest.status.in_(sorted(self.statuses)))
@@ -49,12 +55,31 @@ class Scope:
         if self.grades is not None:
             charge.append(Charge.grade.in_(sorted(self.grades)))
         if self.titles is not None:
-            charge.append(Charge.title.in_(sorted(self.titles)))
+            # `title + 0`, not `title`: without statistics SQLite otherwise answers the EXISTS
+            # below through the (title, section, grade) index, reading every charge under the
+            # title for each candidate arrest (search cost growing with the whole table); the
+            # expression leaves it the per-arrest index on arrest_id, which PostgreSQL picks anyway.
+            charge.append((Charge.title + 0).in_(sorted(self.titles)))
         if self.sections is not None:
             charge.append(Charge.section.in_(sorted(self.sections)))
         if charge:
             conditions.append(exists(select(Charge.id).where(Charge.arrest_id == Arrest.id, *charge)))
         return and_(true(), *conditions)
+
+    def admits(self, record: Mapping[str, Any]) -> bool:
+        """The same decision as `condition`, on a record already serialised (`arrest_record`):
+        for a record in memory, where a query per record would cost more than the decision.
+        The two must agree; tests/sharing and the bench check it."""
+        if record["sealed"] or (self.statuses is not None and record["status"] not in self.statuses):
+            return False
+        if self.grades is None and self.titles is None and self.sections is None:
+            return True
+        return any(
+            (self.grades is None or charge["grade"] in self.grades)
+            and (self.titles is None or charge["title"] in self.titles)
+            and (self.sections is None or charge["section"] in self.sections)
+            for charge in record["charges"]
+        )
 
 
 @dataclass(frozen=True)
@@ -73,15 +98,16 @@ class Grant:
     starts: datetime
     ends: datetime  # exclusive
 
-    @property
+    # Computed once per grant (grants are immutable and cached), not once per projected record.
+    @cached_property
     def person_members(self) -> tuple[str, ...]:
         return tuple(m for m in PERSON_MEMBERS if f"person.{m}" in self.fields)
 
-    @property
+    @cached_property
     def arrest_members(self) -> tuple[str, ...]:
         return tuple(m for m in ARREST_MEMBERS if f"arrest.{m}" in self.fields)
 
-    @property
+    @cached_property
     def top_members(self) -> tuple[str, ...]:
         return tuple(m for m in TOP_LEVEL if m in self.fields)
 
@@ -178,12 +204,14 @@ class PlanCache:
 PLANS = PlanCache()
 
 
+# Built once: this runs on every partner request.
+_AGREEMENTS_OF = select(Agreement.id, Agreement.revision).join(Agency).where(Agency.code == bindparam("agency"))
+
+
 def grant_in_force(session: Session, agency_code: str, instant: datetime) -> Grant | None:
     """The grant of the agency's agreement in force at `instant`, if any. One small indexed
     query per call; compiling happens only after a change."""
-    rows = session.execute(
-        select(Agreement.id, Agreement.revision).join(Agency).where(Agency.code == agency_code)
-    ).all()
+    rows = session.execute(_AGREEMENTS_OF, {"agency": agency_code}).all()
     for agreement_id, revision in rows:
         grant = PLANS.plan(session, agreement_id, revision).in_force_at(instant)
         if grant is not None:

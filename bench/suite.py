@@ -1,0 +1,224 @@
+"""`make bench`: every benchmark area, on SQLite and on PostgreSQL, into one table.
+
+    .venv/bin/python bench/suite.py [--only AREA[,AREA]] [--quick] [--out bench/results.json]
+
+Each area is a module of bench/ exposing ``figures(url, *, quick=False) -> list[Figure]``; the
+suite gives it a fresh, empty database of each kind it runs on (a temporary SQLite file; a new
+PostgreSQL database on the local server, dropped afterwards), collects its figures, writes them
+with the machine's description to the results file, and prints the Markdown table on stdout.
+Progress goes to stderr. An area that is missing or fails is named in the table's notes and the
+results file, and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import seed  # noqa: E402 - bench modules run as scripts, next to each other
+from figures import Figure  # noqa: E402
+
+DATABASES = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    module: str
+    databases: tuple[str, ...] = DATABASES  # "-" : runs once, on its own
+
+
+# In the order they run: the quick, self-contained ones first.
+AREAS = (
+    Area("gate", "gate_peers", ("-",)),
+    Area("governance", "partner_search"),
+    Area("intake", "intake"),
+    Area("audit", "audit_chain"),
+    Area("feed", "feed"),
+    Area("oversight", "oversight"),
+    Area("load", "load", ("postgresql",)),
+    Area("growth", "growth"),
+)
+
+err = Console(stderr=True)
+
+
+def machine(databases: dict[str, str]) -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "databases": databases,
+    }
+
+
+def run_area(area: Area, kind: str, workdir: Path, *, quick: bool, status: Callable[[str], None]) -> list[Figure]:
+    """The area's figures on a fresh database of `kind` (raises when the module is missing)."""
+    module = importlib.import_module(area.module)
+    figures = getattr(module, "figures", None)
+    if figures is None:
+        raise LookupError(f"bench/{area.module}.py does not expose figures(url, *, quick=False) yet")
+    kwargs: dict[str, Any] = {"quick": quick}
+    if "progress" in inspect.signature(figures).parameters:
+        kwargs["progress"] = status
+    if kind == "-":
+        return list(figures(f"sqlite:///{workdir}/{area.name}.db", **kwargs))
+    with seed.database(kind, workdir) as url:
+        return list(figures(url, **kwargs))
+
+
+def _number(value: float) -> str:
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _value(figure: Figure) -> str:
+    unit = figure.unit
+    return f"{_number(figure.value)}{unit}" if unit in ("×", "%") else f"{_number(figure.value)} {unit}"
+
+
+def table(figures: list[Figure], problems: list[str]) -> str:
+    lines = [
+        "| area | figure | database | value | target | met | ratio | runs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        if f.target is None:
+            target = "-"
+        else:
+            sign = "≥" if f.better == "higher" else "≤"
+            unit = f.unit if f.unit in ("×", "%") else f" {f.unit}"
+            target = f"{sign} {_number(f.target)}{unit}"
+        met = {True: "yes", False: "**no**", None: "-"}[f.met]
+        ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
+        lines.append(f"| {f.area} | {f.name} | {f.database} | {_value(f)} | {target} | {met} | {ratio} | {f.runs} |")
+    for problem in problems:
+        lines.append(f"\n- {problem}")
+    return "\n".join(lines)
+
+
+def run_all(
+    areas: list[Area], *, quick: bool, postgres_down: str | None
+) -> tuple[list[Figure], list[str], list[dict[str, Any]]]:
+    """Every (area, database) in turn, with progress on stderr; an area that is missing or
+    fails becomes a problem line and the others still run."""
+    figures: list[Figure] = []
+    problems: list[str] = []
+    records: list[dict[str, Any]] = []
+    jobs = [(a, kind) for a in areas for kind in a.databases]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err) as progress,
+        # Whatever the areas print (server logs, library chatter) goes to stderr; stdout is the table.
+        contextlib.redirect_stdout(sys.stderr),
+    ):
+        overall = progress.add_task(f"bench: {len(jobs)} runs", total=len(jobs))
+        for area, kind in jobs:
+            label = f"{area.name} ({kind})"
+            task = progress.add_task(label, total=None)
+            if kind == "postgresql" and postgres_down is not None:
+                problems.append(f"{label}: skipped, PostgreSQL is not reachable ({postgres_down})")
+                progress.remove_task(task)
+                progress.advance(overall)
+                continue
+            area_started = time.perf_counter()
+            workdir = Path(tmp) / f"{area.name}-{kind}"
+            workdir.mkdir()
+
+            def status(text: str, task: Any = task, label: str = label) -> None:
+                progress.update(task, description=f"{label}: {text}")
+
+            try:
+                got = run_area(area, kind, workdir, quick=quick, status=status)
+            except LookupError as exc:
+                problems.append(f"{label}: not measured: {exc}")
+                got = []
+            except Exception as exc:  # noqa: BLE001 - one failing area must not stop the others
+                last = (str(exc).strip().splitlines() or [""])[-1]
+                problems.append(f"{label}: failed: {type(exc).__name__}: {last}")
+                err.print(f"{label} failed", style="red")
+                err.print(traceback.format_exc(), markup=False, highlight=False)
+                got = []
+            seconds = time.perf_counter() - area_started
+            figures.extend(got)
+            records.append({"area": area.name, "database": kind, "seconds": round(seconds, 1), "figures": len(got)})
+            progress.remove_task(task)
+            progress.advance(overall)
+            err.print(f"{label}: {len(got)} figures in {seconds:.0f} s")
+    return figures, problems, records
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--only", default=None, help="comma-separated areas: " + ", ".join(a.name for a in AREAS))
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke test")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = parser.parse_args()
+    wanted = set(args.only.split(",")) if args.only else {a.name for a in AREAS}
+    unknown = wanted - {a.name for a in AREAS}
+    if unknown:
+        parser.error(f"unknown area(s): {', '.join(sorted(unknown))}")
+    areas = [a for a in AREAS if a.name in wanted]
+
+    versions = {"sqlite": f"SQLite {sqlite3.sqlite_version}"}
+    postgres_down = seed.postgres_available()
+    if postgres_down is None:
+        with seed.database("postgresql", Path(tempfile.gettempdir())) as url:
+            versions["postgresql"] = seed.database_version(url)
+    started = time.perf_counter()
+    figures, problems, records = run_all(areas, quick=args.quick, postgres_down=postgres_down)
+    total = time.perf_counter() - started
+    out = {
+        "machine": machine(versions),
+        "command": " ".join(["bench/suite.py", *sys.argv[1:]]),
+        "quick": args.quick,
+        "seconds": round(total, 1),
+        "areas": records,
+        "problems": problems,
+        "figures": [f.as_json() for f in figures],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    info = out["machine"]
+    print(f"Machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}; "
+          f"{', '.join(versions.values())}; {info['date']}; {total / 60:.1f} min\n")  # fmt: skip
+    print(table(figures, problems))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
