@@ -41,13 +41,13 @@ from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_engine, make_session_factory, unit_of_work
 from pars.migrate import upgrade
-from pars.models import metadata
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
 from figures import Figure
+from seed import empty_schema
 
 OVERHEAD_TARGET = 10.0  # per cent
 VERIFY_TARGET = 500_000.0  # entries per second
@@ -58,12 +58,7 @@ NOW = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 
 def _fresh(url: str) -> Engine:
     engine = make_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        else:
-            metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    empty_schema(engine)
     upgrade(engine)
     return engine
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import psutil
 from rich.console import Console
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pars.auth.models import User
@@ -57,7 +57,6 @@ from pars.db import make_engine, make_session_factory
 from pars.demo.world import build_world
 from pars.feed import service as feed_service
 from pars.feed.schemas import SubscriptionIn
-from pars.models import metadata
 from pars.oversight.scan import scan as oversight_scan
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
@@ -66,6 +65,7 @@ from pars.work import unit_of_work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
 from figures import Figure
+from seed import empty_schema
 
 LATENCY_TARGET_MS = 50.0
 DELIVERIES_TARGET = 2000.0
@@ -123,17 +123,6 @@ def booking(n: int) -> ArrestIn:
             "charges": [{"statute": "18 § 2701 §§ A1", "grade": "M2"}],
         }
     )  # fmt: skip
-
-
-def _empty(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        else:
-            metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
 
 
 @dataclass
@@ -231,7 +220,9 @@ class Bench:
 
 
 def setup(url: str, tmp: Path, endpoints: int) -> Bench:
-    _empty(url)
+    engine = make_engine(url)
+    empty_schema(engine)
+    engine.dispose()
     settings = Settings(database_url=url, audit_key_file=tmp / "audit.key")
     engine = make_engine(url)
     initialise(settings, engine)

@@ -48,19 +48,18 @@ from typing import Any
 
 import httpx
 import psutil
-import psycopg
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures import Figure
+from seed import database
 
 from pars.cli import initialise
 from pars.db import make_engine
 from pars.demo.world import build_world
 from pars.settings import Settings
 
-POSTGRES_ADMIN_URL = os.environ.get("PARS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NATS_URL = os.environ.get("PARS_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 PURPOSE = "criminal_investigation"
 CASE = "FBI-PH-2026-0042"
@@ -443,19 +442,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    name = f"pars_load_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def _delete_stream(url: str, name: str) -> None:
     import nats  # noqa: PLC0415 - only for the clean-up
 
@@ -618,7 +604,7 @@ def main() -> None:
         args.clients, args.seconds, args.arrests = 20, 5.0, 60
     nats = None if args.nats == "none" else args.nats
     with contextlib.ExitStack() as stack:
-        url = args.url or stack.enter_context(postgres_database())
+        url = args.url or stack.enter_context(database("postgresql", Path(tempfile.gettempdir())))
         report = measure(
             url, clients=args.clients, seconds=args.seconds, arrests=args.arrests, nats=nats, logs=args.logs
         )

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from pars.audit import AuditAction, Outcome
 from pars.audit.canonical import entry_hash, instant_text, plain_details
@@ -42,7 +42,6 @@ from pars.auth.service import create_agency
 from pars.cli import initialise
 from pars.clock import FrozenClock, SystemClock
 from pars.db import make_engine, make_session_factory
-from pars.models import metadata
 from pars.oversight.models import Alert
 from pars.oversight.scan import scan
 from pars.records import intake
@@ -53,6 +52,7 @@ from pars.work import unit_of_work
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
 from audit_chain import verification_figures
 from figures import Figure
+from seed import empty_schema
 
 SCAN_TARGET_S = 10.0  # for 1,000,000 entries
 SCAN_RATE_TARGET = 100_000.0  # entries per second: the same target as a rate
@@ -206,17 +206,6 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux: the best there is
 
 
-def _empty(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        else:
-            metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
 def scan_in_child(url: str, key_file: Path, batch: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--url", url, "--batch", str(batch), "--scan-only", str(key_file)]
     done = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603 - this very script
@@ -229,7 +218,9 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
     database: its time, rate and peak memory (in a process of its own). Verification of the
     same trail is measured here too, so the million entries are written once for both."""
     entries, batch = (20_000, 5_000) if quick else (1_000_000, 20_000)
-    _empty(url)
+    engine = make_engine(url)
+    empty_schema(engine)
+    engine.dispose()
     with tempfile.TemporaryDirectory() as tmp:
         key_file = Path(tmp) / "audit.key"
         _, wrote = build(url, key_file, entries, 200 if quick else 2_000)
