@@ -11,12 +11,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pars.auth.models import Credentials, WebSession
 from pars.auth.permissions import Role
+from pars.auth.principal import SYSTEM
+from pars.auth.signin import set_password
 from pars.clock import FrozenClock
+from pars.db import make_session_factory
+from pars.work import unit_of_work
 from tests.conftest import audit_actions
 from tests.web.conftest import PASSWORD, WebUser, csrf_of, secret_of, sign_in
 
@@ -200,16 +204,11 @@ def test_after_sign_in_only_paths_on_this_site_are_followed(
 
 
 def test_a_new_password_ends_open_sessions(
-    signed_in: Callable[[WebUser], TestClient], web_user: Callable[..., WebUser], db: object, clock: FrozenClock
+    signed_in: Callable[[WebUser], TestClient], web_user: Callable[..., WebUser], db: Engine, clock: FrozenClock
 ) -> None:
-    from pars.auth.principal import SYSTEM  # noqa: PLC0415
-    from pars.auth.signin import set_password  # noqa: PLC0415
-    from pars.db import make_session_factory  # noqa: PLC0415
-    from pars.work import unit_of_work  # noqa: PLC0415
-
     who = web_user(Role.BOOKING)
     client = signed_in(who)
-    with unit_of_work(make_session_factory(db), clock) as s:  # type: ignore[arg-type]
+    with unit_of_work(make_session_factory(db), clock) as s:
         set_password(s, SYSTEM, uuid.UUID(who.user.id), "another long password")
     assert client.get("/").status_code == 303
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -69,10 +68,6 @@ def _errors(error: DomainError) -> dict[str, str]:
     return {"form": error.detail}
 
 
-def _names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-    return user_names(session, ids)
-
-
 # --- alerts ---------------------------------------------------------------------------------
 
 
@@ -114,7 +109,7 @@ def alert_list(
         more = "/oversight/alerts?" + urlencode({**values, "cursor": found.next_cursor})
     context |= {
         "alerts": [_alert_view(a) for a in items],
-        "names": _names(session, [a.user_id for a in items] + [a.reviewed_by for a in items]),
+        "names": user_names(session, [a.user_id for a in items] + [a.reviewed_by for a in items]),
         "next_page": more,
         "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
@@ -134,7 +129,7 @@ def _alert_page(
     alert = alerts.get_alert(session, actor, alert_id)
     context = {
         "alert": _alert_view(alert),
-        "names": _names(session, [alert.user_id, alert.reviewed_by]),
+        "names": user_names(session, [alert.user_id, alert.reviewed_by]),
         "outcomes": OUTCOMES,
         "errors": errors or {},
         "values": values or {},
@@ -262,7 +257,7 @@ def audit_trail(
         more = "/oversight/audit?" + urlencode({**{k: v for k, v in values.items() if v}, "cursor": found.next_cursor})
     context |= {
         "entries": [_entry_row(e, settings) for e in found.items],
-        "names": _names(session, [e.actor_id for e in found.items]),
+        "names": user_names(session, [e.actor_id for e in found.items]),
         "next_page": more,
         "paged": bool(cursor),
     }
@@ -366,7 +361,7 @@ def _person_view(
         "arrests": [(a.id, tracking[a.id], a.arrested_at) for a in arrests],
         "rows": found.items,
         "tracking": tracking,
-        "names": _names(session, [d.user_id for d in found.items]),
+        "names": user_names(session, [d.user_id for d in found.items]),
         "older": None if not found.next_cursor else "/oversight/disclosures?"
         + urlencode({"person": str(person_id), "cursor": found.next_cursor}),
     }  # fmt: skip
