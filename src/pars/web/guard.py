@@ -106,15 +106,23 @@ def allowed(permission: Permission) -> Callable[[Actor], Actor]:
     return check
 
 
-async def check_csrf(request: Request) -> None:
-    """On every POST page route (`dependencies=[Depends(check_csrf)]`): the token, then the
-    text of every field (CONTRACT §7: no NUL or other control character; tab and newline are
-    free text's), so no form hands such a character to the database (a 500 on PostgreSQL)."""
+async def check_token(request: Request) -> None:
+    """The CSRF token alone, for a form whose every field goes through an inbound model, which
+    refuses control characters itself and shows the error beside the field (the booking form)."""
     form = await request.form()
     sent = form.get("csrf")
     cookie = request.cookies.get(CSRF_COOKIE)
     if not isinstance(sent, str) or not cookie or not secrets.compare_digest(sent, cookie):
         raise CsrfRefused
+
+
+async def check_csrf(request: Request) -> None:
+    """On every POST page route (`dependencies=[Depends(check_csrf)]`): the token, then the
+    text of every field (CONTRACT §7: no NUL or other control character; tab and newline are
+    free text's), so no form hands such a character to the database (a 500 on PostgreSQL): the
+    answer is 422, a page naming the field."""
+    await check_token(request)
+    form = await request.form()
     errors = [
         FieldError(name, problem)
         for name, value in form.multi_items()
@@ -125,6 +133,7 @@ async def check_csrf(request: Request) -> None:
 
 
 Csrf = Depends(check_csrf)
+CsrfToken = Depends(check_token)
 
 
 def _sign_in_needed(_: Request, exc: Exception) -> Response:
