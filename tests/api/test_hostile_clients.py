@@ -103,12 +103,19 @@ class Trickle:
                     continue
 
     def answers(self) -> list[bytes]:
+        """What each got once it stopped sending (b"" when nothing came in 30 s)."""
         self.stop.set()
         self.thread.join(5)
         replies = []
-        for sock in self.sockets:
-            with sock:
-                replies.append(sock.recv(4096))
+        try:
+            for sock in self.sockets:
+                try:
+                    replies.append(sock.recv(4096))
+                except OSError:
+                    replies.append(b"")
+        finally:
+            for sock in self.sockets:
+                sock.close()
         return replies
 
 
