@@ -179,24 +179,24 @@ def test_a_booking_retried_after_a_dropped_connection_creates_one_arrest(
 ) -> None:
     body = json.dumps(arrest_body(arrest={**arrest_body()["arrest"], "incident_number": "2624099999"})).encode()
     key = "lost-answer-0001"
-    sock = socket.create_connection(("127.0.0.1", _port(url)), timeout=30)
-    sock.sendall(
+
+    def booked() -> int:
+        session.expire_all()
+        where = Arrest.incident_number == "2624099999"
+        return session.scalar(select(func.count()).select_from(Arrest).where(where)) or 0
+
+    request = (
         b"POST /api/v1/arrests HTTP/1.1\r\nHost: pars\r\nContent-Type: application/json\r\n"
         + f"Authorization: Bearer {booking.key}\r\nIdempotency-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
-
-    def booked() -> int:
-        session.expire_all()
-        return (
-            session.scalar(select(func.count()).select_from(Arrest).where(Arrest.incident_number == "2624099999")) or 0
-        )
-
-    deadline = time.monotonic() + 30
-    while booked() == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert booked() == 1
-    sock.close()  # the client never read its answer
+    with socket.create_connection(("127.0.0.1", _port(url)), timeout=30) as sock:
+        sock.sendall(request)
+        deadline = time.monotonic() + 30
+        while booked() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert booked() == 1
+    # The client never read its answer: the connection is gone.
 
     retried = httpx.post(
         f"{url}/api/v1/arrests",
