@@ -158,7 +158,7 @@ def test_a_held_lock_gives_503_with_retry_after_and_health_stays_up(
         assert refused.status_code == 503, refused.text
         assert refused.headers["content-type"] == "application/problem+json"
         assert int(refused.headers["retry-after"]) >= 1
-        assert waited < LOCK_SECONDS + 3  # the lock deadline, not a hang
+        assert waited < LOCK_SECONDS + 5  # the lock deadline (and a busy machine), not a hang
         searched = httpx.get(f"{url}/api/v1/arrests", headers=booking.headers, timeout=30)
         assert searched.status_code == 503 and "retry-after" in searched.headers
         assert _timed_health(url) < 1.0
