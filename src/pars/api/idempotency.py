@@ -51,7 +51,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pars.api.models import IdempotencyKey
-from pars.api.problems import SATURATION, problem, unavailable
+from pars.api.problems import SATURATION, problem, saturated
 from pars.clock import now
 from pars.errors import BadRequest, Conflict, Invalid
 
@@ -253,7 +253,7 @@ class KeyedCommit:
             await run_in_threadpool(_store, claimed, answer)
         except SATURATION as exc:
             claimed.session = None
-            await unavailable(None, exc)(scope, receive, send)  # type: ignore[arg-type]
+            await saturated(exc)(scope, receive, send)
             return
         except Exception:
             claimed.session = None

@@ -82,6 +82,10 @@ def http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return saturated(exc)
+
+
+def saturated(exc: Exception) -> JSONResponse:
     """The database refused or dropped the connection, a statement or lock wait ran past its
     deadline, or the pool had no connection to lend in time: the request changed nothing and may
     be retried (CONTRACT §3). Only the error's class is logged, never its statement or values."""
