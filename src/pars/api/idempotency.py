@@ -105,7 +105,7 @@ def _fingerprint(secret: bytes, method: str, path: str, body: bytes) -> str:
     spacing or member order."""
     try:
         content = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
         content = body
     return hmac.new(secret, b"%s %s\n%s" % (method.encode(), path.encode(), content), hashlib.sha256).hexdigest()
 
