@@ -4,6 +4,12 @@ migrations; each test starts from empty tables.
 
 PostgreSQL is found at PARS_TEST_POSTGRES_URL (default: the local server). When it is not
 reachable the PostgreSQL half is skipped locally, and fails the run under CI=true.
+
+Hypothesis runs under the `ci` profile when CI=true (or HYPOTHESIS_PROFILE=ci): no per-example
+deadline and no "too slow" or "data too large" health checks, because a busy machine makes any
+example slow and a test that fails for that is a defect; examples are derandomized, so a CI run
+is repeatable (the `dev` profile, the default, keeps searching afresh). A test's own `@settings`
+still wins where it sets a value.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
@@ -39,6 +47,21 @@ from pars.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("PARS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_KEY = "pars_test_admin_key_0123456789abcdefghijklmnop"
+hypothesis_settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile(
+    "dev", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+)
+
 # A Tuesday afternoon in Philadelphia, away from any daylight-saving change.
 START = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from pars.app import create_app
 from pars.clock import FrozenClock
 from pars.db import make_engine
+from pars.migrate import upgrade
 from pars.settings import Settings
 from tests.conftest import START
 
@@ -53,3 +55,33 @@ def test_docs_and_openapi_describe_the_api(client: TestClient) -> None:
 
 def test_every_response_has_a_request_id(client: TestClient) -> None:
     assert len(client.get("/healthz").headers["x-request-id"]) == 16
+
+
+def test_healthz_answers_within_a_second_when_the_database_does_not_answer(audit_key_file: Path) -> None:
+    """An address that drops packets: the connection attempt cannot finish in time, the answer
+    is 503 anyway, within the second."""
+    url = "postgresql+psycopg://postgres@10.255.255.1:5432/none"
+    settings = Settings(database_url=url, audit_key_file=audit_key_file)
+    with TestClient(create_app(settings, clock=FrozenClock(START))) as client:
+        started = time.monotonic()
+        response = client.get("/healthz")
+        assert time.monotonic() - started < 1.0
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_healthz_on_sqlite_reports_a_missing_database_file(tmp_path: Path, audit_key_file: Path) -> None:
+    """A read-only probe: a missing file is an unreachable database, not a new empty one."""
+    database = tmp_path / "gone.db"
+    url = f"sqlite:///{database}"
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = Settings(database_url=url, audit_key_file=audit_key_file)
+    with TestClient(create_app(settings, clock=FrozenClock(START), engine=engine)) as client:
+        assert client.get("/healthz").status_code == 200
+        engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert not database.exists()

@@ -7,16 +7,17 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
 from pars import __version__
-from pars.api import health, problems
-from pars.api.deps import reject_unknown_query
+from pars.api import health, idempotency, problems
+from pars.api.deps import api_request
+from pars.api.health import Probe
 from pars.api.metrics import Metrics
-from pars.api.middleware import Admission, BodyLimit, RequestContext
+from pars.api.middleware import Admission, BodyReader, RequestContext
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.routes import router as audit_router
 from pars.audit.signing import load_signer
 from pars.auth.routes import router as principals_router
 from pars.clock import Clock, SystemClock
-from pars.db import make_engine, make_session_factory
+from pars.db import Deadlines, make_engine, make_session_factory
 from pars.feed.routes import router as feed_router
 from pars.logs import configure_logging
 from pars.oversight.routes import router as oversight_router
@@ -38,30 +39,45 @@ def create_app(
     settings = settings or Settings()
     configure_logging()
     app = FastAPI(title="PARS", version=__version__, description=DESCRIPTION, docs_url="/docs")
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, deadlines=deadlines(settings))
     app.state.settings = settings
     app.state.engine = engine
+    app.state.probe = probe = Probe(engine.url)
     # A missing or unsafe signing key stops the start-up here, not at the first commit.
     app.state.audit_signer = signer = load_signer(settings.audit_key_file)
     policy = CheckpointPolicy.from_settings(settings, signer)
     app.state.session_factory = make_session_factory(engine, info=session_info(policy))
     app.state.clock = clock or SystemClock()
     metrics = Metrics()
-    metrics.watch_arrests(app.state.session_factory)
+    metrics.watch_arrests(make_session_factory(probe.engine))
     app.state.metrics = metrics
 
     # Feature routers carry the full /api/v1 path themselves, so the route template seen by
     # metrics and logs is the whole path.
     for router in (principals_router, arrests_router, sharing_router, audit_router, feed_router, oversight_router):
-        app.include_router(router, dependencies=[Depends(reject_unknown_query)])
+        app.include_router(router, dependencies=[Depends(api_request)])
     app.include_router(health.router)
     problems.install(app)
+    idempotency.install(app)
     web.install(app)  # the pages, after the API's error handlers (it answers pages with pages)
-    app.add_middleware(BodyLimit)
-    # No more requests inside at once than the pool has connections (see Admission).
-    app.add_middleware(Admission, limit=_connections(engine))
+    # Outermost last: request id and log, then the body read whole (no slot held while a slow
+    # client sends it), then admission (no more requests inside at once than the pool has
+    # connections), then the commit of keyed requests with their stored answer.
+    app.add_middleware(idempotency.KeyedCommit)
+    app.add_middleware(Admission, limit=_connections(engine), timeout=settings.http_admission_timeout)
+    app.add_middleware(BodyReader, timeout=settings.http_body_timeout)
     app.add_middleware(RequestContext, metrics=metrics)
     return app
+
+
+def deadlines(settings: Settings) -> Deadlines:
+    return Deadlines(
+        statement=settings.database_statement_timeout,
+        lock=settings.database_lock_timeout,
+        busy=settings.database_busy_timeout,
+        pool=settings.database_pool_timeout,
+        connect=settings.database_connect_timeout,
+    )
 
 
 def _connections(engine: Engine) -> int:

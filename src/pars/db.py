@@ -8,12 +8,16 @@ stored as UTC by ``UTCDateTime`` (SQLite keeps no offset, so the type restores i
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -72,25 +76,66 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+@dataclass(frozen=True)
+class Deadlines:
+    """How long one statement, one lock wait, one wait for another SQLite writer and one wait
+    for a pooled connection may take, in seconds. The API's engine has them (a saturated
+    database gives a quick 503, not a hang); commands and the worker keep the patient defaults."""
+
+    statement: float | None = None
+    lock: float | None = None
+    busy: float = 30.0
+    pool: float = 30.0
+    connect: int = 10
+
+
+def make_engine(url: str, *, deadlines: Deadlines | None = None, **kwargs: Any) -> Engine:
+    deadlines = deadlines or Deadlines()
+    kwargs.setdefault("pool_timeout", deadlines.pool)
     if url.startswith("sqlite"):
         kwargs.setdefault("json_serializer", _json_text)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        _private_file(make_url(url).database)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": deadlines.busy}, **kwargs)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(deadlines.busy * 1000)))
         # pysqlite's own transaction handling defers BEGIN and breaks SERIALIZABLE-like
         # behaviour; take control so each unit of work is one real transaction.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    options = [f"-c {name}={int(seconds * 1000)}" for name, seconds in
+               (("statement_timeout", deadlines.statement), ("lock_timeout", deadlines.lock)) if seconds]  # fmt: skip
+    connect_args: dict[str, Any] = {"connect_timeout": deadlines.connect}
+    if options:
+        connect_args["options"] = " ".join(options)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _private_file(database: str | None) -> None:
+    """The database holds SSNs: create it readable by its owner only (SQLite gives its -wal and
+    -shm files the database file's mode), and close an existing one that others could read."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for file in (path, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            if file.exists() and file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+                file.chmod(0o600)
+    except OSError:
+        # A read-only location is SQLite's to report, with its own message, at first use.
+        return
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a commit survives a crash of the process; a power loss can lose the
+    # last commits (docs/deployment.md says exactly what), never corrupt the file or the chain.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 

@@ -1,5 +1,6 @@
 """Imports every feature's tables so the metadata is complete (for Alembic and tests)."""
 
+from pars.api.models import IdempotencyKey
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead, Disclosure
 from pars.auth.models import Agency, ApiKey, User
 from pars.db import Base
@@ -13,7 +14,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Agency", "Agreement", "AgreementVersion", "Alert", "ApiKey", "Arrest", "AuditCheckpoint", "AuditEntry",
-    "AuditHead", "Charge", "Counter", "DetainerRequest", "Disclosure", "FeedEvent", "FeedStream", "LiftVote",
-    "OutboxEvent", "Person", "ScanCursor", "Subscription", "Tally", "User", "Vote", "WebhookAttempt", "WebhookJob",
-    "metadata",
+    "AuditHead", "Charge", "Counter", "DetainerRequest", "Disclosure", "FeedEvent", "FeedStream", "IdempotencyKey",
+    "LiftVote", "OutboxEvent", "Person", "ScanCursor", "Subscription", "Tally", "User", "Vote", "WebhookAttempt",
+    "WebhookJob", "metadata",
 ]  # fmt: skip

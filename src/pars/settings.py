@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARS_", extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///./pars.db"
+    # Deadlines that keep a saturated database from hanging requests (CONTRACT §3): past them the
+    # API answers 503 with Retry-After. Statement and lock timeouts apply on PostgreSQL, the busy
+    # timeout on SQLite (waiting for another writer), the pool timeout to both.
+    database_statement_timeout: float = Field(default=5, gt=0, le=600)
+    database_lock_timeout: float = Field(default=2, gt=0, le=600)
+    database_busy_timeout: float = Field(default=5, gt=0, le=600)
+    database_pool_timeout: float = Field(default=5, gt=0, le=600)
+    database_connect_timeout: int = Field(default=3, ge=1, le=60)
+    # A request body must arrive whole within this many seconds (a slow-body client holds no
+    # admission slot meanwhile); a request waits at most this long for a slot before a 503.
+    http_body_timeout: float = Field(default=10, gt=0, le=600)
+    http_admission_timeout: float = Field(default=10, gt=0, le=600)
     admin_key: str | None = Field(default=None, repr=False)
     timezone: str = "America/New_York"
     protected_fields: CommaList = DEFAULT_PROTECTED_FIELDS

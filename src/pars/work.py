@@ -7,7 +7,7 @@ nothing but still leaves its trace on the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,12 +19,26 @@ from pars.errors import DomainError, Refusal
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session], clock: Clock, actor: Actor = SYSTEM) -> Iterator[Session]:
-    with factory() as session:
+def unit_of_work(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    actor: Actor = SYSTEM,
+    *,
+    hand_over: Callable[[Session], bool] | None = None,
+) -> Iterator[Session]:
+    """``hand_over``, when given, is offered the session when the block ends normally; when it
+    takes it (returns True) there is no commit here: the taker commits or rolls back and closes
+    it (a request with an idempotency key commits only once its answer is stored with the
+    change, see `pars.api.idempotency`)."""
+    session, owned = factory(), True
+    try:
         session.info["clock"] = clock
         session.info["actor"] = actor
         try:
             yield session
+            if hand_over is not None and hand_over(session):
+                owned = False
+                return
             session.commit()
         except DomainError as error:
             settle(session, error)
@@ -32,6 +46,9 @@ def unit_of_work(factory: sessionmaker[Session], clock: Clock, actor: Actor = SY
         except BaseException:
             session.rollback()
             raise
+    finally:
+        if owned:
+            session.close()
 
 
 def settle(session: Session, error: DomainError) -> None:

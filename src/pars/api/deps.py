@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Annotated, Any
 
 import structlog
@@ -12,16 +13,19 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from pars.api import idempotency
 from pars.audit import AuditAction
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.auth.service import authenticate
-from pars.errors import Forbidden, Refusal
+from pars.errors import BadRequest, Forbidden, Refusal
+from pars.inputs import header_text_problem, text_problem
 from pars.records.search import check_parameter_names
 from pars.settings import Settings
 from pars.work import unit_of_work
 
 API_PREFIX = "/api/v1"
+PARTNER_HEADERS = ("PARS-Purpose", "PARS-Case-Reference")
 
 _bearer = HTTPBearer(auto_error=False, description="an API key issued by an administrator")
 
@@ -33,9 +37,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request's one transaction (`pars.work.unit_of_work`): it commits when the route
-    returns, before the response is sent; a failed request changes nothing but its refusal."""
+    returns, before the response is sent; a failed request changes nothing but its refusal. A
+    request that claimed an idempotency key commits a moment later, with its stored answer."""
     state = request.app.state
-    with unit_of_work(state.session_factory, state.clock) as session:
+    with unit_of_work(state.session_factory, state.clock, hand_over=partial(idempotency.hand_over, request)) as session:
         yield session
 
 
@@ -68,12 +73,24 @@ def require(permission: Permission) -> Callable[[Actor], Actor]:
     return check
 
 
-def reject_unknown_query(request: Request, actor: ActorDep) -> None:
-    """Every /api/v1 route: a query parameter the route does not declare is a 400, and one that
-    names a record field is a 403 probe (CONTRACT §5)."""
+async def api_request(request: Request, session: SessionDep, actor: ActorDep) -> None:
+    """Every /api/v1 route, after authentication, before the route's own work: a query parameter
+    the route does not declare is a 400, and one that names a record field a 403 probe (CONTRACT
+    §5); a parameter or partner header with a control character, or a partner header over 64
+    characters, is a 400 (§7); a POST with an `Idempotency-Key` claims it or gets its stored
+    answer (§3)."""
     route = request.scope.get("route")
     declared = _query_names(route.dependant) if isinstance(route, APIRoute) else frozenset()
     check_parameter_names(request.query_params.keys(), declared)
+    for name, value in request.query_params.multi_items():
+        if problem := text_problem(value):
+            raise BadRequest(f"query parameter {name}: {problem}")
+    for header in PARTNER_HEADERS:
+        given = request.headers.get(header)
+        if given is not None and (problem := header_text_problem(given)):
+            raise BadRequest(f"{header}: {problem}")
+    if actor.user_id is not None:
+        await idempotency.keyed(request, session, actor.user_id)
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:

@@ -1,18 +1,23 @@
 """Prometheus metrics. Each app has its own registry, so several apps in one process (tests)
 do not collide. Arrest counts by status are read from the database at scrape time, so they are
-right across any number of API processes."""
+right across any number of API processes, through the health check's short-timeout connections
+(`pars.api.health.probe_engine`), so a scrape never waits behind the API's requests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pars.records.models import Arrest
+
+log = structlog.get_logger()
 
 
 class Metrics:
@@ -46,7 +51,12 @@ class _ArrestsByStatus(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("pars_arrests", "Arrests by workflow status", labels=["status"])
-        with self.factory() as session:
-            for status, count in session.execute(select(Arrest.status, func.count()).group_by(Arrest.status)):
-                gauge.add_metric([status], count)
+        try:
+            with self.factory() as session:
+                for status, count in session.execute(select(Arrest.status, func.count()).group_by(Arrest.status)):
+                    gauge.add_metric([status], count)
+        except SQLAlchemyError as exc:
+            # A busy or unreachable database leaves the gauge out; the request metrics still go out.
+            log.warning("arrest counts unavailable", error_type=type(getattr(exc, "orig", None) or exc).__name__)
+            return
         yield gauge

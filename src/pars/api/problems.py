@@ -8,19 +8,31 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pars.errors import DomainError, Invalid, TooManyRequests
 
 PROBLEM = "application/problem+json"
+# Seconds a client should wait before retrying a request refused for saturation (503).
+RETRY_AFTER = 2
 _TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 422: "Invalid input",
-           429: "Too many requests", 500: "Internal error", 503: "Service unavailable"}  # fmt: skip
+           405: "Method not allowed", 408: "Request timeout", 409: "Conflict", 413: "Payload too large",
+           422: "Invalid input", 429: "Too many requests", 500: "Internal error",
+           503: "Service unavailable"}  # fmt: skip
 
 log = structlog.get_logger()
 
+# What a saturated or unreachable database raises: OperationalError covers a refused connection,
+# PostgreSQL's statement and lock timeouts (QueryCanceled, LockNotAvailable), deadlocks and
+# SQLite's "database is locked"; PoolTimeout is a pool with no connection to lend in time.
+SATURATION: tuple[type[Exception], ...] = (OperationalError, PoolTimeout)
 
-def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> JSONResponse:
+
+def problem(
+    status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {
         "type": "about:blank",
         "title": title or _TITLES.get(status, "Error"),
@@ -28,7 +40,7 @@ def problem(status: int, detail: str, *, title: str | None = None, **extra: Any)
         "detail": detail,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -70,6 +82,19 @@ def http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, detail)
 
 
+def unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return saturated(exc)
+
+
+def saturated(exc: Exception) -> JSONResponse:
+    """The database refused or dropped the connection, a statement or lock wait ran past its
+    deadline, or the pool had no connection to lend in time: the request changed nothing and may
+    be retried (CONTRACT §3). Only the error's class is logged, never its statement or values."""
+    cause = getattr(exc, "orig", None) or exc
+    log.warning("database unavailable", error_type=type(cause).__name__)
+    return problem(503, "the database is busy or unreachable; retry shortly", headers={"Retry-After": str(RETRY_AFTER)})
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", error_type=type(exc).__name__)
     return problem(500, "an unexpected error occurred; it has been logged")
@@ -79,4 +104,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    for saturation in SATURATION:
+        app.add_exception_handler(saturation, unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pars.auth.permissions import Role
+from pars.inputs import InboundModel
 
 
-class AgencyIn(BaseModel):
+class AgencyIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,15}$")] = Field(examples=["PPD"])
@@ -31,7 +32,7 @@ class AgencyPage(BaseModel):
     next_cursor: str | None
 
 
-class UserIn(BaseModel):
+class UserIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     agency: str

@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from pars.inputs import InboundModel
 
-class SubscriptionIn(BaseModel):
+
+class SubscriptionIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
@@ -56,7 +58,7 @@ class AttemptPage(BaseModel):
     next_cursor: str | None
 
 
-class ReplayIn(BaseModel):
+class ReplayIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     after: Annotated[str, StringConstraints(pattern=r"^\d{1,20}$")] = Field(

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pars.inputs import InboundModel
 from pars.oversight.alerts import ReviewOutcome
 from pars.oversight.rules import Severity
 
@@ -42,7 +43,7 @@ class AlertPage(BaseModel):
     next_cursor: str | None
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(InboundModel):
     note: str = Field(min_length=1, max_length=4000)
     outcome: ReviewOutcome = Field(
         default=ReviewOutcome.NOTED,

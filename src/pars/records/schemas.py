@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from pars.inputs import InboundModel
+
 NamePart = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=400)]
 
@@ -48,7 +50,7 @@ class BailType(StrEnum):
     DENIED = "denied"
 
 
-class Input(BaseModel):
+class Input(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
 

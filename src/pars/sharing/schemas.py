@@ -6,12 +6,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from pars.inputs import InboundModel
 from pars.records.schemas import Status
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=400)]
 
 
-class Scope(BaseModel):
+class Scope(InboundModel):
     """Absent or null members do not restrict. A record is in scope when one of its charges
     matches every charge restriction given and its status is listed."""
 
@@ -23,7 +24,7 @@ class Scope(BaseModel):
     statuses: list[Status] | None = None
 
 
-class TermsIn(BaseModel):
+class TermsIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Text
@@ -45,19 +46,19 @@ class AgreementIn(TermsIn):
     agency: str
 
 
-class VoteIn(BaseModel):
+class VoteIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     vote: Literal["yes", "no"]
 
 
-class SuspensionIn(BaseModel):
+class SuspensionIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
-class TerminationIn(BaseModel):
+class TerminationIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     effective_at: AwareDatetime
@@ -102,7 +103,7 @@ class AgreementPage(BaseModel):
     next_cursor: str | None
 
 
-class JudicialWarrant(BaseModel):
+class JudicialWarrant(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     number: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -111,7 +112,7 @@ class JudicialWarrant(BaseModel):
     signed_at: AwareDatetime | None = None
 
 
-class DetainerIn(BaseModel):
+class DetainerIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     arrest_id: uuid.UUID

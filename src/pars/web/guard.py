@@ -27,7 +27,8 @@ from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.auth.service import actor_for
 from pars.auth.signin import STAGE_SIGNED_IN, SessionOver, resume
-from pars.errors import DomainError, Forbidden, Refusal
+from pars.errors import DomainError, FieldError, Forbidden, Invalid, Refusal
+from pars.inputs import text_problem
 from pars.web.render import CSRF_COOKIE, page
 
 SESSION_COOKIE = "pars_session"
@@ -52,8 +53,16 @@ class CsrfRefused(Exception):
 
 
 def mark_web(request: Request) -> None:
-    """On every page route: errors are answered as pages."""
+    """On every page route: errors are answered as pages, and a query parameter with a control
+    character is refused here, before any page hands it to the database (CONTRACT §7)."""
     request.state.web = True
+    errors = [
+        FieldError(name, problem)
+        for name, value in request.query_params.multi_items()
+        if (problem := text_problem(value))
+    ]
+    if errors:
+        raise Invalid(errors)
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -97,8 +106,9 @@ def allowed(permission: Permission) -> Callable[[Actor], Actor]:
     return check
 
 
-async def check_csrf(request: Request) -> None:
-    """On every POST page route (`dependencies=[Depends(check_csrf)]`)."""
+async def check_token(request: Request) -> None:
+    """The CSRF token alone, for a form whose every field goes through an inbound model, which
+    refuses control characters itself and shows the error beside the field (the booking form)."""
     form = await request.form()
     sent = form.get("csrf")
     cookie = request.cookies.get(CSRF_COOKIE)
@@ -106,7 +116,24 @@ async def check_csrf(request: Request) -> None:
         raise CsrfRefused
 
 
+async def check_csrf(request: Request) -> None:
+    """On every POST page route (`dependencies=[Depends(check_csrf)]`): the token, then the
+    text of every field (CONTRACT §7: no NUL or other control character; tab and newline are
+    free text's), so no form hands such a character to the database (a 500 on PostgreSQL): the
+    answer is 422, a page naming the field."""
+    await check_token(request)
+    form = await request.form()
+    errors = [
+        FieldError(name, problem)
+        for name, value in form.multi_items()
+        if isinstance(value, str) and (problem := text_problem(value, free_text=True))
+    ]
+    if errors:
+        raise Invalid(errors)
+
+
 Csrf = Depends(check_csrf)
+CsrfToken = Depends(check_token)
 
 
 def _sign_in_needed(_: Request, exc: Exception) -> Response:

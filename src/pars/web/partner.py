@@ -27,6 +27,7 @@ from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import DomainError, FieldError, Invalid, NotFound, TooManyRequests
+from pars.inputs import header_text_problem
 from pars.records.fields import ALWAYS_PRESENT
 from pars.records.schemas import Status
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, check_parameter_names
@@ -229,8 +230,8 @@ def search(
         "docket_number": docket_number, "district": district, "arrested_from": arrested_from,
         "arrested_to": arrested_to, "status": status,
     }  # fmt: skip
-    stated = PartnerRequest(purpose=purpose or None, case_reference=case_reference.strip() or None)
     try:
+        stated = _stated(purpose or None, case_reference)
         # A crafted form naming a record field is a probe, refused and audited as the API does.
         check_parameter_names(set(posted) - FORM_MEMBERS, SEARCH_PARAMETERS.keys())
         query = _query(values, cursor, settings.zone)
@@ -286,6 +287,19 @@ def _quota_page(request: Request, session: Session, error: TooManyRequests) -> H
     return response
 
 
+def _stated(purpose: str | None, case_reference: str) -> PartnerRequest:
+    """What the API takes as the PARS-Purpose and PARS-Case-Reference headers, with their limits."""
+    reference = case_reference.strip() or None
+    errors = [
+        FieldError(name, problem)
+        for name, value in (("purpose", purpose), ("case_reference", reference))
+        if value is not None and (problem := header_text_problem(value))
+    ]
+    if errors:
+        raise Invalid(errors)
+    return PartnerRequest(purpose=purpose, case_reference=reference)
+
+
 # --- one record -----------------------------------------------------------------------------
 
 
@@ -307,8 +321,8 @@ def record(
         if grant is None:
             return _not_in_force(request, session, actor)
         return page(request, "partner/record.html", {"grant": grant, "values": values, "arrest_id": arrest_id})
-    stated = PartnerRequest(purpose=purpose, case_reference=case_reference.strip() or None)
     try:
+        stated = _stated(purpose, case_reference)
         shared = gate.read(session, actor, arrest_id, stated, zone=settings.zone)
     except DomainError as error:
         if isinstance(error, NotFound):  # missing and out of scope are one answer

@@ -25,7 +25,7 @@ from pars.records.numbers import display_tracking_number
 from pars.records.schemas import ArrestIn, ChargeIn
 from pars.settings import Settings
 from pars.web import records_pages, records_work
-from pars.web.guard import Csrf, WebActor, allowed
+from pars.web.guard import CsrfToken, WebActor, allowed
 from pars.web.records_forms import (
     ChargeRow,
     Errors,
@@ -87,7 +87,7 @@ async def booking_values(request: Request) -> dict[str, str]:
     return {name: str(form.get(name) or "") for name in TEXT_FIELDS}
 
 
-@router.post("/arrests/new", dependencies=[Csrf])
+@router.post("/arrests/new", dependencies=[CsrfToken])  # ArrestIn checks every text: errors in the form
 def book(
     request: Request,
     session: SessionDep,
