@@ -13,8 +13,7 @@ from alembic import op
 import pars.db
 
 revision = "0008"
-# MERGE: down_revision becomes "0007"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
