@@ -172,6 +172,13 @@ class Planner:
         self.users[handle] = agency
         return handle
 
+    def insider(self, agency: str) -> str:
+        """One of the agency's own users, who also does its ordinary work (misuse is rarely a
+        stranger's): a case worker, or a USMS deputy."""
+        partner = BY_CODE[agency]
+        name = str(self.rng.randint(1, partner.case_workers)) if partner.case_workers else "deputy1"
+        return self.user(agency, name)
+
     def reference(self, agency: str) -> str:
         """The agency's next case reference, in its own format."""
         self.counters[agency] += self.rng.randint(1, 3)
@@ -426,7 +433,7 @@ class Planner:
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"{kind}{week}")
+        rng, handle = self.rng, self.insider(agency)
         purpose = BY_CODE[agency].purposes[0]
         day = self.weekday_in(week)
         night = not references and rng.random() < 0.5
@@ -456,7 +463,7 @@ class Planner:
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"profiling{week}")
+        rng, handle = self.rng, self.insider(agency)
         purpose, mark = BY_CODE[agency].purposes[0], self._mark()
         first = self.start + timedelta(days=7 * week)
         share = rng.uniform(0.75, 0.95)
@@ -480,7 +487,7 @@ class Planner:
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"probe{week}")
+        rng, handle = self.rng, self.insider(agency)
         day, mark = self.weekday_in(week), self._mark()
         at = day + timedelta(hours=rng.uniform(9, 15))
         probes = [{"place_of_birth": "Puebla, Mexico"}, {"citizenship": "MX"}, {"citizenship": "DO"},
@@ -497,7 +504,7 @@ class Planner:
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"burst{week}")
+        rng, handle = self.rng, self.insider(agency)
         partner = BY_CODE[agency]
         day, mark = self.weekday_in(week), self._mark()
         count = rng.randint(150, 400)
@@ -517,7 +524,7 @@ class Planner:
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"night{week}")
+        rng, handle = self.rng, self.insider(agency)
         partner = BY_CODE[agency]
         day, mark = self.weekday_in(week), self._mark()
         count = rng.randint(40, 150)
@@ -555,7 +562,7 @@ class Planner:
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"stalker{week}")
+        rng, handle = self.rng, self.insider(agency)
         partner = BY_CODE[agency]
         first = self.start + timedelta(days=7 * week)
         person = self.pick(first, partner=partner)
@@ -571,20 +578,21 @@ class Planner:
         self._episode("stalking", agency, handle, self._since(mark))
 
     def out_of_scope(self) -> None:
-        """Reads of record ids the agreement does not cover (ids from a list passed around)."""
+        """Reads of record ids the agreement does not cover, worked through from a list passed
+        around, over one to three days: 6 to 40 in all, many times the odd mistyped id."""
         placed = self.slot("out_of_scope", MISUSE_AGENCIES["out_of_scope"])
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"scope{week}")
+        rng, handle = self.rng, self.insider(agency)
         partner = BY_CODE[agency]
         day, mark = self.weekday_in(week), self._mark()
         outside = [a for a in self.population.before(day) if not partner.in_scope(a)]
-        for offset in range(rng.randint(1, 3)):
-            at = self.office(day + timedelta(days=offset))
-            for target in rng.sample(outside, min(len(outside), rng.randint(3, 12))):
-                at += timedelta(minutes=rng.uniform(1, 10))
-                self.acts.append(Act(at, handle, "read", partner.purposes[0], self.invented(agency), target=target))
+        listed = rng.sample(outside, min(len(outside), rng.randint(6, 40)))
+        days = rng.randint(1, 3)
+        for n, target in enumerate(listed):
+            at = self.office(day + timedelta(days=n * days // len(listed)))
+            self.acts.append(Act(at, handle, "read", partner.purposes[0], self.invented(agency), target=target))
         self._episode("out_of_scope", agency, handle, self._since(mark))
 
     def refused_sweep(self) -> None:
@@ -594,7 +602,7 @@ class Planner:
         if placed is None:
             return
         agency, week = placed
-        rng, handle = self.rng, self.user(agency, f"refused{week}")
+        rng, handle = self.rng, self.insider(agency)
         partner = BY_CODE[agency]
         day, mark = self.weekday_in(week), self._mark()
         count = rng.randint(30, 100)
