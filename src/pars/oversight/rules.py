@@ -91,13 +91,14 @@ class BroadSearch(Baselined):
 
     A search refused as too broad or ambiguous asked for someone and counts. Lawful surges do
     not: lookups explained by their registered case (a task force's co-defendants), and
-    lookups of people arrested in the last PARS_OVERSIGHT_RECENT_ARREST_HOURS."""
+    lookups under a case reference of people arrested in the last
+    PARS_OVERSIGHT_RECENT_ARREST_HOURS (``Query.follow_up``)."""
 
     name = "broad_search"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.ok:
-            if query.explained or query.recent:
+            if query.explained or query.follow_up:
                 return []
         elif query.reason not in (Refused.TOO_BROAD, AMBIGUOUS):
             return []
@@ -204,7 +205,7 @@ class VolumeSpike(Baselined):
     name = "volume_spike"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if query.recent:  # the follow-up of the city's own arrests, not the partner's choice
+        if query.follow_up:  # of the city's own arrests, not the partner's choice
             return []
         window = ctx.windows_at(query.quarter).day
         return [("", window), (query.user, window)] if query.user else [("", window)]
@@ -240,7 +241,7 @@ class OffHoursBulk(Baselined):
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         window = ctx.windows_at(query.quarter).night
-        return [] if window is None or query.recent else [("", window)]
+        return [] if window is None or query.follow_up else [("", window)]
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings

@@ -99,6 +99,13 @@ class Query:
         return self.case_facts is not None and self.case_facts.explained
 
     @property
+    def follow_up(self) -> bool:
+        """A lookup, under a case reference, of people arrested in the last hours: the ordinary
+        follow-up of the city's own arrests. Without a reference it is no follow-up of anything
+        (a nightly sweep of the day's arrestees is the pattern the city complained of)."""
+        return self.recent and bool(self.case)
+
+    @property
     def registered(self) -> bool:
         return self.case_facts is not None and self.case_facts.registered
 
