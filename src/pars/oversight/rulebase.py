@@ -42,6 +42,18 @@ class TallyState:
     evidence: list[int] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     is_new: bool = True
+    # Sets over lists of ``data`` (which must stay JSON), built once per batch, not per query.
+    _sets: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def extend_distinct(self, name: str, items: list[str], new: list[str]) -> None:
+        """Appends to ``items`` (a list in ``data``, known as ``name``) those of ``new`` it lacks."""
+        known = self._sets.get(name)
+        if known is None:
+            known = self._sets[name] = set(items)
+        for item in new:
+            if item not in known:
+                known.add(item)
+                items.append(item)
 
     def add(self, query: Query, cap: int) -> None:
         self.count += 1

@@ -107,12 +107,13 @@ class BroadSearch(Baselined):
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
         cap = ctx.settings.oversight_max_evidence
-        groups = [tally.data.setdefault("cases", {}).setdefault(query.case, {"people": [], "seqs": []})]
+        groups = [
+            (f"c:{query.case}", tally.data.setdefault("cases", {}).setdefault(query.case, {"people": [], "seqs": []}))
+        ]
         if not query.registered:
-            groups.append(tally.data.setdefault("pooled", {"people": [], "seqs": []}))
-        for group in groups:
-            known = set(group["people"])
-            group["people"].extend(p for p in query.people() if p not in known)
+            groups.append(("pooled", tally.data.setdefault("pooled", {"people": [], "seqs": []})))
+        for name, group in groups:
+            tally.extend_distinct(name, group["people"], query.people())
             if len(group["seqs"]) < cap:
                 group["seqs"].append(query.seq)
         if query.case and not query.registered:
