@@ -87,7 +87,8 @@ class BroadSearch(Baselined):
       (high when under none);
     - across references that are no registered case of the agency (a sweep that invents a
       reference per search): at least PARS_OVERSIGHT_BROAD_SEARCH_POOLED_PEOPLE and
-      PARS_OVERSIGHT_BROAD_SEARCH_POOLED_FACTOR times the agency's usual queries per block.
+      PARS_OVERSIGHT_BROAD_SEARCH_POOLED_FACTOR times the agency's usual queries per block
+      (PARS_OVERSIGHT_HIGH_FACTOR times the minimum while it has no history).
 
     A search refused as too broad or ambiguous asked for someone and counts. Lawful surges do
     not: lookups explained by their registered case (a task force's co-defendants), and
@@ -98,7 +99,7 @@ class BroadSearch(Baselined):
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.ok:
-            if query.explained or query.follow_up:
+            if query.discounted:
                 return []
         elif query.reason not in (Refused.TOO_BROAD, AMBIGUOUS):
             return []
@@ -140,9 +141,12 @@ class BroadSearch(Baselined):
             return None
         people = len(pooled["people"])
         per_day = self.baseline(tally, ctx, since_rule=VolumeSpike.name, of_rule=VolumeSpike.name)
-        usual = 0.0 if per_day is None else per_day * settings.oversight_broad_search_hours / 24
-        pooled_threshold = max(settings.oversight_broad_search_pooled_people,
-                               settings.oversight_broad_search_pooled_factor * usual)  # fmt: skip
+        least = settings.oversight_broad_search_pooled_people
+        if per_day is None:  # no norm yet: a stricter bar, as for case_reference_churn
+            usual, pooled_threshold = 0.0, least * settings.oversight_high_factor
+        else:
+            usual = per_day * settings.oversight_broad_search_hours / 24
+            pooled_threshold = max(least, settings.oversight_broad_search_pooled_factor * usual)
         if people < pooled_threshold:
             return None
         references = len(tally.data.get("references", {}))
@@ -201,12 +205,14 @@ class ProtectedFieldProbe(Rule):
 
 class VolumeSpike(Baselined):
     """An agency's (or one user's) queries in a city day at least PARS_OVERSIGHT_VOLUME_FACTOR
-    times its own daily mean over the baseline, and at least PARS_OVERSIGHT_VOLUME_MIN."""
+    times its own daily mean over the baseline, and at least PARS_OVERSIGHT_VOLUME_MIN.
+    Lookups the partner did not choose are left out: the subjects of a registered case (a task
+    force's indictment), follow-ups of the city's arrests of the last hours."""
 
     name = "volume_spike"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if query.follow_up:  # of the city's own arrests, not the partner's choice
+        if query.discounted:  # chosen by a registered case, or by the city's own arrests
             return []
         window = ctx.windows_at(query.quarter).day
         return [("", window), (query.user, window)] if query.user else [("", window)]
@@ -242,7 +248,7 @@ class OffHoursBulk(Baselined):
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         window = ctx.windows_at(query.quarter).night
-        return [] if window is None or query.follow_up else [("", window)]
+        return [] if window is None or query.discounted else [("", window)]
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings

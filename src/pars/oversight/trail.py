@@ -106,6 +106,12 @@ class Query:
         return self.recent and bool(self.case)
 
     @property
+    def discounted(self) -> bool:
+        """Lawful context that volume and sweep rules leave out: a lookup explained by its
+        registered case, or the follow-up of a recent arrest."""
+        return self.explained or self.follow_up
+
+    @property
     def registered(self) -> bool:
         return self.case_facts is not None and self.case_facts.registered
 
