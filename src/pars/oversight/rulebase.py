@@ -78,6 +78,9 @@ class Finding:
     summary: str
     evidence: list[int]
     details: dict[str, Any]
+    # The one user whose entries the evidence is, when the rule knows it better than the
+    # window does (the window may hold several users' entries, the pattern only one's).
+    user: str | None = None
 
 
 # (rule, agency, subject, from, to) → [(window start, count)] of earlier windows; and the
@@ -143,6 +146,7 @@ class Context:
 class Rule:
     name: ClassVar[str]
     partners_only: ClassVar[bool] = True
+    per_user: ClassVar[bool] = False  # counts each user's own windows besides the agency's
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         """The (subject, window) pairs this query counts in; subject "" is the whole agency."""

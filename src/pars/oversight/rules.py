@@ -117,6 +117,8 @@ class BroadSearch(Baselined):
             tally.extend_distinct(name, group["people"], query.people())
             if len(group["seqs"]) < cap:
                 group["seqs"].append(query.seq)
+            if query.user:
+                group.setdefault("users", {})[query.user] = 1
         if query.case and not query.registered:
             tally.data.setdefault("references", {})[query.case] = 1
 
@@ -135,7 +137,9 @@ class BroadSearch(Baselined):
             evidence = sorted({s for case in broad for s in cases[case]["seqs"]})
             details: dict[str, Any] = {"people": people, "threshold": threshold, "cases_over_threshold": len(broad),
                        "without_case_reference": "" in broad}  # fmt: skip
-            return Finding(severity, summary, evidence, details)
+            return Finding(
+                severity, summary, evidence, details, _one({u for c in broad for u in cases[c].get("users", {})})
+            )
         pooled = tally.data.get("pooled")
         if pooled is None or len(pooled["people"]) < settings.oversight_broad_search_pooled_people:
             return None
@@ -156,7 +160,8 @@ class BroadSearch(Baselined):
         )
         details = {"people": people, "references": references, "usual_per_block": round(usual, 2),
                    "threshold": round(pooled_threshold, 2), "without_case_reference": False}  # fmt: skip
-        return Finding(ctx.graded(people, pooled_threshold), summary, sorted(pooled["seqs"]), details)
+        user = _one(set(pooled.get("users", {})))
+        return Finding(ctx.graded(people, pooled_threshold), summary, sorted(pooled["seqs"]), details, user)
 
 
 class ProtectedFieldProbe(Rule):
@@ -210,6 +215,7 @@ class VolumeSpike(Baselined):
     force's indictment), follow-ups of the city's arrests of the last hours."""
 
     name = "volume_spike"
+    per_user = True
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.discounted:  # chosen by a registered case, or by the city's own arrests
@@ -322,21 +328,25 @@ class RepeatedPersonLookup(Rule):
         people = tally.data.setdefault("people", {})
         day = ctx.windows_at(query.quarter).day.label
         for person in query.people():
-            people.setdefault(person, []).append([int(query.at.timestamp()), query.case, query.seq, day])
+            people.setdefault(person, []).append([int(query.at.timestamp()), query.case, query.seq, day, query.user])
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings
         collapse = settings.oversight_repeat_collapse_minutes * 60
         least = min(settings.oversight_repeat_min, settings.oversight_repeat_references_min)
         flagged: dict[str, tuple[int, int, list[int], bool]] = {}
+        users: set[str] = set()
         for person, looks in tally.data.get("people", {}).items():
             if len(looks) < least:
                 continue
+            before = set(users)
             lookups, seqs, last, days = 0, [], dict[str, int](), set[tuple[str, str]]()
-            for at, case, seq, *day in sorted(looks):
+            for at, case, seq, *more in sorted(looks):
                 seqs.append(seq)
+                if more:
+                    users.add(more[-1] if len(more) > 1 else "?")
                 if case:
-                    key = (case, day[0] if day else str(at // 86400))
+                    key = (case, more[0] if more else str(at // 86400))
                     if key in days:
                         continue
                     days.add(key)
@@ -347,6 +357,8 @@ class RepeatedPersonLookup(Rule):
             many = len(cases) >= settings.oversight_repeat_references_min
             if many or lookups - len(cases) >= settings.oversight_repeat_min:
                 flagged[person] = (lookups, len(cases), seqs, not cases)
+            else:
+                users = before
         if not flagged:
             return None
         most = max(lookups for lookups, _, _, _ in flagged.values())
@@ -368,7 +380,12 @@ class RepeatedPersonLookup(Rule):
                    "person_ids": people[:100], "threshold": settings.oversight_repeat_min,
                    "references_threshold": settings.oversight_repeat_references_min}  # fmt: skip
         severe = caseless or references >= settings.oversight_repeat_references_min
-        return Finding(Severity.HIGH if severe else Severity.MEDIUM, summary, evidence, details)
+        return Finding(Severity.HIGH if severe else Severity.MEDIUM, summary, evidence, details, _one(users))
+
+
+def _one(users: set[str]) -> str | None:
+    """The user, when the evidence is one user's (a user id; "" or "?" is no known user)."""
+    return next(iter(users)) if len(users) == 1 and next(iter(users)) not in ("", "?") else None
 
 
 RULES: tuple[Rule, ...] = (

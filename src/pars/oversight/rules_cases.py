@@ -31,6 +31,7 @@ class RefusedSweep(Baselined):
     searches are counted, against the minimum: an empty search is ordinary case work."""
 
     name = "refused_sweep"
+    per_user = True
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.is_search:
