@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     oversight_repeat_window_days: int = Field(default=7, ge=1)
     oversight_repeat_min: int = Field(default=3, ge=1)
     oversight_repeat_collapse_minutes: int = Field(default=15, ge=0)
-    oversight_repeat_references_min: int = Field(default=5, ge=2)
+    oversight_repeat_references_min: int = Field(default=3, ge=2)
     # Lookups of people arrested this many hours before the query are the follow-up of the
     # city's own arrests: volume_spike, off_hours_bulk and broad_search leave them out.
     oversight_recent_arrest_hours: float = Field(default=48, ge=0)

@@ -42,6 +42,18 @@ class TallyState:
     evidence: list[int] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     is_new: bool = True
+    # Sets over lists of ``data`` (which must stay JSON), built once per batch, not per query.
+    _sets: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def extend_distinct(self, name: str, items: list[str], new: list[str]) -> None:
+        """Appends to ``items`` (a list in ``data``, known as ``name``) those of ``new`` it lacks."""
+        known = self._sets.get(name)
+        if known is None:
+            known = self._sets[name] = set(items)
+        for item in new:
+            if item not in known:
+                known.add(item)
+                items.append(item)
 
     def add(self, query: Query, cap: int) -> None:
         self.count += 1
@@ -66,6 +78,9 @@ class Finding:
     summary: str
     evidence: list[int]
     details: dict[str, Any]
+    # The one user whose entries the evidence is, when the rule knows it better than the
+    # window does (the window may hold several users' entries, the pattern only one's).
+    user: str | None = None
 
 
 # (rule, agency, subject, from, to) → [(window start, count)] of earlier windows; and the
@@ -131,6 +146,7 @@ class Context:
 class Rule:
     name: ClassVar[str]
     partners_only: ClassVar[bool] = True
+    per_user: ClassVar[bool] = False  # counts each user's own windows besides the agency's
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         """The (subject, window) pairs this query counts in; subject "" is the whole agency."""

@@ -87,17 +87,19 @@ class BroadSearch(Baselined):
       (high when under none);
     - across references that are no registered case of the agency (a sweep that invents a
       reference per search): at least PARS_OVERSIGHT_BROAD_SEARCH_POOLED_PEOPLE and
-      PARS_OVERSIGHT_BROAD_SEARCH_POOLED_FACTOR times the agency's usual queries per block.
+      PARS_OVERSIGHT_BROAD_SEARCH_POOLED_FACTOR times the agency's usual queries per block
+      (PARS_OVERSIGHT_HIGH_FACTOR times the minimum while it has no history).
 
     A search refused as too broad or ambiguous asked for someone and counts. Lawful surges do
     not: lookups explained by their registered case (a task force's co-defendants), and
-    lookups of people arrested in the last PARS_OVERSIGHT_RECENT_ARREST_HOURS."""
+    lookups under a case reference of people arrested in the last
+    PARS_OVERSIGHT_RECENT_ARREST_HOURS (``Query.follow_up``)."""
 
     name = "broad_search"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if query.ok:
-            if query.explained or query.recent:
+            if query.discounted:
                 return []
         elif query.reason not in (Refused.TOO_BROAD, AMBIGUOUS):
             return []
@@ -106,14 +108,17 @@ class BroadSearch(Baselined):
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
         cap = ctx.settings.oversight_max_evidence
-        groups = [tally.data.setdefault("cases", {}).setdefault(query.case, {"people": [], "seqs": []})]
+        groups = [
+            (f"c:{query.case}", tally.data.setdefault("cases", {}).setdefault(query.case, {"people": [], "seqs": []}))
+        ]
         if not query.registered:
-            groups.append(tally.data.setdefault("pooled", {"people": [], "seqs": []}))
-        for group in groups:
-            known = set(group["people"])
-            group["people"].extend(p for p in query.people() if p not in known)
+            groups.append(("pooled", tally.data.setdefault("pooled", {"people": [], "seqs": []})))
+        for name, group in groups:
+            tally.extend_distinct(name, group["people"], query.people())
             if len(group["seqs"]) < cap:
                 group["seqs"].append(query.seq)
+            if query.user:
+                group.setdefault("users", {})[query.user] = 1
         if query.case and not query.registered:
             tally.data.setdefault("references", {})[query.case] = 1
 
@@ -132,15 +137,20 @@ class BroadSearch(Baselined):
             evidence = sorted({s for case in broad for s in cases[case]["seqs"]})
             details: dict[str, Any] = {"people": people, "threshold": threshold, "cases_over_threshold": len(broad),
                        "without_case_reference": "" in broad}  # fmt: skip
-            return Finding(severity, summary, evidence, details)
+            return Finding(
+                severity, summary, evidence, details, _one({u for c in broad for u in cases[c].get("users", {})})
+            )
         pooled = tally.data.get("pooled")
         if pooled is None or len(pooled["people"]) < settings.oversight_broad_search_pooled_people:
             return None
         people = len(pooled["people"])
         per_day = self.baseline(tally, ctx, since_rule=VolumeSpike.name, of_rule=VolumeSpike.name)
-        usual = 0.0 if per_day is None else per_day * settings.oversight_broad_search_hours / 24
-        pooled_threshold = max(settings.oversight_broad_search_pooled_people,
-                               settings.oversight_broad_search_pooled_factor * usual)  # fmt: skip
+        least = settings.oversight_broad_search_pooled_people
+        if per_day is None:  # no norm yet: a stricter bar, as for case_reference_churn
+            usual, pooled_threshold = 0.0, least * settings.oversight_high_factor
+        else:
+            usual = per_day * settings.oversight_broad_search_hours / 24
+            pooled_threshold = max(least, settings.oversight_broad_search_pooled_factor * usual)
         if people < pooled_threshold:
             return None
         references = len(tally.data.get("references", {}))
@@ -150,7 +160,8 @@ class BroadSearch(Baselined):
         )
         details = {"people": people, "references": references, "usual_per_block": round(usual, 2),
                    "threshold": round(pooled_threshold, 2), "without_case_reference": False}  # fmt: skip
-        return Finding(ctx.graded(people, pooled_threshold), summary, sorted(pooled["seqs"]), details)
+        user = _one(set(pooled.get("users", {})))
+        return Finding(ctx.graded(people, pooled_threshold), summary, sorted(pooled["seqs"]), details, user)
 
 
 class ProtectedFieldProbe(Rule):
@@ -199,12 +210,15 @@ class ProtectedFieldProbe(Rule):
 
 class VolumeSpike(Baselined):
     """An agency's (or one user's) queries in a city day at least PARS_OVERSIGHT_VOLUME_FACTOR
-    times its own daily mean over the baseline, and at least PARS_OVERSIGHT_VOLUME_MIN."""
+    times its own daily mean over the baseline, and at least PARS_OVERSIGHT_VOLUME_MIN.
+    Lookups the partner did not choose are left out: the subjects of a registered case (a task
+    force's indictment), follow-ups of the city's arrests of the last hours."""
 
     name = "volume_spike"
+    per_user = True
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if query.recent:  # the follow-up of the city's own arrests, not the partner's choice
+        if query.discounted:  # chosen by a registered case, or by the city's own arrests
             return []
         window = ctx.windows_at(query.quarter).day
         return [("", window), (query.user, window)] if query.user else [("", window)]
@@ -240,7 +254,7 @@ class OffHoursBulk(Baselined):
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         window = ctx.windows_at(query.quarter).night
-        return [] if window is None or query.recent else [("", window)]
+        return [] if window is None or query.discounted else [("", window)]
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings
@@ -314,21 +328,25 @@ class RepeatedPersonLookup(Rule):
         people = tally.data.setdefault("people", {})
         day = ctx.windows_at(query.quarter).day.label
         for person in query.people():
-            people.setdefault(person, []).append([int(query.at.timestamp()), query.case, query.seq, day])
+            people.setdefault(person, []).append([int(query.at.timestamp()), query.case, query.seq, day, query.user])
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings
         collapse = settings.oversight_repeat_collapse_minutes * 60
         least = min(settings.oversight_repeat_min, settings.oversight_repeat_references_min)
         flagged: dict[str, tuple[int, int, list[int], bool]] = {}
+        users: set[str] = set()
         for person, looks in tally.data.get("people", {}).items():
             if len(looks) < least:
                 continue
+            before = set(users)
             lookups, seqs, last, days = 0, [], dict[str, int](), set[tuple[str, str]]()
-            for at, case, seq, *day in sorted(looks):
+            for at, case, seq, *more in sorted(looks):
                 seqs.append(seq)
+                if more:
+                    users.add(more[-1] if len(more) > 1 else "?")
                 if case:
-                    key = (case, day[0] if day else str(at // 86400))
+                    key = (case, more[0] if more else str(at // 86400))
                     if key in days:
                         continue
                     days.add(key)
@@ -339,6 +357,8 @@ class RepeatedPersonLookup(Rule):
             many = len(cases) >= settings.oversight_repeat_references_min
             if many or lookups - len(cases) >= settings.oversight_repeat_min:
                 flagged[person] = (lookups, len(cases), seqs, not cases)
+            else:
+                users = before
         if not flagged:
             return None
         most = max(lookups for lookups, _, _, _ in flagged.values())
@@ -360,7 +380,12 @@ class RepeatedPersonLookup(Rule):
                    "person_ids": people[:100], "threshold": settings.oversight_repeat_min,
                    "references_threshold": settings.oversight_repeat_references_min}  # fmt: skip
         severe = caseless or references >= settings.oversight_repeat_references_min
-        return Finding(Severity.HIGH if severe else Severity.MEDIUM, summary, evidence, details)
+        return Finding(Severity.HIGH if severe else Severity.MEDIUM, summary, evidence, details, _one(users))
+
+
+def _one(users: set[str]) -> str | None:
+    """The user, when the evidence is one user's (a user id; "" or "?" is no known user)."""
+    return next(iter(users)) if len(users) == 1 and next(iter(users)) not in ("", "?") else None
 
 
 RULES: tuple[Rule, ...] = (

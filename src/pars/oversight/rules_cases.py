@@ -31,6 +31,7 @@ class RefusedSweep(Baselined):
     searches are counted, against the minimum: an empty search is ordinary case work."""
 
     name = "refused_sweep"
+    per_user = True
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.is_search:
@@ -84,8 +85,9 @@ class RefusedSweep(Baselined):
 
 class CaseReferenceChurn(Baselined):
     """Case references invented per lookup. Per city day, the agency's distinct references
-    under which it looked up people its registered cases do not explain (or was refused for an
-    unregistered case): raised when there are at least PARS_OVERSIGHT_CHURN_MIN, at least
+    under which it looked up people its registered cases do not explain, or asked for someone
+    and was refused (for an unregistered case, a search too broad or ambiguous): raised when
+    there are at least PARS_OVERSIGHT_CHURN_MIN, at least
     PARS_OVERSIGHT_CHURN_FACTOR times the agency's own daily mean of the same, and at least
     PARS_OVERSIGHT_CHURN_ONCE_SHARE of them were used for a single lookup (a search, then
     reading what it found, is one). A warrant unit that uses each reference once, at its usual
@@ -99,7 +101,7 @@ class CaseReferenceChurn(Baselined):
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.case or query.explained:
             return []
-        if not query.ok and query.reason != UNREGISTERED_CASE:
+        if not query.ok and query.reason not in (UNREGISTERED_CASE, AMBIGUOUS, Refused.TOO_BROAD):
             return []
         return [("", ctx.windows_at(query.quarter).day)]
 
@@ -111,8 +113,10 @@ class CaseReferenceChurn(Baselined):
             users = data.setdefault("users", {})
             users[query.user] = users.get(query.user, 0) + 1
         tally.bump("queries")
-        if not query.ok:
+        if query.reason == UNREGISTERED_CASE:
             tally.bump("unregistered_refused")
+        elif not query.ok:
+            tally.bump("refused_searches")
         elif query.case_facts is not None:
             tally.bump("unexplained")
         refs: dict[str, list[int]] = data.setdefault("references", {})
@@ -150,6 +154,7 @@ class CaseReferenceChurn(Baselined):
             "references": references, "used_once": once, "queries": tally.data.get("queries", 0),
             "unexplained_lookups": tally.data.get("unexplained", 0),
             "refused_unregistered": tally.data.get("unregistered_refused", 0),
+            "refused_searches": tally.data.get("refused_searches", 0),
             "people_under_several_references": many,
             "baseline_per_day": None if mean is None else round(mean, 2), "threshold": round(threshold, 2),
         }  # fmt: skip

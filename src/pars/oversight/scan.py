@@ -178,7 +178,31 @@ class TallyStore:
             state = self.states[key]
             rule.observe(state, query, context)
             touched[key] = (rule, state)
+        self._touch_users(touched)
         return list(touched.values())
+
+    def _touch_users(self, touched: dict[str, tuple[Rule, TallyState]]) -> None:
+        """A rule that judges users on their own holds back a user's alert while that user made
+        all of the agency's entries of the window (``Baselined.sole``); when another user's
+        entry grows the agency's window, the first user's window must be judged again, or the
+        alerts would depend on the order the trail is read in."""
+        wanted: dict[str, tuple[Rule, str, str, Window]] = {}
+        for rule, state in list(touched.values()):
+            if not rule.per_user or state.subject:
+                continue
+            for user in state.data.get("users", {}):
+                key = tally_key(rule.name, state.agency, user, state.window)
+                if key not in touched:
+                    wanted[key] = (rule, state.agency, user, state.window)
+        if not wanted:
+            return
+        self._load(wanted)
+        for key, (rule, *_) in wanted.items():
+            state = self.states[key]
+            if state.is_new and not state.count:  # none stored: nothing to judge, nothing to write
+                del self.states[key]
+            else:
+                touched[key] = (rule, state)
 
     def _load(self, wanted: dict[str, tuple[Rule, str, str, Window]]) -> None:
         keys = [k for k in wanted if k not in self.states]

@@ -121,6 +121,7 @@ class DemographicSkew(Rule):
     of the window: the agency's alert, naming the user, is the same pattern."""
 
     name = "demographic_skew"
+    per_user = True
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         if not query.ok or not query.persons or query.explained:

@@ -99,6 +99,19 @@ class Query:
         return self.case_facts is not None and self.case_facts.explained
 
     @property
+    def follow_up(self) -> bool:
+        """A lookup, under a case reference, of people arrested in the last hours: the ordinary
+        follow-up of the city's own arrests. Without a reference it is no follow-up of anything
+        (a nightly sweep of the day's arrestees is the pattern the city complained of)."""
+        return self.recent and bool(self.case)
+
+    @property
+    def discounted(self) -> bool:
+        """Lawful context that volume and sweep rules leave out: a lookup explained by its
+        registered case, or the follow-up of a recent arrest."""
+        return self.explained or self.follow_up
+
+    @property
     def registered(self) -> bool:
         return self.case_facts is not None and self.case_facts.registered
 
