@@ -307,13 +307,13 @@ class Planner:
                 self.lookup(at + timedelta(minutes=1), handle, fugitive, reference, "fugitive_apprehension")
 
     def night_shift(self, handle: str) -> None:
-        """A unit that works 22:00 to 06:00 every night: stops and arrests of the night, each
-        its own incident, mostly people arrested recently."""
+        """A unit that works 22:00 to 06:00 every night: the people of the night's stops, each
+        its own incident; some arrested in the last days or weeks, most at any time before."""
         rng = self.rng
         for day in self.days(self.warmup, self.end):
             for _ in range(_poisson(rng, 8 * self.scale)):
                 at = day + timedelta(hours=22 + rng.uniform(0, 7.5))
-                person = self.pick(at, recent_days=rng.choice((2, 14, None)))
+                person = self.pick(at, recent_days=rng.choices((2, 14, None), weights=(15, 25, 60))[0])
                 if person is None:
                     continue
                 reference = self.reference("PSP")
