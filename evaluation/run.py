@@ -164,8 +164,9 @@ def _run(db: Database, actors: dict[str, Actor], clerk: Actor, population: Popul
         week = min(weeks, (act.at - start).days // 7 + 1)  # 0: the warm-up week
         if week != shown:
             shown = week
+            elapsed = time.monotonic() - began
             progress(f"seed {seed}: week {week} of {weeks} ({act.at.astimezone(ZONE):%Y-%m-%d}) · {booked} arrests "
-                     f"booked · {queries} partner queries ({refused} refused) · {time.monotonic() - began:.0f} s")  # fmt: skip
+                     f"booked · {queries} partner queries ({refused} refused) · {elapsed:.0f} s")  # fmt: skip
         asked, refusals = _perform(db, actors[act.user], act)
         queries, refused = queries + asked, refused + refusals
     book_all(db.factory, clerk, population, pending[booked:])
