@@ -6,7 +6,7 @@ An error may carry a *refusal*: the audit entry to write after the failed transa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +35,20 @@ class Refusal:
 
 
 class DomainError(Exception):
+    """``members`` are extra members of the problem body (RFC 9457 extensions), for a client to
+    act on, such as ``{"reason": "ambiguous", "persons": 3}``. They are shown to the caller as
+    they are: only public values, never protected data (a name, a date of birth, a key)."""
+
     status: int = 500
     title: str = "Internal error"
 
-    def __init__(self, detail: str, *, refusal: Refusal | None = None) -> None:
+    def __init__(
+        self, detail: str, *, refusal: Refusal | None = None, members: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.refusal = refusal
+        self.members: dict[str, Any] = dict(members or {})
 
 
 class BadRequest(DomainError):

@@ -259,3 +259,126 @@ def test_suspension_and_termination_stop_the_very_next_request(
         headers=governors["CITY"].headers,
     )
     assert client.get(url, headers=partner_headers(fbi)).status_code == 403
+
+
+# --- a name search discloses one person or no one (CONTRACT §7) -------------------------------
+
+
+def _person(first: str, last: str, dob: str) -> dict[str, Any]:
+    person = copy.deepcopy(arrest_body()["person"])
+    person["name"] = {"first": first, "middle": None, "last": last, "suffix": None}
+    person["dob"] = dob
+    return person
+
+
+def test_a_name_matching_two_people_discloses_no_one(
+    client: TestClient, agreement: Make, fbi: User, book: Make, session: Session
+) -> None:
+    agreement()
+    book(**_firearm(person=_person("Ana", "Peña", "1990-05-04")))
+    book(**_firearm(person=_person("ANA", "Pena", "1985-11-30")))  # a namesake, another person
+    response = client.get(
+        "/api/v1/arrests", params={"last_name": "Peña", "first_name": "Ana"}, headers=partner_headers(fbi)
+    )
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["reason"] == "ambiguous" and problem["persons"] == 2
+    assert "date of birth" in problem["detail"] and "identifier" in problem["detail"]
+    assert "items" not in problem and "1990" not in response.text and "1985" not in response.text
+    entry = _entries(session, "arrest.search")[-1]
+    assert entry.outcome == "refused" and entry.agency == "FBI"
+    assert entry.details["reason"] == "ambiguous" and entry.details["persons"] == 2
+    assert entry.details["parameters"] == ["first_name", "last_name"]
+    assert len(entry.details["subject"]) == 32 and "records" not in entry.details
+    assert all(word not in str(entry.details).lower() for word in ("peña", "pena", "'ana'"))
+    # The same name asked again is recognisable on the trail, though nothing was disclosed.
+    client.get("/api/v1/arrests", params={"last_name": "PENA", "first_name": "ana"}, headers=partner_headers(fbi))
+    assert _entries(session, "arrest.search")[-1].details["subject"] == entry.details["subject"]
+
+
+def test_a_date_of_birth_names_the_one_person(client: TestClient, agreement: Make, fbi: User, book: Make) -> None:
+    agreement()
+    mine = book(**_firearm(person=_person("Ana", "Peña", "1990-05-04")))
+    book(**_firearm(person=_person("Ana", "Peña", "1985-11-30")))
+    response = client.get(
+        "/api/v1/arrests",
+        params={"last_name": "Peña", "first_name": "Ana", "dob": "1990-05-04"},
+        headers=partner_headers(fbi),
+    )
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()["items"]] == [mine["id"]]
+    assert response.json()["items"][0]["person"]["dob"] == "1990-05-04"
+
+
+def test_every_arrest_of_the_one_person_matched_is_returned_page_by_page(
+    client: TestClient, agreement: Make, fbi: User, book: Make, session: Session
+) -> None:
+    agreement()
+    arrests = [book(**_firearm(person=_person("Ana", "Peña", "1990-05-04"))) for _ in range(3)]
+    assert len({a["person"]["identifiers"]["person_id"] for a in arrests}) == 1
+    book(**_firearm(person=_person("Ana", "Ortiz", "1990-05-04")))  # another name: not matched
+    seen: list[str] = []
+    params: dict[str, Any] = {"last_name": "pena", "first_name": "ANA", "limit": 2}
+    while True:
+        page = client.get("/api/v1/arrests", params=params, headers=partner_headers(fbi))
+        assert page.status_code == 200, page.text
+        seen += [r["id"] for r in page.json()["items"]]
+        if page.json()["next_cursor"] is None:
+            break
+        params["cursor"] = page.json()["next_cursor"]
+    assert sorted(seen) == sorted(a["id"] for a in arrests)
+    assert all(e.outcome == "ok" for e in _entries(session, "arrest.search"))
+
+
+def test_a_namesake_outside_scope_does_not_make_a_search_ambiguous(
+    client: TestClient, agreement: Make, fbi: User, book: Make
+) -> None:
+    agreement()
+    gun = book(**_firearm(person=_person("Ana", "Peña", "1990-05-04")))
+    other = _person("Ana", "Peña", "1985-11-30")
+    book(person=other, charges=[{"statute": "35 § 780-113 §§ A16", "grade": "M"}])  # title 35: outside scope
+    response = client.get(
+        "/api/v1/arrests", params={"last_name": "Peña", "first_name": "Ana"}, headers=partner_headers(fbi)
+    )
+    assert response.status_code == 200 and [r["id"] for r in response.json()["items"]] == [gun["id"]]
+
+
+def test_an_identifier_search_is_never_ambiguous(client: TestClient, agreement: Make, fbi: User, book: Make) -> None:
+    agreement(fields=[*TERMS["fields"], "arrest.incident_number"])
+    first = book(**_firearm(person=_person("Ana", "Peña", "1990-05-04")))
+    second = book(**_firearm(person=_person("Luis", "Ortiz", "1979-01-02")))  # same DC number
+    response = client.get("/api/v1/arrests", params={"incident_number": "2624001234"}, headers=partner_headers(fbi))
+    assert response.status_code == 200
+    assert sorted(r["id"] for r in response.json()["items"]) == sorted([first["id"], second["id"]])
+
+
+def test_ambiguous_refusals_count_toward_the_daily_quota(
+    client: TestClient, agreement: Make, fbi: User, book: Make, session: Session
+) -> None:
+    agreement(daily_query_limit=2)
+    book(**_firearm(person=_person("Ana", "Peña", "1990-05-04")))
+    book(**_firearm(person=_person("Ana", "Peña", "1985-11-30")))
+    params = {"last_name": "Peña", "first_name": "Ana"}
+    for _ in range(2):
+        assert (
+            client.get("/api/v1/arrests", params=params, headers=partner_headers(fbi)).json()["reason"] == "ambiguous"
+        )
+    over = client.get("/api/v1/arrests", params={**params, "dob": "1990-05-04"}, headers=partner_headers(fbi))
+    assert over.status_code == 429
+    refused = _entries(session, "arrest.search")[-1]
+    assert refused.details["reason"] == "daily_query_limit_reached"
+    # Every refused search names its parameters and subject, the quota's too.
+    assert refused.details["parameters"] == ["dob", "first_name", "last_name"] and "subject" in refused.details
+
+
+def test_every_refused_search_carries_its_parameters_and_subject(
+    client: TestClient, agreement: Make, fbi: User, session: Session
+) -> None:
+    agreement()
+    client.get("/api/v1/arrests", params={"last_name": "Peña"}, headers=partner_headers(fbi))  # too broad
+    client.get("/api/v1/arrests", params={"last_name": "Peña", "first_name": "Ana"}, headers=fbi.headers)  # purpose
+    entries = _entries(session, "arrest.search")
+    assert [e.details["reason"] for e in entries] == ["search_too_broad", "purpose_not_permitted"]
+    assert entries[0].details["parameters"] == ["last_name"] and len(entries[0].details["subject"]) == 32
+    assert entries[1].details["parameters"] == ["first_name", "last_name"] and len(entries[1].details["subject"]) == 32

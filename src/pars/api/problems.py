@@ -42,7 +42,8 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 def domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    extra: dict[str, Any] = {}
+    # An extension member never overwrites a standard one.
+    extra: dict[str, Any] = {k: v for k, v in exc.members.items() if k not in ("type", "title", "status", "detail")}
     if isinstance(exc, Invalid):
         extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
     response = problem(exc.status, exc.detail, title=exc.title, **extra)

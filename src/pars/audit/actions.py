@@ -60,6 +60,11 @@ class AuditAction(StrEnum):
     AGREEMENT_TERMINATE = "agreement.terminate"
     AGREEMENT_READ = "agreement.read"
 
+    # Partners' registered cases (CONTRACT §7): registering, closing, reading them.
+    CASE_REGISTER = "case.register"
+    CASE_CLOSE = "case.close"
+    CASE_READ = "case.read"
+
     DETAINER_FILE = "detainer.file"
     DETAINER_READ = "detainer.read"
 

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     READ_ALERTS = "read_alerts"
     REVIEW_ALERTS = "review_alerts"
     READ_REPORTS = "read_reports"
+    REGISTER_CASES = "register_cases"
+    READ_CASES = "read_cases"
 
 
 CITY_ROLES = frozenset(Role) - {Role.PARTNER}
@@ -73,6 +75,10 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.READ_ALERTS: frozenset({Role.OVERSIGHT}),
     Permission.REVIEW_ALERTS: frozenset({Role.OVERSIGHT}),
     Permission.READ_REPORTS: frozenset({Role.OVERSIGHT}),
+    # A partner registers and closes its own agency's cases; the cases explain its lookups.
+    Permission.REGISTER_CASES: frozenset({Role.PARTNER}),
+    # Governance and oversight read every agency's cases, a partner its own (the service filters).
+    Permission.READ_CASES: frozenset({Role.GOVERNANCE, Role.OVERSIGHT, Role.PARTNER}),
 }
 
 

@@ -76,6 +76,7 @@ def validate_terms(terms: TermsIn, policy: Policy) -> dict[str, Any]:
         "fields": _unique(terms.fields),
         "scope": scope,
         "require_case_reference": terms.require_case_reference,
+        "require_registered_case": terms.require_registered_case,
         "daily_query_limit": terms.daily_query_limit,
     }
 
@@ -146,6 +147,8 @@ def _audit_terms(agency: str, version: int, terms: dict[str, Any]) -> dict[str, 
         "channels": terms["channels"],
         "fields": terms["fields"],
         "scope": terms["scope"],
+        "require_case_reference": terms["require_case_reference"],
+        "require_registered_case": terms["require_registered_case"],
         "effective_from": terms["effective_from"].isoformat(),
         "expires_at": terms["expires_at"].isoformat(),
     }
@@ -338,6 +341,7 @@ def _describe_version(version: AgreementVersion) -> dict[str, Any]:
         "fields": version.fields,
         "scope": version.scope,
         "require_case_reference": version.require_case_reference,
+        "require_registered_case": version.require_registered_case,
         "daily_query_limit": version.daily_query_limit,
         "votes": [{"agency": v.agency.code, "vote": v.vote, "at": v.at.isoformat()} for v in version.votes],
     }

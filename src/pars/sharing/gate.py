@@ -16,24 +16,19 @@ instant it is sent or read, under the agreement in force then.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
-import json
 import threading
 import uuid
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, distinct, func, select
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
-from pars.audit.chain import POLICY as CHECKPOINT_POLICY
 from pars.audit.models import AuditEntry
 from pars.auth.models import Agency
 from pars.auth.principal import Actor
@@ -45,7 +40,10 @@ from pars.records.names import name_key
 from pars.records.numbers import compact_tracking_number, display_tracking_number
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, page_arrests, where_filters
 from pars.records.serialize import arrest_record, iso
+from pars.sharing import cases
+from pars.sharing.cases import CaseStanding
 from pars.sharing.grants import PLANS, Grant, grant_in_force
+from pars.sharing.keyed import Domain, hasher
 from pars.sharing.models import Agreement, DetainerRequest
 from pars.sharing.vocabulary import Channel, Refused
 
@@ -65,11 +63,13 @@ class PartnerRequest:
 
 @dataclass(frozen=True)
 class _Attempt:
-    """One partner request on its way through the gate, for naming it in refusals."""
+    """One partner request on its way through the gate, for naming it in refusals. ``details``
+    go into every refusal of it too (a search's parameter names and subject)."""
 
     action: AuditAction
     request: PartnerRequest
     target: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def refusal(self, reason: Refused, grant: Grant | None = None, **extra: Any) -> Refusal:
         """The audit entry of a refusal: why, under which agreement, what the partner stated."""
@@ -82,10 +82,19 @@ class _Attempt:
             "case_reference": request.case_reference,
             "channel": str(request.channel),
         }
-        return Refusal(self.action, self.target, details | extra)
+        return Refusal(self.action, self.target, details | dict(self.details) | extra)
 
-    def forbidden(self, reason: Refused, message: str, grant: Grant | None = None, **extra: Any) -> Forbidden:
-        return Forbidden(message, refusal=self.refusal(reason, grant, **extra))
+    def forbidden(
+        self,
+        reason: Refused,
+        message: str,
+        grant: Grant | None = None,
+        *,
+        members: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Forbidden:
+        """``members`` go into the problem body, for the partner to act on (public values only)."""
+        return Forbidden(message, refusal=self.refusal(reason, grant, **extra), members=members)
 
 
 def authorise(session: Session, actor: Actor, attempt: _Attempt, *, zone: ZoneInfo) -> Grant:
@@ -216,23 +225,29 @@ def read(
 ) -> dict[str, Any]:
     attempt = _Attempt(AuditAction.ARREST_READ, request, str(arrest_id))
     grant = authorise(session, actor, attempt, zone=zone)
+    case = _case(session, actor, grant, attempt)
     arrest = session.scalars(select(Arrest).where(Arrest.id == arrest_id, grant.scope.condition())).first()
     if arrest is None:
         # Missing, sealed and out of scope are one answer: the partner learns nothing.
         raise NotFound("no such arrest", refusal=attempt.refusal(Refused.OUT_OF_SCOPE, grant))
-    _disclose(session, actor, grant, attempt, [arrest])
+    _disclose(session, actor, grant, attempt, [arrest], _case_details(session, case, [arrest]))
     return grant.project(arrest_record(arrest))
 
 
 def search(
     session: Session, actor: Actor, query: SearchQuery, request: PartnerRequest, *, zone: ZoneInfo
 ) -> Page[dict[str, Any]]:
-    attempt = _Attempt(AuditAction.ARREST_SEARCH, request)
+    """A name search discloses one person or no one (CONTRACT §7): without an identifier
+    parameter, matches of more than one person (in scope) are refused as ambiguous, counted in
+    SQL, before any record is read."""
+    details = _search_details(session, query)
+    attempt = _Attempt(AuditAction.ARREST_SEARCH, request, details=details)
     grant = authorise(session, actor, attempt, zone=zone)
     names = set(query.filters)
     ungranted = sorted(p for p in names if (field := SEARCH_PARAMETERS[p]) is not None and field not in grant.fields)
     if ungranted:
         message = f"the agreement does not grant the fields needed to search by {', '.join(ungranted)}"
+        # `parameters` here names the ungranted ones: what the probe asked for that it may not.
         raise attempt.forbidden(Refused.PARAMETER, message, grant, parameters=ungranted)
     names_a_person = "last_name" in names and bool({"dob", "first_name"} & names)
     if not (names_a_person or IDENTIFYING_PARAMETERS & names):
@@ -240,11 +255,43 @@ def search(
             "a partner search names a last name with a date of birth or first name, or one of "
             "sid, ppn, tracking_number, incident_number, docket_number"
         )
-        raise attempt.forbidden(Refused.TOO_BROAD, message, grant, parameters=sorted(names))
+        raise attempt.forbidden(Refused.TOO_BROAD, message, grant)
+    case = _case(session, actor, grant, attempt)
     in_scope = where_filters(select(Arrest).where(grant.scope.condition()), query.filters)
+    if not IDENTIFYING_PARAMETERS & names:
+        persons = session.scalar(in_scope.with_only_columns(func.count(distinct(Arrest.person_id)))) or 0
+        if persons > 1:
+            message = (
+                f"{persons} different people match this search, so no one is disclosed: add a date of birth "
+                "or an identifier (sid, ppn, tracking_number, incident_number, docket_number)"
+            )
+            reason = {"reason": str(Refused.AMBIGUOUS), "persons": persons}
+            raise attempt.forbidden(Refused.AMBIGUOUS, message, grant, members=reason, persons=persons)
     page = page_arrests(session, in_scope, limit=query.limit, cursor=query.cursor, newest_first=True)
-    _disclose(session, actor, grant, attempt, page.items, _search_details(session, query))
+    _disclose(session, actor, grant, attempt, page.items, details | _case_details(session, case, page.items))
     return Page([grant.project(arrest_record(a)) for a in page.items], page.next_cursor)
+
+
+def _case(session: Session, actor: Actor, grant: Grant, attempt: _Attempt) -> CaseStanding | None:
+    """The standing of the case the query names (one indexed query), or None without a
+    reference. Under an agreement that requires registered cases, a reference that names no open
+    case of the agency (or none at all) is refused."""
+    assert actor.agency_code is not None
+    reference = (attempt.request.case_reference or "").strip()
+    case = cases.standing(session, actor.agency_code, reference) if reference else None
+    if grant.require_registered_case and (case is None or not case.registered):
+        message = "the agreement requires PARS-Case-Reference to name an open case your agency registered"
+        members = {"reason": str(Refused.UNREGISTERED_CASE)}
+        raise attempt.forbidden(Refused.UNREGISTERED_CASE, message, grant, members=members)
+    return case
+
+
+def _case_details(session: Session, case: CaseStanding | None, arrests: Sequence[Arrest]) -> dict[str, Any]:
+    """The ``case`` member of a disclosure's entry (COMMON audit details): only with a reference."""
+    if case is None:
+        return {}
+    explained = case.registered and cases.explains(session, case, arrests)
+    return {"case": {"registered": case.registered, "subjects": case.subjects, "explained": explained}}
 
 
 def _disclose(
@@ -252,7 +299,7 @@ def _disclose(
     actor: Actor,
     grant: Grant,
     attempt: _Attempt,
-    arrests: list[Arrest],
+    arrests: Sequence[Arrest],
     details: dict[str, Any] | None = None,
 ) -> None:
     request = attempt.request
@@ -274,25 +321,18 @@ def _disclose(
 # Parameters that name a person or a case; their normalised values make a search's subject.
 _SUBJECT_PARAMETERS = ("last_name", "first_name", "dob", "sid", "ppn", "tracking_number", "incident_number",
                        "docket_number")  # fmt: skip
-_SUBJECT_KEYS: dict[str, bytes] = {}
 
 
 def _search_details(session: Session, query: SearchQuery) -> dict[str, Any]:
     """What oversight needs to tell searches apart, never the searched values (they are
     personal data): the parameter names and, when the session can sign audit checkpoints, a
-    keyed hash of the normalised identifying values (``subject``), so that the same person
-    searched again is recognised even when nothing was found. The key is derived from the audit
-    signing key, which lives outside the database, so the trail cannot be tested against a list
-    of names and birth dates. Sessions without a signer (some tools and tests) write no subject."""
+    keyed hash of the normalised identifying values (``subject``, ``pars.sharing.keyed``), so
+    that the same person searched again is recognised even when nothing was found or the search
+    was refused. Sessions without a signer (some tools and tests) write no subject."""
     details: dict[str, Any] = {"parameters": query.parameter_names}
-    policy = session.info.get(CHECKPOINT_POLICY)
-    if policy is None:
+    digest = hasher(session, Domain.SEARCH_SUBJECT)
+    if digest is None:
         return details
-    signer = policy.signer
-    key = _SUBJECT_KEYS.get(signer.key_id)
-    if key is None:
-        raw = signer.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        key = _SUBJECT_KEYS.setdefault(signer.key_id, hashlib.sha256(b"pars.search-subject.v1\0" + raw).digest())
     values = {}
     for name in _SUBJECT_PARAMETERS:
         value = query.filters.get(name)
@@ -306,8 +346,7 @@ def _search_details(session: Session, query: SearchQuery) -> dict[str, Any]:
             value = " ".join(value.split()).upper()
         values[name] = value
     if values:
-        message = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        details["subject"] = hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+        details["subject"] = digest(values)
     return details
 
 

@@ -97,6 +97,8 @@ class Grant:
     daily_query_limit: int | None
     starts: datetime
     ends: datetime  # exclusive
+    # A query's case reference must name an open case the partner registered.
+    require_registered_case: bool = False
 
     # Computed once per grant (grants are immutable and cached), not once per projected record.
     @cached_property
@@ -175,6 +177,7 @@ def _grant(agreement: Agreement, version: AgreementVersion, starts: datetime, en
         fields=frozenset(version.fields),
         scope=Scope.from_terms(version.scope),
         require_case_reference=version.require_case_reference,
+        require_registered_case=version.require_registered_case,
         daily_query_limit=version.daily_query_limit,
         starts=starts,
         ends=ends,

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pars.auth.models import Agency
@@ -55,6 +55,8 @@ class AgreementVersion(Base):
     fields: Mapped[list[str]]
     scope: Mapped[dict[str, Any]]
     require_case_reference: Mapped[bool]
+    # A query's PARS-Case-Reference must name an open case the partner registered (CONTRACT §7).
+    require_registered_case: Mapped[bool] = mapped_column(default=False, server_default=false())
     daily_query_limit: Mapped[int | None]
     proposed_at: Mapped[datetime]
     # Set only when quorum approves; a version never approved never takes effect.
@@ -111,3 +113,41 @@ class DetainerRequest(Base):
     notified_at: Mapped[datetime | None]
 
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+
+
+class RegisteredCase(Base):
+    """A case a partner agency says it works (CONTRACT §7). Its reference is what the partner's
+    queries carry as PARS-Case-Reference; its subjects say whom the case is about, so a lookup of
+    one of them is explained. Subjects are kept only as keyed hashes (`CaseSubject`)."""
+
+    __tablename__ = "registered_cases"
+    # Also the gate's lookup: (agency, reference) → the case, in one index probe.
+    __table_args__ = (UniqueConstraint("agency_id", "reference"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    reference: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(400))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[uuid.UUID | None]
+    closed_by: Mapped[uuid.UUID | None]
+    # Kept with the case so that listing many cases needs no count over their subjects.
+    subject_count: Mapped[int] = mapped_column(default=0)
+
+    agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+
+
+class CaseSubject(Base):
+    """One subject of a registered case: a keyed hash of the normalised parts given (last name,
+    first name, date of birth) and which parts those were (``shape``, e.g. ``last+dob``). A
+    person matches when the hash of the person's own parts of that shape is the same. No name
+    or date is stored."""
+
+    __tablename__ = "case_subjects"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("registered_cases.id"), index=True)
+    shape: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))

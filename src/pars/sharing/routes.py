@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, require
 from pars.auth.permissions import Permission
@@ -13,13 +13,16 @@ from pars.auth.principal import Actor
 from pars.clock import now
 from pars.pagination import parse_limit
 from pars.settings import Settings
-from pars.sharing import agreements, detainers
+from pars.sharing import agreements, cases, detainers
 from pars.sharing.agreements import Policy
 from pars.sharing.models import Agreement, DetainerRequest
 from pars.sharing.schemas import (
     AgreementIn,
     AgreementOut,
     AgreementPage,
+    CaseIn,
+    CaseOut,
+    CasePage,
     DetainerIn,
     DetainerOut,
     DetainerPage,
@@ -34,6 +37,9 @@ router = APIRouter(prefix=API_PREFIX, tags=["agreements"])
 Reader = Annotated[Actor, Depends(require(Permission.READ_AGREEMENTS))]
 Governor = Annotated[Actor, Depends(require(Permission.GOVERN_AGREEMENTS))]
 Partner = Annotated[Actor, Depends(require(Permission.FILE_DETAINERS))]
+CaseOwner = Annotated[Actor, Depends(require(Permission.REGISTER_CASES))]
+CaseReader = Annotated[Actor, Depends(require(Permission.READ_CASES))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 Json = dict[str, Any]
 
 
@@ -114,3 +120,34 @@ def list_detainers(
 ) -> DetainerPage:
     page = detainers.list_detainers(session, actor, limit=parse_limit(limit), cursor=cursor)
     return DetainerPage(items=[_detainer(d) for d in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/cases", status_code=201, response_model=CaseOut, tags=["cases"])
+def register_case(body: CaseIn, session: SessionDep, actor: CaseOwner, settings: SettingsDep) -> Json:
+    """A case the partner's agency works; its reference is what its queries carry as
+    PARS-Case-Reference. Subjects are kept only as keyed hashes, never as names."""
+    return cases.describe(cases.register(session, actor, body, zone=settings.zone))
+
+
+@router.get("/cases", response_model=CasePage, tags=["cases"])
+def list_cases(
+    session: SessionDep,
+    actor: CaseReader,
+    limit: int | None = None,
+    cursor: str | None = None,
+    agency: str | None = Query(None, description="governance and oversight: one agency's cases only"),
+) -> Json:
+    """Newest first. Governance and oversight see every agency's cases; a partner its own."""
+    page = cases.listing(session, actor, limit=parse_limit(limit), cursor=cursor, agency=agency)
+    return {"items": [cases.describe(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
+def read_case(case_id: uuid.UUID, session: SessionDep, actor: CaseReader) -> Json:
+    return cases.describe(cases.visible(session, actor, case_id))
+
+
+@router.post("/cases/{case_id}/close", response_model=CaseOut, tags=["cases"])
+def close_case(case_id: uuid.UUID, session: SessionDep, actor: CaseOwner) -> Json:
+    """From now on the reference names no open case; closing twice is 409."""
+    return cases.describe(cases.close(session, actor, case_id))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -34,6 +35,9 @@ class TermsIn(BaseModel):
     fields: list[str] = Field(min_length=1)
     scope: Scope = Field(default_factory=Scope)
     require_case_reference: bool = True
+    require_registered_case: bool = Field(
+        default=False, description="a query's PARS-Case-Reference must name an open case the partner registered"
+    )
     daily_query_limit: int | None = Field(default=None, ge=1)
 
 
@@ -78,6 +82,7 @@ class VersionOut(BaseModel):
     fields: list[str]
     scope: dict[str, Any]
     require_case_reference: bool
+    require_registered_case: bool
     daily_query_limit: int | None
     votes: list[VoteOut]
 
@@ -124,4 +129,43 @@ class DetainerOut(BaseModel):
 
 class DetainerPage(BaseModel):
     items: list[DetainerOut]
+    next_cursor: str | None
+
+
+NamePart = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class CaseSubjectIn(BaseModel):
+    """Whom a case is about, as far as the partner knows. Kept only as a keyed hash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    last_name: NamePart
+    first_name: NamePart | None = None
+    dob: date | None = None
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Its length and characters are checked by the service (400, CONTRACT §7), not here (422).
+    reference: str = Field(description="what the partner's queries carry as PARS-Case-Reference; at most 64 "
+                           "printable characters, unique per agency")  # fmt: skip
+    title: Text
+    opened_at: AwareDatetime | None = Field(default=None, description="defaults to now")
+    subjects: list[CaseSubjectIn] = Field(default_factory=list, max_length=500)
+
+
+class CaseOut(BaseModel):
+    id: uuid.UUID
+    agency: str
+    reference: str
+    title: str
+    opened_at: str
+    closed_at: str | None
+    subjects: int = Field(description="how many subjects the case names (they are kept only as keyed hashes)")
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
     next_cursor: str | None

@@ -39,3 +39,7 @@ class Refused(StrEnum):
     TOO_BROAD = "search_too_broad"
     QUOTA = "daily_query_limit_reached"
     OUT_OF_SCOPE = "not_found_or_out_of_scope"
+    # A search without an identifier matched more than one person: it discloses no one.
+    AMBIGUOUS = "ambiguous"
+    # The agreement requires a registered case and the reference names no open one.
+    UNREGISTERED_CASE = "unregistered_case"
