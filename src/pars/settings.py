@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     oversight_repeat_min: int = Field(default=3, ge=1)
     oversight_repeat_collapse_minutes: int = Field(default=15, ge=0)
     oversight_repeat_references_min: int = Field(default=3, ge=2)
+    # People expected, by chance alone, to be looked up as often as the one flagged under several
+    # references, given the agency's volume and the people on file: at most this many.
+    oversight_repeat_chance: float = Field(default=0.01, gt=0, lt=1)
     # Lookups of people arrested this many hours before the query are the follow-up of the
     # city's own arrests: volume_spike, off_hours_bulk and broad_search leave them out.
     oversight_recent_arrest_hours: float = Field(default=48, ge=0)

@@ -289,3 +289,20 @@ def test_a_ramp_up_after_the_citys_arrests_is_no_spike(
     assert alerts("volume_spike")[0].evidence == burst
     assert [a.agency for a in alerts("broad_search")] == ["ICE"]
     assert [a for a in alerts() if a.agency == "USMS"] == []
+
+
+def test_meeting_the_same_person_again_by_chance_is_no_pattern(
+    write: Writer, partner: Callable[..., Actor], arrested: Callable[..., list[Person]],
+    run_scan: Callable[..., ScanResult], alerts: Callable[..., list[Alert]],
+) -> None:  # fmt: skip
+    """A busy unit among few people on file meets someone under three cases in a week; with that
+    many lookups and so few people, chance does as much. One person of many, looked up on five
+    days under five references by a quiet agency, is beyond it."""
+    few = arrested(12, LONG_AGO)
+    busy, quiet = partner("USMS"), partner("PSP")
+    for d in range(5):
+        write(busy, at(d, 10), *[Look([few[(d * 7 + i) % 12]], case=f"W-{d}-{i}") for i in range(7)])
+    stalk = [s for d in range(5) for s in write(quiet, at(d, 20), Look([few[0]], case=f"PSP-{d:05d}"))]
+    run_scan()
+    assert found(alerts, "repeated_person_lookup") == [("repeated_person_lookup", "PSP", "high")]
+    assert alerts("repeated_person_lookup")[0].evidence == stalk

@@ -167,7 +167,7 @@ def test_the_new_rules_raise_once_per_window_however_the_trail_is_read(
     write(sweeper, at(0, 9), *[Deny("ambiguous", persons=5, subject=f"{i:032x}") for i in range(7)])
     write(sweeper, at(0, 11), *[Look([p], case=f"I-{i}") for i, p in enumerate(hispanic[:21])])
     write(colleague, at(0, 12), Deny("ambiguous", persons=2))
-    for d in range(3):
+    for d in range(5):  # one person, day after day, under a new reference each time
         write(colleague, at(d, 14), Look([hispanic[21]], case=f"S-{d}"))
     run_scan(limit=3)
     first = {(a.rule, a.user_id, tuple(a.evidence)) for a in alerts()}

@@ -114,6 +114,8 @@ class Context:
     history: History
     first_seen: FirstSeen
     population: Population = no_population
+    # How many people the city has on file: how likely one is looked up again by chance.
+    on_file: Callable[[], int] = lambda: 0
     # quarter → its windows: the scan asks for them for every query and every rule, and a batch
     # spans only a few hundred quarter hours.
     _windows: dict[int, QuarterWindows] = field(default_factory=dict, compare=False, repr=False)

@@ -14,6 +14,7 @@ makes lawful work lawful: a lookup of a subject of the registered case it names
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pars.oversight.rulebase import (
@@ -31,7 +32,7 @@ from pars.oversight.rulebase import (
     who,
 )
 from pars.oversight.rules_cases import AMBIGUOUS, CaseReferenceChurn, RefusedSweep
-from pars.oversight.skew import DemographicSkew
+from pars.oversight.skew import DemographicSkew, binomial_tail
 from pars.oversight.trail import Query
 from pars.oversight.windows import Window
 from pars.sharing.vocabulary import Refused
@@ -313,8 +314,10 @@ class RepeatedPersonLookup(Rule):
     reference once per PARS_OVERSIGHT_REPEAT_COLLAPSE_MINUTES. Raised when the lookups beyond
     one per distinct reference reach PARS_OVERSIGHT_REPEAT_MIN, or when one person was looked
     up under PARS_OVERSIGHT_REPEAT_REFERENCES_MIN different references (fresh references do
-    not make the same person a new case). Lookups explained by their registered case (the
-    person is one of its subjects) do not count."""
+    not make the same person a new case) more often than chance would have it, given the
+    agency's lookups of the window and the people on file (PARS_OVERSIGHT_REPEAT_CHANCE).
+    Lookups explained by their registered case (the person is one of its subjects) do not
+    count."""
 
     name = "repeated_person_lookup"
 
@@ -336,7 +339,9 @@ class RepeatedPersonLookup(Rule):
         least = min(settings.oversight_repeat_min, settings.oversight_repeat_references_min)
         flagged: dict[str, tuple[int, int, list[int], bool]] = {}
         users: set[str] = set()
-        for person, looks in tally.data.get("people", {}).items():
+        everyone = tally.data.get("people", {})
+        chance = _chance(sum(len(looks) for looks in everyone.values()), ctx.on_file())
+        for person, looks in everyone.items():
             if len(looks) < least:
                 continue
             before = set(users)
@@ -354,7 +359,10 @@ class RepeatedPersonLookup(Rule):
                     continue
                 last[case], lookups = at, lookups + 1
             cases = {case for _, case, *_ in looks if case}
-            many = len(cases) >= settings.oversight_repeat_references_min
+            many = (
+                len(cases) >= settings.oversight_repeat_references_min
+                and chance(len(cases)) <= settings.oversight_repeat_chance
+            )
             if many or lookups - len(cases) >= settings.oversight_repeat_min:
                 flagged[person] = (lookups, len(cases), seqs, not cases)
             else:
@@ -381,6 +389,15 @@ class RepeatedPersonLookup(Rule):
                    "references_threshold": settings.oversight_repeat_references_min}  # fmt: skip
         severe = caseless or references >= settings.oversight_repeat_references_min
         return Finding(Severity.HIGH if severe else Severity.MEDIUM, summary, evidence, details, _one(users))
+
+
+def _chance(lookups: int, on_file: int) -> Callable[[int], float]:
+    """How many of the ``on_file`` people would, by chance alone, be among ``lookups`` made at
+    random at least k times (the expected count, binomial): a busy agency meets the same
+    person again now and then; a stalker's one person, looked up day after day, is beyond it."""
+    if on_file <= 0:
+        return lambda k: 0.0
+    return lambda k: on_file * binomial_tail(k, lookups, 1 / on_file)
 
 
 def _one(users: set[str]) -> str | None:

@@ -32,7 +32,7 @@ from pars.oversight.models import ScanCursor, Tally
 from pars.oversight.rules import RULES, Context, Rule, TallyState
 from pars.oversight.trail import PersonMap, Query, group_of, read_queries
 from pars.oversight.windows import Window
-from pars.records.models import Arrest
+from pars.records.models import Arrest, Person
 from pars.settings import Settings
 from pars.work import unit_of_work
 
@@ -90,7 +90,8 @@ def scan_once(session: Session, settings: Settings, *, limit: int, persons: Pers
     (persons or PersonMap(settings.oversight_recent_arrest_hours)).fill(session, [q for q in queries if q.records])
     reach = timedelta(days=settings.oversight_baseline_days + 1)
     store = TallyStore(session, settings.oversight_max_evidence, reach)
-    context = Context(settings, partners, store.history, store.first_seen, Arrested(session))
+    arrested = Arrested(session)
+    context = Context(settings, partners, store.history, store.first_seen, arrested, arrested.on_file)
     touched = store.count(queries, context)
     store.write()
     raised, updated = settle(session, context, touched)
@@ -128,6 +129,13 @@ class Arrested:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._known: dict[Window, Counter[tuple[str, str]]] = {}
+        self._on_file: int | None = None
+
+    def on_file(self) -> int:
+        """The people with an arrest on file (once per batch)."""
+        if self._on_file is None:
+            self._on_file = self.session.scalar(select(func.count()).select_from(Person)) or 0
+        return self._on_file
 
     def __call__(self, window: Window) -> Counter[tuple[str, str]]:
         found = self._known.get(window)
