@@ -158,6 +158,11 @@ def markdown(total: Score, results: list[WorldResult], per_seed: list[Score]) ->
     p = total.pooled
     lines.append(f"| **pooled** | **{p.planted}** | **{p.detected}** | **{_cell(p.recall)}** | **{p.alerts}** | "
                  f"**{p.true}** | **{p.false}** | **{_cell(p.precision)}** |")  # fmt: skip
+    planted = sum(k["planted"] for k in total.kinds.values())
+    expected = sum(k["by_expected"] for k in total.kinds.values())
+    if planted:
+        lines += ["", f"Episodes caught by one of the rules expected to catch them: {expected} of {planted} "
+                      f"({expected / planted:.2f})."]  # fmt: skip
     lines += ["", "| planted kind | episodes | detected (any alert) | by an expected rule | rules that fired |",
               "|---|---:|---:|---:|---|"]  # fmt: skip
     for kind in EXPECTED:

@@ -96,7 +96,7 @@ def run_world(seed: int, *, weeks: int, small: bool, database: str, workdir: Pat
     with fresh_database(database, workdir, f"s{seed}") as url, open_database(url, workdir, first_instant) as db:
         actors, clerk = _principals(db, world_plan, first_instant)
         _agreements(db, actors, world_plan, start)
-        counts = _run(db, actors, clerk, population, world_plan, seed=seed, began=began)
+        counts = _run(db, actors, clerk, population, world_plan, seed=seed, weeks=weeks, began=began)
         end = start + timedelta(weeks=weeks)
         progress(f"seed {seed}: scanning the trail")
         scan(db.factory, FrozenClock(end + timedelta(hours=1)), db.settings)
@@ -149,11 +149,11 @@ def _agreements(db: Database, actors: dict[str, Actor], world_plan: Plan, start:
 
 
 def _run(db: Database, actors: dict[str, Actor], clerk: Actor, population: Population, world_plan: Plan,
-         *, seed: int, began: float) -> tuple[int, int]:  # fmt: skip
+         *, seed: int, weeks: int, began: float) -> tuple[int, int]:  # fmt: skip
     """Books arrests and sends acts in time order; reports progress each simulated week."""
     pending = sorted(population.arrests, key=lambda a: a.arrested_at)
     booked, queries, refused = 0, 0, 0
-    week_mark: datetime | None = None
+    start, shown = city_midnight(START), -2
     for act in world_plan.acts:
         due = booked
         while due < len(pending) and pending[due].arrested_at + timedelta(hours=1) <= act.at:
@@ -161,10 +161,12 @@ def _run(db: Database, actors: dict[str, Actor], clerk: Actor, population: Popul
         if due > booked:
             book_all(db.factory, clerk, population, pending[booked:due])
             booked = due
-        if week_mark is None or act.at - week_mark >= timedelta(days=7):
-            week_mark = act.at
-            progress(f"seed {seed}: {act.at.astimezone(ZONE):%Y-%m-%d} · {booked} arrests booked · "
-                     f"{queries} partner queries ({refused} refused) · {time.monotonic() - began:.0f} s")  # fmt: skip
+        week = min(weeks, (act.at - start).days // 7 + 1)  # 0: the warm-up week
+        if week != shown:
+            shown = week
+            elapsed = time.monotonic() - began
+            progress(f"seed {seed}: week {week} of {weeks} ({act.at.astimezone(ZONE):%Y-%m-%d}) · {booked} arrests "
+                     f"booked · {queries} partner queries ({refused} refused) · {elapsed:.0f} s")  # fmt: skip
         asked, refusals = _perform(db, actors[act.user], act)
         queries, refused = queries + asked, refused + refusals
     book_all(db.factory, clerk, population, pending[booked:])
