@@ -29,16 +29,11 @@ from pars.errors import DomainError
 from pars.oversight.models import Alert
 from pars.oversight.scan import scan
 from pars.records.search import parse_search
-from pars.sharing import agreements, gate
+from pars.sharing import agreements, cases, gate
 from pars.sharing.agreements import Policy
 from pars.sharing.gate import PartnerRequest
-from pars.sharing.schemas import AgreementIn
+from pars.sharing.schemas import AgreementIn, CaseIn
 from pars.work import unit_of_work
-
-try:  # registered cases (CONTRACT §7) come with the gate-cases branch
-    from pars.sharing import cases as case_service
-except ImportError:  # pragma: no cover - before that branch is merged
-    case_service = None  # type: ignore[assignment]
 
 START = date(2026, 1, 5)  # a Monday; the partner traffic starts here, city time
 PRIOR_WEEKS = 20  # arrests before the daily history, at a lower rate (people partners look up later)
@@ -177,8 +172,7 @@ def _perform(db: Database, actor: Actor, act: Act) -> tuple[int, int]:
     """Sends one act; returns (partner queries made, of which refused)."""
     request = PartnerRequest(purpose=act.purpose, case_reference=act.case)
     if act.kind == "register":
-        if case_service is not None:
-            _register(db, actor, act)
+        _register(db, actor, act)
         return 0, 0
     found: str | None = None
     try:
@@ -211,12 +205,11 @@ def _perform(db: Database, actor: Actor, act: Act) -> tuple[int, int]:
 
 
 def _register(db: Database, actor: Actor, act: Act) -> None:
+    """A lawful partner registers the case it works, with its subjects (CONTRACT §7). The world
+    gives each case a new reference, so a refusal here is a fault of the world: it is raised."""
     body = {"reference": act.case, "title": act.title, "opened_at": act.at, "subjects": act.subjects}
-    try:
-        with unit_of_work(db.factory, FrozenClock(act.at), actor) as session:
-            case_service.register(session, actor, case_service.CaseIn.model_validate(body))  # type: ignore[attr-defined]
-    except DomainError:
-        pass
+    with unit_of_work(db.factory, FrozenClock(act.at), actor) as session:
+        cases.register(session, actor, CaseIn.model_validate(body), zone=ZONE)
 
 
 def _alerts(db: Database, actors: dict[str, Actor]) -> list[AlertRow]:
