@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean catalog
+.PHONY: run test lint bench eval-oversight clean catalog
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 ## bench: every benchmark on SQLite and PostgreSQL (under 15 minutes); bench/results.json and a Markdown table
 bench: $(STAMP)
 	$(BIN)/python bench/suite.py
+
+## eval-oversight: the misuse detectors on seeded synthetic worlds (3 seeds, six weeks of partner traffic each); a Markdown table
+eval-oversight: $(STAMP)
+	$(BIN)/python evaluation/oversight.py --seeds 1,2,3 --weeks 6 --json evaluation/results.json
 
 ## catalog: rebuild the packaged offense catalog from ../shared/data
 catalog: $(STAMP)

@@ -108,6 +108,26 @@ class Settings(BaseSettings):
     oversight_repeat_window_days: int = Field(default=7, ge=1)
     oversight_repeat_min: int = Field(default=3, ge=1)
     oversight_repeat_collapse_minutes: int = Field(default=15, ge=0)
+    oversight_repeat_references_min: int = Field(default=3, ge=2)
+    # People expected, by chance alone, to be looked up as often as the one flagged under several
+    # references, given the agency's volume and the people on file: at most this many.
+    oversight_repeat_chance: float = Field(default=0.01, gt=0, lt=1)
+    # Lookups of people arrested this many hours before the query are the follow-up of the
+    # city's own arrests: volume_spike, off_hours_bulk and broad_search leave them out.
+    oversight_recent_arrest_hours: float = Field(default=48, ge=0)
+    oversight_broad_search_pooled_people: int = Field(default=20, ge=2)
+    oversight_broad_search_pooled_factor: float = Field(default=3, gt=1)
+    oversight_refused_sweep_min: int = Field(default=6, ge=1)
+    oversight_refused_sweep_factor: float = Field(default=3, gt=1)
+    oversight_churn_min: int = Field(default=15, ge=2)
+    oversight_churn_factor: float = Field(default=3, gt=1)
+    oversight_churn_once_share: float = Field(default=0.8, gt=0, le=1)
+    oversight_skew_window_days: int = Field(default=7, ge=1)
+    oversight_skew_min_people: int = Field(default=20, ge=5)
+    oversight_skew_min_population: int = Field(default=50, ge=10)
+    # Family-wise error per window: each group tested at ALPHA / (groups tested), Bonferroni.
+    oversight_skew_alpha: float = Field(default=1e-6, gt=0, le=0.05)
+    oversight_skew_min_ratio: float = Field(default=1.5, gt=1)
 
     _split_lists = field_validator("protected_fields", "prohibited_purposes", "webhook_retry_schedule", mode="before")(
         _split

@@ -11,6 +11,7 @@ from pars.oversight.models import Alert
 from pars.oversight.scan import ScanResult
 from pars.settings import Settings
 from tests.oversight.conftest import Ask, Person, Refuse, Trail, at
+from tests.oversight.test_rules_cases import Look, Writer, write  # noqa: F401  (a fixture)
 
 
 def rules_of(found: list[Alert]) -> list[tuple[str, str, str]]:
@@ -149,15 +150,14 @@ def test_outside_scope_probe(
     run_scan: Callable[..., ScanResult], alerts: Callable[..., list[Alert]],
 ) -> None:  # fmt: skip
     ice, atf, fbi = partner("ICE"), partner("ATF"), partner("FBI")
-    person = people(1)[0]
     # After its agreement ended, ICE keeps asking: three times in a week.
     ended = [s for d in range(3) for s in trail.write(ice, at(d, 1), Refuse("no_agreement_in_force"))]
     # ATF reads records outside its (firearms) scope, five times in a week.
     scope = [s for d in range(5) for s in trail.write(atf, at(d, 10), Refuse("not_found_or_out_of_scope",
              action=AuditAction.ARREST_READ, case="ATF-1"))]  # fmt: skip
     # FBI: the same volume, lawful: reads in scope, and one mistyped id a week.
-    for d in range(4):
-        trail.write(fbi, at(d, 10), Ask([person], case=f"F-{d}", action=AuditAction.ARREST_READ))
+    for d, someone in enumerate(people(4)):
+        trail.write(fbi, at(d, 10), Ask([someone], case=f"F-{d}", action=AuditAction.ARREST_READ))
     for week in range(2):
         trail.write(fbi, at(7 * week, 10), Refuse("not_found_or_out_of_scope", action=AuditAction.ARREST_READ))
     run_scan()
@@ -167,16 +167,19 @@ def test_outside_scope_probe(
 
 
 def test_repeated_person_lookup(
-    trail: Trail, partner: Callable[..., Actor], people: Callable[[int], list[Person]],
+    trail: Trail, write: Writer, partner: Callable[..., Actor], people: Callable[[int], list[Person]],  # noqa: F811
     run_scan: Callable[..., ScanResult], alerts: Callable[..., list[Alert]],
 ) -> None:  # fmt: skip
     ice, fbi, atf = partner("ICE"), partner("FBI"), partner("ATF")
     watched, other = people(2)
     # ICE checks on one person every day, without a case.
     looks = [s for d in range(3) for s in trail.write(ice, at(d, 2), Ask([watched]))]
-    # FBI looks the same person up as often, each time for a new case.
+    # FBI looks the same person up as often, each time for a new case of which they are a subject.
     for d in range(3):
-        trail.write(fbi, at(d, 11), Ask([watched], case=f"FBI-{d}"))
+        write(fbi, at(d, 11), Look([watched], case=f"FBI-{d}", registered=True, subjects=1, explained=True))
+    # And once more under two further cases that do not name them: two references are no pattern.
+    for d in range(2):
+        write(fbi, at(d, 15), Look([watched], case=f"FBI-X{d}"))
     # ATF searches and then reads what it found, twice a day for one case: one lookup each time.
     for d in range(2):
         trail.write(atf, at(d, 11), Ask([other], case="ATF-9"))

@@ -24,6 +24,7 @@ from pars.oversight.scan import ScanResult, rebuild, scan, scan_once
 from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.oversight.conftest import Ask, Person, Refuse, Trail, at
+from tests.oversight.test_rules_cases import Deny, Look, Writer, arrested, write  # noqa: F401  (fixtures)
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -151,3 +152,32 @@ def test_a_second_scanner_skips_while_one_holds_the_cursor(
             assert scan_once(other, settings, limit=1000).busy
         assert first.raised == 1
     assert len(alerts()) == 1 and scan(factory, FrozenClock(at(1)), settings).queries == 0
+
+
+def test_the_new_rules_raise_once_per_window_however_the_trail_is_read(
+    write: Writer, partner: Callable[..., Actor], arrested: Callable[..., list[Person]],  # noqa: F811
+    run_scan: Callable[..., ScanResult], alerts: Callable[..., list[Alert]], db: Engine,
+) -> None:  # fmt: skip
+    """refused_sweep, demographic_skew (per user) and repeated lookups under fresh references,
+    read in batches of three entries, then rebuilt and read again: the same alerts."""
+    week = at(-1, 9)
+    hispanic = arrested(22, week, ethnicity="Hispanic")
+    arrested(80, week, ethnicity="Non-Hispanic")
+    sweeper, colleague = partner("ICE"), partner("ICE")
+    write(sweeper, at(0, 9), *[Deny("ambiguous", persons=5, subject=f"{i:032x}") for i in range(7)])
+    write(sweeper, at(0, 11), *[Look([p], case=f"I-{i}") for i, p in enumerate(hispanic[:21])])
+    write(colleague, at(0, 12), Deny("ambiguous", persons=2))
+    for d in range(5):  # one person, day after day, under a new reference each time
+        write(colleague, at(d, 14), Look([hispanic[21]], case=f"S-{d}"))
+    run_scan(limit=3)
+    first = {(a.rule, a.user_id, tuple(a.evidence)) for a in alerts()}
+    assert {(rule, user) for rule, user, _ in first} >= {
+        ("refused_sweep", sweeper.user_id), ("demographic_skew", sweeper.user_id),
+        ("repeated_person_lookup", colleague.user_id),
+    }  # fmt: skip
+    ids = {a.id for a in alerts()}
+    with unit_of_work(make_session_factory(db), FrozenClock(at(1))) as work:
+        rebuild(work)
+    run_scan()
+    assert {a.id for a in alerts()} == ids
+    assert {(a.rule, a.user_id, tuple(a.evidence)) for a in alerts()} == first

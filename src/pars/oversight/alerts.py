@@ -75,7 +75,7 @@ def _raise(
     details: dict[str, Any],
     instant: datetime,
 ) -> None:
-    user = state.subject or state.sole_user
+    user = state.subject or finding.user or state.sole_user
     # The id is made here, not at flush, so the batch's alerts are written in one flush.
     alert = Alert(
         id=uuid.uuid4(),

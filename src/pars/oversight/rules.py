@@ -6,32 +6,41 @@ alert (``judge``). Tallies only grow, so the same window judged again after more
 gives the same alert with more evidence, never a second alert.
 
 Rules look at partner agencies only, except ``protected_field_probe``: searching by place of
-birth is a probe whoever does it.
+birth is a probe whoever does it. Rules count what a request *asked for* as well as what it
+returned (a search refused as too broad or ambiguous asked for someone), and leave out what
+makes lawful work lawful: a lookup of a subject of the registered case it names
+(*explained*), a lookup of someone arrested in the last hours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from pars.oversight import windows
+from pars.oversight.rulebase import (
+    SEVERITY_ORDER,
+    Baselined,
+    Context,
+    Finding,
+    FirstSeen,
+    History,
+    QuarterWindows,
+    Rule,
+    Severity,
+    TallyState,
+    times,
+    who,
+)
+from pars.oversight.rules_cases import AMBIGUOUS, CaseReferenceChurn, RefusedSweep
+from pars.oversight.skew import DemographicSkew, binomial_tail
 from pars.oversight.trail import Query
 from pars.oversight.windows import Window
-from pars.settings import Settings
 from pars.sharing.vocabulary import Refused
 
-
-class Severity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-
-SEVERITY_ORDER = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
+__all__ = [
+    "RULES", "RULE_NAMES", "SEVERITY_ORDER", "Baselined", "Context", "Finding", "FirstSeen", "History",
+    "QuarterWindows", "Rule", "Severity", "TallyState",
+]  # fmt: skip
 
 # Record fields whose use as a search key is profiling, beyond PARS_PROTECTED_FIELDS itself.
 SENSITIVE_PARAMETERS = frozenset(
@@ -41,111 +50,6 @@ SENSITIVE_PARAMETERS = frozenset(
     }
 )  # fmt: skip
 PROTECTED_PROBE = "protected_field_probe"
-
-
-@dataclass
-class TallyState:
-    """One window's running count, as loaded from ``oversight_tallies`` or new."""
-
-    key: str
-    rule: str
-    agency: str
-    subject: str
-    window: Window
-    count: int = 0
-    evidence: list[int] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-    is_new: bool = True
-
-    def add(self, query: Query, cap: int) -> None:
-        self.count += 1
-        if len(self.evidence) < cap:
-            self.evidence.append(query.seq)
-        if query.user:
-            users = self.data.setdefault("users", {})
-            users[query.user] = users.get(query.user, 0) + 1
-
-    def bump(self, name: str, by: int = 1) -> None:
-        self.data[name] = self.data.get(name, 0) + by
-
-    @property
-    def sole_user(self) -> str | None:
-        users = self.data.get("users") or {}
-        return next(iter(users)) if len(users) == 1 else None
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    summary: str
-    evidence: list[int]
-    details: dict[str, Any]
-
-
-# (rule, agency, subject, from, to) → [(window start, count)] of earlier windows; and the
-# start of the subject's first window of a rule, ever.
-History = Callable[[str, str, str, datetime, datetime], list[tuple[datetime, int]]]
-FirstSeen = Callable[[str, str, str], datetime | None]
-
-
-@dataclass(frozen=True, slots=True)
-class QuarterWindows:
-    """Every window the rules count in for one quarter hour (``windows.quarter_of``)."""
-
-    day: Window
-    block: Window
-    night: Window | None
-    scope: Window
-    repeat: Window
-
-
-@dataclass(frozen=True)
-class Context:
-    settings: Settings
-    partners: frozenset[str]
-    history: History
-    first_seen: FirstSeen
-    # quarter → its windows: the scan asks for them for every query and every rule, and a batch
-    # spans only a few hundred quarter hours.
-    _windows: dict[int, QuarterWindows] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return self.settings.zone
-
-    def windows_at(self, quarter: int) -> QuarterWindows:
-        found = self._windows.get(quarter)
-        if found is None:
-            s, zone = self.settings, self.zone
-            found = self._windows[quarter] = QuarterWindows(
-                day=windows.day(quarter, zone),
-                block=windows.block(quarter, zone, s.oversight_broad_search_hours),
-                night=windows.night(quarter, zone, s.oversight_night_start_hour, s.oversight_night_end_hour),
-                scope=windows.span(quarter, zone, s.oversight_scope_window_days),
-                repeat=windows.span(quarter, zone, s.oversight_repeat_window_days),
-            )
-        return found
-
-    def city_date(self, instant: datetime) -> str:
-        return instant.astimezone(self.zone).strftime("%a %Y-%m-%d")
-
-    def graded(self, value: float, threshold: float) -> Severity:
-        return Severity.HIGH if value >= threshold * self.settings.oversight_high_factor else Severity.MEDIUM
-
-
-class Rule:
-    name: ClassVar[str]
-    partners_only: ClassVar[bool] = True
-
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        """The (subject, window) pairs this query counts in; subject "" is the whole agency."""
-        raise NotImplementedError
-
-    def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
-        tally.add(query, ctx.settings.oversight_max_evidence)
-
-    def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
-        raise NotImplementedError
 
 
 class NoCaseReference(Rule):
@@ -176,46 +80,89 @@ class NoCaseReference(Rule):
                        "refused": refused, "threshold": threshold})  # fmt: skip
 
 
-class BroadSearch(Rule):
-    """Many different people looked up in a short window under one case reference, or under
-    none: at least PARS_OVERSIGHT_BROAD_SEARCH_PEOPLE in one block of
-    PARS_OVERSIGHT_BROAD_SEARCH_HOURS of the city day. A busy partner working many cases, each
-    with its own reference, is not a sweep; a sweep without any case is high severity."""
+class BroadSearch(Baselined):
+    """Many different people looked up, or asked for, in one block of
+    PARS_OVERSIGHT_BROAD_SEARCH_HOURS of the city day. Two ways:
+
+    - under one case reference, or under none: at least PARS_OVERSIGHT_BROAD_SEARCH_PEOPLE
+      (high when under none);
+    - across references that are no registered case of the agency (a sweep that invents a
+      reference per search): at least PARS_OVERSIGHT_BROAD_SEARCH_POOLED_PEOPLE and
+      PARS_OVERSIGHT_BROAD_SEARCH_POOLED_FACTOR times the agency's usual queries per block
+      (PARS_OVERSIGHT_HIGH_FACTOR times the minimum while it has no history).
+
+    A search refused as too broad or ambiguous asked for someone and counts. Lawful surges do
+    not: lookups explained by their registered case (a task force's co-defendants), and
+    lookups under a case reference of people arrested in the last
+    PARS_OVERSIGHT_RECENT_ARREST_HOURS (``Query.follow_up``)."""
 
     name = "broad_search"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if not query.ok:
+        if query.ok:
+            if query.discounted:
+                return []
+        elif query.reason not in (Refused.TOO_BROAD, AMBIGUOUS):
             return []
         return [("", ctx.windows_at(query.quarter).block)]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
-        case = tally.data.setdefault("cases", {}).setdefault(query.case, {"people": [], "seqs": []})
-        known = set(case["people"])
-        case["people"].extend(p for p in query.people() if p not in known)
-        if len(case["seqs"]) < ctx.settings.oversight_max_evidence:
-            case["seqs"].append(query.seq)
+        cap = ctx.settings.oversight_max_evidence
+        groups = [
+            (f"c:{query.case}", tally.data.setdefault("cases", {}).setdefault(query.case, {"people": [], "seqs": []}))
+        ]
+        if not query.registered:
+            groups.append(("pooled", tally.data.setdefault("pooled", {"people": [], "seqs": []})))
+        for name, group in groups:
+            tally.extend_distinct(name, group["people"], query.people())
+            if len(group["seqs"]) < cap:
+                group["seqs"].append(query.seq)
+            if query.user:
+                group.setdefault("users", {})[query.user] = 1
+        if query.case and not query.registered:
+            tally.data.setdefault("references", {})[query.case] = 1
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
-        threshold = ctx.settings.oversight_broad_search_people
+        settings = ctx.settings
+        threshold = settings.oversight_broad_search_people
         cases: dict[str, dict[str, list[Any]]] = tally.data.get("cases", {})
         broad = {case: len(v["people"]) for case, v in cases.items() if len(v["people"]) >= threshold}
-        if not broad:
+        start, end = tally.window.start.astimezone(ctx.zone), tally.window.end.astimezone(ctx.zone)
+        window = f"between {start:%H:%M} and {end:%H:%M} on {ctx.city_date(tally.window.start)}"
+        if broad:
+            people = max(broad.values())
+            severity = Severity.HIGH if "" in broad else ctx.graded(people, threshold)
+            how = "without any case reference" if "" in broad else "under a single case reference"
+            summary = f"{tally.agency} looked up {people} different people {how} {window}"
+            evidence = sorted({s for case in broad for s in cases[case]["seqs"]})
+            details: dict[str, Any] = {"people": people, "threshold": threshold, "cases_over_threshold": len(broad),
+                       "without_case_reference": "" in broad}  # fmt: skip
+            return Finding(
+                severity, summary, evidence, details, _one({u for c in broad for u in cases[c].get("users", {})})
+            )
+        pooled = tally.data.get("pooled")
+        if pooled is None or len(pooled["people"]) < settings.oversight_broad_search_pooled_people:
             return None
-        people = max(broad.values())
-        severity = Severity.HIGH if "" in broad else ctx.graded(people, threshold)
-        local = tally.window.start.astimezone(ctx.zone)
-        end = tally.window.end.astimezone(ctx.zone)
-        how = "without any case reference" if "" in broad else "under a single case reference"
+        people = len(pooled["people"])
+        per_day = self.baseline(tally, ctx, since_rule=VolumeSpike.name, of_rule=VolumeSpike.name)
+        least = settings.oversight_broad_search_pooled_people
+        if per_day is None:  # no norm yet: a stricter bar, as for case_reference_churn
+            usual, pooled_threshold = 0.0, least * settings.oversight_high_factor
+        else:
+            usual = per_day * settings.oversight_broad_search_hours / 24
+            pooled_threshold = max(least, settings.oversight_broad_search_pooled_factor * usual)
+        if people < pooled_threshold:
+            return None
+        references = len(tally.data.get("references", {}))
         summary = (
-            f"{tally.agency} looked up {people} different people {how} between {local:%H:%M} and {end:%H:%M} on "
-            f"{ctx.city_date(tally.window.start)}"
+            f"{tally.agency} looked up {people} different people under {times(references, 'case reference')} "
+            f"that are no registered case {window}, against a usual {usual:.1f} queries in such a block"
         )
-        evidence = sorted({s for case in broad for s in cases[case]["seqs"]})
-        details = {"people": people, "threshold": threshold, "cases_over_threshold": len(broad),
-                   "without_case_reference": "" in broad}  # fmt: skip
-        return Finding(severity, summary, evidence, details)
+        details = {"people": people, "references": references, "usual_per_block": round(usual, 2),
+                   "threshold": round(pooled_threshold, 2), "without_case_reference": False}  # fmt: skip
+        user = _one(set(pooled.get("users", {})))
+        return Finding(ctx.graded(people, pooled_threshold), summary, sorted(pooled["seqs"]), details, user)
 
 
 class ProtectedFieldProbe(Rule):
@@ -253,41 +200,27 @@ class ProtectedFieldProbe(Rule):
                    "parameters": tally.data.get("parameters", {})}  # fmt: skip
         if probes >= ctx.settings.oversight_probe_min:
             severity = Severity.HIGH if sensitive else Severity.MEDIUM
-            summary = f"{tally.agency} made {_times(probes, 'attempt')} to search by record fields ({names}) on {day}"
+            summary = f"{tally.agency} made {times(probes, 'attempt')} to search by record fields ({names}) on {day}"
             return Finding(severity, summary, tally.evidence, details)
         if ungranted >= ctx.settings.oversight_ungranted_probe_min:
-            searches = _times(ungranted, "search")
+            searches = times(ungranted, "search")
             summary = f"{tally.agency} made {searches} by fields its agreement does not grant ({names}) on {day}"
             return Finding(Severity.LOW, summary, tally.evidence, details)
         return None
 
 
-class _Baselined(Rule):
-    """A rule that compares a window with the subject's own earlier windows of the same rule,
-    over PARS_OVERSIGHT_BASELINE_DAYS, once it has PARS_OVERSIGHT_BASELINE_MIN_DAYS of history
-    (a subject with less has no pattern yet, and is not judged)."""
-
-    def baseline(self, tally: TallyState, ctx: Context, *, since_rule: str) -> float | None:
-        """The subject's mean count per day before this window, or None without enough history."""
-        settings = ctx.settings
-        first = ctx.first_seen(since_rule, tally.agency, tally.subject)
-        if first is None:
-            return None
-        start = tally.window.start - timedelta(days=settings.oversight_baseline_days)
-        observed = windows.city_days_between(max(first, start), tally.window.start, ctx.zone)
-        if observed < settings.oversight_baseline_min_days:
-            return None
-        earlier = ctx.history(self.name, tally.agency, tally.subject, start, tally.window.start)
-        return sum(count for _, count in earlier) / observed
-
-
-class VolumeSpike(_Baselined):
+class VolumeSpike(Baselined):
     """An agency's (or one user's) queries in a city day at least PARS_OVERSIGHT_VOLUME_FACTOR
-    times its own daily mean over the baseline, and at least PARS_OVERSIGHT_VOLUME_MIN."""
+    times its own daily mean over the baseline, and at least PARS_OVERSIGHT_VOLUME_MIN.
+    Lookups the partner did not choose are left out: the subjects of a registered case (a task
+    force's indictment), follow-ups of the city's arrests of the last hours."""
 
     name = "volume_spike"
+    per_user = True
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
+        if query.discounted:  # chosen by a registered case, or by the city's own arrests
+            return []
         window = ctx.windows_at(query.quarter).day
         return [("", window), (query.user, window)] if query.user else [("", window)]
 
@@ -296,7 +229,7 @@ class VolumeSpike(_Baselined):
         if tally.count < settings.oversight_volume_min:
             return None
         # One user who made all of the agency's queries that day is the agency's own alert.
-        if tally.subject and self._sole(tally, ctx):
+        if tally.subject and self.sole(tally, ctx):
             return None
         mean = self.baseline(tally, ctx, since_rule=self.name)
         if mean is None:
@@ -304,20 +237,15 @@ class VolumeSpike(_Baselined):
         threshold = max(settings.oversight_volume_min, settings.oversight_volume_factor * mean)
         if tally.count < threshold:
             return None
-        who = f"{tally.agency} user {tally.subject}" if tally.subject else tally.agency
         summary = (
-            f"{who} made {tally.count} queries on {ctx.city_date(tally.window.start)}, against a usual "
+            f"{who(tally)} made {tally.count} queries on {ctx.city_date(tally.window.start)}, against a usual "
             f"{mean:.1f} a day over the previous {settings.oversight_baseline_days} days"
         )
         details = {"queries": tally.count, "baseline_per_day": round(mean, 2), "threshold": round(threshold, 2)}
         return Finding(ctx.graded(tally.count, threshold), summary, tally.evidence, details)
 
-    def _sole(self, tally: TallyState, ctx: Context) -> bool:
-        agency = ctx.history(self.name, tally.agency, "", tally.window.start, tally.window.end)
-        return bool(agency) and agency[0][1] == tally.count
 
-
-class OffHoursBulk(_Baselined):
+class OffHoursBulk(Baselined):
     """A burst at night, city time (PARS_OVERSIGHT_NIGHT_START_HOUR to _END_HOUR): at least
     PARS_OVERSIGHT_OFF_HOURS_MIN queries in one night and PARS_OVERSIGHT_OFF_HOURS_FACTOR times
     the agency's own mean per night over the baseline. A partner whose shift works nights
@@ -327,7 +255,7 @@ class OffHoursBulk(_Baselined):
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
         window = ctx.windows_at(query.quarter).night
-        return [] if window is None else [("", window)]
+        return [] if window is None or query.discounted else [("", window)]
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings
@@ -380,59 +308,101 @@ class OutsideScopeProbe(Rule):
 
 
 class RepeatedPersonLookup(Rule):
-    """The same person looked up again and again without a new case: per
-    PARS_OVERSIGHT_REPEAT_WINDOW_DAYS, a person's lookups beyond one per distinct case
-    reference reach PARS_OVERSIGHT_REPEAT_MIN. Requests about the same person under the same
-    case within PARS_OVERSIGHT_REPEAT_COLLAPSE_MINUTES are one lookup (a search, then reading
-    what it found)."""
+    """The same person looked up again and again without a new case, per
+    PARS_OVERSIGHT_REPEAT_WINDOW_DAYS. A person's lookups are counted once per case reference
+    and city day (a search, then reading what it found; a daily custody check), and without a
+    reference once per PARS_OVERSIGHT_REPEAT_COLLAPSE_MINUTES. Raised when the lookups beyond
+    one per distinct reference reach PARS_OVERSIGHT_REPEAT_MIN, or when one person was looked
+    up under PARS_OVERSIGHT_REPEAT_REFERENCES_MIN different references (fresh references do
+    not make the same person a new case) more often than chance would have it, given the
+    agency's lookups of the window and the people on file (PARS_OVERSIGHT_REPEAT_CHANCE).
+    Lookups explained by their registered case (the person is one of its subjects) do not
+    count."""
 
     name = "repeated_person_lookup"
 
     def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if not query.ok or not (query.persons or query.subject):
+        if not query.ok or query.explained or not (query.persons or query.subject):
             return []
         return [("", ctx.windows_at(query.quarter).repeat)]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
         people = tally.data.setdefault("people", {})
+        day = ctx.windows_at(query.quarter).day.label
         for person in query.people():
-            people.setdefault(person, []).append([int(query.at.timestamp()), query.case, query.seq])
+            people.setdefault(person, []).append([int(query.at.timestamp()), query.case, query.seq, day, query.user])
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings
         collapse = settings.oversight_repeat_collapse_minutes * 60
-        flagged: dict[str, tuple[int, list[int], bool]] = {}
-        for person, looks in tally.data.get("people", {}).items():
-            if len(looks) < settings.oversight_repeat_min:
+        least = min(settings.oversight_repeat_min, settings.oversight_repeat_references_min)
+        flagged: dict[str, tuple[int, int, list[int], bool]] = {}
+        users: set[str] = set()
+        everyone = tally.data.get("people", {})
+        chance = _chance(sum(len(looks) for looks in everyone.values()), ctx.on_file())
+        for person, looks in everyone.items():
+            if len(looks) < least:
                 continue
-            lookups, seqs, last = 0, [], dict[str, int]()
-            for at, case, seq in sorted(looks):
+            before = set(users)
+            lookups, seqs, last, days = 0, [], dict[str, int](), set[tuple[str, str]]()
+            for at, case, seq, *more in sorted(looks):
                 seqs.append(seq)
-                if case in last and at - last[case] <= collapse:
+                if more:
+                    users.add(more[-1] if len(more) > 1 else "?")
+                if case:
+                    key = (case, more[0] if more else str(at // 86400))
+                    if key in days:
+                        continue
+                    days.add(key)
+                elif case in last and at - last[case] <= collapse:
                     continue
                 last[case], lookups = at, lookups + 1
-            cases = {case for _, case, _ in looks if case}
-            if lookups - len(cases) >= settings.oversight_repeat_min:
-                flagged[person] = (lookups, seqs, not cases)
+            cases = {case for _, case, *_ in looks if case}
+            many = (
+                len(cases) >= settings.oversight_repeat_references_min
+                and chance(len(cases)) <= settings.oversight_repeat_chance
+            )
+            if many or lookups - len(cases) >= settings.oversight_repeat_min:
+                flagged[person] = (lookups, len(cases), seqs, not cases)
+            else:
+                users = before
         if not flagged:
             return None
-        most = max(lookups for lookups, _, _ in flagged.values())
-        caseless = all(none for _, _, none in flagged.values())
+        most = max(lookups for lookups, _, _, _ in flagged.values())
+        references = max(refs for _, refs, _, _ in flagged.values())
+        caseless = all(none for *_, none in flagged.values())
+        how = (
+            "without a new case reference"
+            if references < settings.oversight_repeat_references_min
+            else (f"under up to {references} different case references")
+        )
         summary = (
             f"{tally.agency} looked up {len(flagged)} {'person' if len(flagged) == 1 else 'people'} again and again "
-            f"(up to {most} times) without a new case reference in the {settings.oversight_repeat_window_days} days "
+            f"(up to {most} times) {how} in the {settings.oversight_repeat_window_days} days "
             f"from {ctx.city_date(tally.window.start)}"
         )
-        evidence = sorted({s for _, seqs, _ in flagged.values() for s in seqs})
+        evidence = sorted({s for _, _, seqs, _ in flagged.values() for s in seqs})
         people = sorted(p.removeprefix("p:") for p in flagged if p.startswith("p:"))
-        details = {"people": len(flagged), "most_lookups": most, "person_ids": people[:100],
-                   "threshold": settings.oversight_repeat_min}  # fmt: skip
-        return Finding(Severity.HIGH if caseless else Severity.MEDIUM, summary, evidence, details)
+        details = {"people": len(flagged), "most_lookups": most, "most_references": references,
+                   "person_ids": people[:100], "threshold": settings.oversight_repeat_min,
+                   "references_threshold": settings.oversight_repeat_references_min}  # fmt: skip
+        severe = caseless or references >= settings.oversight_repeat_references_min
+        return Finding(Severity.HIGH if severe else Severity.MEDIUM, summary, evidence, details, _one(users))
 
 
-def _times(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}es" if noun.endswith("h") else f"{count} {noun}s"
+def _chance(lookups: int, on_file: int) -> Callable[[int], float]:
+    """How many of the ``on_file`` people would, by chance alone, be among ``lookups`` made at
+    random at least k times (the expected count, binomial): a busy agency meets the same
+    person again now and then; a stalker's one person, looked up day after day, is beyond it."""
+    if on_file <= 0:
+        return lambda k: 0.0
+    return lambda k: on_file * binomial_tail(k, lookups, 1 / on_file)
+
+
+def _one(users: set[str]) -> str | None:
+    """The user, when the evidence is one user's (a user id; "" or "?" is no known user)."""
+    return next(iter(users)) if len(users) == 1 and next(iter(users)) not in ("", "?") else None
 
 
 RULES: tuple[Rule, ...] = (
@@ -443,5 +413,8 @@ RULES: tuple[Rule, ...] = (
     OffHoursBulk(),
     OutsideScopeProbe(),
     RepeatedPersonLookup(),
+    DemographicSkew(),
+    RefusedSweep(),
+    CaseReferenceChurn(),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)

@@ -13,6 +13,7 @@ waited for); on SQLite the write lock every PARS transaction takes already seria
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,8 +30,9 @@ from pars.clock import Clock, now
 from pars.oversight.alerts import settle
 from pars.oversight.models import ScanCursor, Tally
 from pars.oversight.rules import RULES, Context, Rule, TallyState
-from pars.oversight.trail import PersonMap, Query, read_queries
+from pars.oversight.trail import PersonMap, Query, group_of, read_queries
 from pars.oversight.windows import Window
+from pars.records.models import Arrest, Person
 from pars.settings import Settings
 from pars.work import unit_of_work
 
@@ -62,7 +64,7 @@ class ScanResult:
 def scan(factory: sessionmaker[Session], clock: Clock, settings: Settings, *, limit: int | None = None) -> ScanResult:
     """Reads the trail to its end, one unit of work per batch of ``limit`` entries."""
     total = ScanResult()
-    persons = PersonMap()
+    persons = PersonMap(settings.oversight_recent_arrest_hours)
     while True:
         with unit_of_work(factory, clock) as session:
             result = scan_once(session, settings, limit=limit or settings.oversight_scan_batch, persons=persons)
@@ -85,10 +87,11 @@ def scan_once(session: Session, settings: Settings, *, limit: int, persons: Pers
         return ScanResult(through=start)
     partners = frozenset(session.scalars(select(Agency.code).where(Agency.kind == "partner")))
     queries = read_queries(session, after=start, upto=upto, partners=partners)
-    (persons or PersonMap()).fill(session, [q for q in queries if q.records])
+    (persons or PersonMap(settings.oversight_recent_arrest_hours)).fill(session, [q for q in queries if q.records])
     reach = timedelta(days=settings.oversight_baseline_days + 1)
     store = TallyStore(session, settings.oversight_max_evidence, reach)
-    context = Context(settings, partners, store.history, store.first_seen)
+    arrested = Arrested(session)
+    context = Context(settings, partners, store.history, store.first_seen, arrested, arrested.on_file)
     touched = store.count(queries, context)
     store.write()
     raised, updated = settle(session, context, touched)
@@ -116,6 +119,36 @@ def _take_cursor(session: Session, *, wait: bool = False) -> ScanCursor | None:
         session.flush()
     locked = select(ScanCursor).where(ScanCursor.name == CURSOR).with_for_update(skip_locked=not wait)
     return session.scalars(locked).first()
+
+
+class Arrested:
+    """The people arrested in a window by (race, ethnicity), normalised (``trail.group_of``):
+    the reference population of ``demographic_skew``. One grouped query per window and batch
+    (a batch touches one or two weeks), however many users' windows are judged."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._known: dict[Window, Counter[tuple[str, str]]] = {}
+        self._on_file: int | None = None
+
+    def on_file(self) -> int:
+        """The people with an arrest on file (once per batch)."""
+        if self._on_file is None:
+            self._on_file = self.session.scalar(select(func.count()).select_from(Person)) or 0
+        return self._on_file
+
+    def __call__(self, window: Window) -> Counter[tuple[str, str]]:
+        found = self._known.get(window)
+        if found is None:
+            found = self._known[window] = Counter()
+            rows = self.session.execute(
+                select(Arrest.race, Arrest.ethnicity, func.count(func.distinct(Arrest.person_id)))
+                .where(Arrest.arrested_at >= window.start, Arrest.arrested_at < window.end)
+                .group_by(Arrest.race, Arrest.ethnicity)
+            )
+            for race, ethnicity, people in rows:
+                found[(group_of(race), group_of(ethnicity))] += people
+        return found
 
 
 def tally_key(rule: str, agency: str, subject: str, window: Window) -> str:
@@ -153,7 +186,31 @@ class TallyStore:
             state = self.states[key]
             rule.observe(state, query, context)
             touched[key] = (rule, state)
+        self._touch_users(touched)
         return list(touched.values())
+
+    def _touch_users(self, touched: dict[str, tuple[Rule, TallyState]]) -> None:
+        """A rule that judges users on their own holds back a user's alert while that user made
+        all of the agency's entries of the window (``Baselined.sole``); when another user's
+        entry grows the agency's window, the first user's window must be judged again, or the
+        alerts would depend on the order the trail is read in."""
+        wanted: dict[str, tuple[Rule, str, str, Window]] = {}
+        for rule, state in list(touched.values()):
+            if not rule.per_user or state.subject:
+                continue
+            for user in state.data.get("users", {}):
+                key = tally_key(rule.name, state.agency, user, state.window)
+                if key not in touched:
+                    wanted[key] = (rule, state.agency, user, state.window)
+        if not wanted:
+            return
+        self._load(wanted)
+        for key, (rule, *_) in wanted.items():
+            state = self.states[key]
+            if state.is_new and not state.count:  # none stored: nothing to judge, nothing to write
+                del self.states[key]
+            else:
+                touched[key] = (rule, state)
 
     def _load(self, wanted: dict[str, tuple[Rule, str, str, Window]]) -> None:
         keys = [k for k in wanted if k not in self.states]

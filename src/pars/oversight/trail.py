@@ -3,7 +3,10 @@
 Only ``arrest.read`` and ``arrest.search`` entries are queries (CONTRACT §7: one entry per request,
 disclosed or refused). The scanner reads them by ``seq`` ranges with plain Core rows, never the
 whole trail at once; the person behind each disclosed record comes from the arrests table
-(an audit entry names arrests, not people), looked up in batches and cached for the scan.
+(an audit entry names arrests, not people), looked up in batches and cached for the scan,
+with what the rules need to know of that arrest: when it was made (a lookup of someone
+arrested in the last hours is the ordinary follow-up of an arrest) and the race and ethnicity
+recorded (``demographic_skew``), normalised so that free-text variants count as one group.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, Text, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -25,6 +28,36 @@ from pars.records.models import Arrest
 
 QUERY_ACTIONS = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
 _BATCH = 500
+UNKNOWN = "unknown"
+# Free-text values that say "not recorded", counted with the empty value as unknown.
+_UNKNOWN_WORDS = frozenset({"", "unknown", "unk", "u", "none", "n/a", "na", "not recorded", "not stated", "null"})
+# Search parameters that identify a record or person outright (CONTRACT §7); a search without
+# one, by name alone or by name and birth date, asks the gate to find a person.
+IDENTIFIERS = frozenset({"sid", "ppn", "tracking_number", "incident_number", "docket_number"})
+
+
+def group_of(value: str | None) -> str:
+    """A race or ethnicity as recorded, trimmed and case-folded; empty and "unknown" alike."""
+    folded = " ".join((value or "").split()).casefold()
+    return UNKNOWN if folded in _UNKNOWN_WORDS else folded
+
+
+class ArrestFacts(NamedTuple):
+    """What the rules know of one disclosed arrest."""
+
+    person: str
+    arrested_at: datetime
+    race: str  # group_of(race)
+    ethnicity: str  # group_of(ethnicity)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """The gate's ``case`` member of an answered query (CONTRACT §7, registered cases)."""
+
+    registered: bool
+    subjects: int
+    explained: bool
 
 
 @dataclass(slots=True)
@@ -43,7 +76,13 @@ class Query:
     records: list[str]
     parameters: list[str]
     subject: str | None
+    matched: int = 0  # persons matched by a search refused as ambiguous
+    case_facts: CaseFacts | None = None  # only on answered queries that named a case
     persons: list[str] = field(default_factory=list)
+    # Set by PersonMap.fill: (race, ethnicity) of each of ``persons``; and whether every person
+    # disclosed was arrested within PARS_OVERSIGHT_RECENT_ARREST_HOURS before the query.
+    demographics: list[tuple[str, str]] = field(default_factory=list)
+    recent: bool = False
     quarter: int = 0  # windows.quarter_of(at), computed once for every rule's windows
     _people: list[str] | None = None  # people(), once persons are known
 
@@ -53,6 +92,34 @@ class Query:
     @property
     def is_search(self) -> bool:
         return self.action == AuditAction.ARREST_SEARCH
+
+    @property
+    def explained(self) -> bool:
+        """A lookup whose disclosed person is a subject of the registered case it named."""
+        return self.case_facts is not None and self.case_facts.explained
+
+    @property
+    def follow_up(self) -> bool:
+        """A lookup, under a case reference, of people arrested in the last hours: the ordinary
+        follow-up of the city's own arrests. Without a reference it is no follow-up of anything
+        (a nightly sweep of the day's arrestees is the pattern the city complained of)."""
+        return self.recent and bool(self.case)
+
+    @property
+    def discounted(self) -> bool:
+        """Lawful context that volume and sweep rules leave out: a lookup explained by its
+        registered case, or the follow-up of a recent arrest."""
+        return self.explained or self.follow_up
+
+    @property
+    def registered(self) -> bool:
+        return self.case_facts is not None and self.case_facts.registered
+
+    @property
+    def name_only(self) -> bool:
+        """A search by name without a birth date or any identifier."""
+        names = set(self.parameters)
+        return self.is_search and "last_name" in names and "dob" not in names and not names & IDENTIFIERS
 
     def people(self) -> list[str]:
         """Who this request was about: the people whose records it disclosed; for a search that
@@ -106,6 +173,8 @@ def _decoded(row: Sequence[Any]) -> tuple[Any, ...]:
 def to_query(row: Sequence[Any]) -> Query:
     seq, at, agency, actor, action, outcome, details = row
     case = details.get("case_reference")
+    facts = details.get("case")
+    matched = details.get("persons")
     return Query(
         seq=seq,
         at=at,
@@ -119,28 +188,55 @@ def to_query(row: Sequence[Any]) -> Query:
         records=list(details.get("records") or ()),
         parameters=list(details.get("parameters") or ()),
         subject=details.get("subject"),
+        matched=matched if isinstance(matched, int) else 0,
+        case_facts=_case_facts(facts) if isinstance(facts, dict) else None,
     )
 
 
-class PersonMap:
-    """arrest id → person id, for the records the trail names; one query per 500 unknown ids."""
+def _case_facts(facts: dict[str, Any]) -> CaseFacts:
+    subjects = facts.get("subjects")
+    return CaseFacts(bool(facts.get("registered")), subjects if isinstance(subjects, int) else 0,
+                     bool(facts.get("explained")))  # fmt: skip
 
-    def __init__(self) -> None:
-        self._known: dict[str, str] = {}
+
+class PersonMap:
+    """arrest id → the facts of that arrest (``ArrestFacts``), for the records the trail names;
+    one query per 500 unknown ids, cached for the whole scan (arrests do not change person)."""
+
+    def __init__(self, recent_hours: float = 48) -> None:
+        self._known: dict[str, ArrestFacts] = {}
+        self.recent = timedelta(hours=recent_hours)
 
     def fill(self, session: Session, queries: Iterable[Query]) -> None:
         wanted = {r for q in queries for r in q.records if r not in self._known}
         self.load(session, wanted)
         for q in queries:
-            if q.records:
-                q.persons = list(dict.fromkeys(self._known[r] for r in q.records if r in self._known))
+            if not q.records:
+                continue
+            # Of each person, the newest of the arrests disclosed: who they are as last booked.
+            newest: dict[str, ArrestFacts] = {}
+            for record in q.records:
+                fact = self._known.get(record)
+                if fact is None:
+                    continue
+                known = newest.get(fact.person)
+                if known is None or fact.arrested_at > known.arrested_at:
+                    newest[fact.person] = fact
+            q.persons = list(newest)
+            q.demographics = [(f.race, f.ethnicity) for f in newest.values()]
+            q.recent = bool(newest) and all(q.at - self.recent <= f.arrested_at <= q.at for f in newest.values())
 
     def load(self, session: Session, arrest_ids: Iterable[str]) -> None:
         wanted = sorted(a for a in arrest_ids if a not in self._known)
+        columns = (Arrest.id, Arrest.person_id, Arrest.arrested_at, Arrest.race, Arrest.ethnicity)
         for start in range(0, len(wanted), _BATCH):
             ids = [uuid.UUID(a) for a in wanted[start : start + _BATCH]]
-            for arrest_id, person_id in session.execute(select(Arrest.id, Arrest.person_id).where(Arrest.id.in_(ids))):
-                self._known[str(arrest_id)] = str(person_id)
+            for arrest_id, person_id, arrested_at, race, ethnicity in session.execute(
+                select(*columns).where(Arrest.id.in_(ids))
+            ):
+                when = arrested_at if arrested_at.tzinfo else arrested_at.replace(tzinfo=UTC)
+                self._known[str(arrest_id)] = ArrestFacts(str(person_id), when, group_of(race), group_of(ethnicity))
 
     def get(self, arrest_id: str) -> str | None:
-        return self._known.get(arrest_id)
+        fact = self._known.get(arrest_id)
+        return None if fact is None else fact.person
