@@ -1,7 +1,9 @@
 """Property tests of the gate (hypothesis): whatever the agreement, the records and the moment,
 a partner never receives a field outside its grant, a protected field, a record outside scope,
-or anything outside the validity window — through get and through search — and a city user
-always receives the whole record."""
+anything outside the validity window, or anything under an unregistered case when the agreement
+requires registered cases — through get and through search — and a city user always receives
+the whole record. And whatever people share a name, a name search without an identifier
+discloses the arrests of one person or of no one."""
 
 from __future__ import annotations
 
@@ -26,11 +28,12 @@ from pars.clock import FrozenClock
 from pars.db import make_session_factory, unit_of_work
 from pars.records import intake, workflow
 from pars.records.fields import RECORD_FIELDS
+from pars.records.names import name_key
 from pars.records.schemas import ArrestIn, ChargingDecisionIn, SealIn
 from pars.settings import Settings
-from pars.sharing import agreements
+from pars.sharing import agreements, cases
 from pars.sharing.agreements import Policy
-from pars.sharing.schemas import AgreementIn
+from pars.sharing.schemas import AgreementIn, CaseIn
 from tests.conftest import START, User, arrest_body
 
 PROTECTED = {"person.place_of_birth", "person.citizenship", "person.ssn", "victims", "witnesses"}
@@ -126,21 +129,33 @@ def test_a_partner_never_receives_more_than_its_grant(
         records=st.lists(specs, min_size=1, max_size=3),
         moment=st.sampled_from(sorted(MOMENTS)),
         case_required=st.booleans(),
+        registered_required=st.booleans(),
+        case_registered=st.booleans(),
     )
-    def check(fields: set[str], scope: dict[str, Any], records: list[Spec], moment: str, case_required: bool) -> None:
+    def check(
+        fields: set[str],
+        scope: dict[str, Any],
+        records: list[Spec],
+        moment: str,
+        case_required: bool,
+        registered_required: bool,
+        case_registered: bool,
+    ) -> None:
         clock.set(START)
         code = next(codes)
         with unit_of_work(factory, clock) as session:
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="partner"))
-            _, key = create_user(session, SYSTEM, UserIn(agency=code, name=code, roles=[Role.PARTNER]))
+            partner, key = create_user(session, SYSTEM, UserIn(agency=code, name=code, roles=[Role.PARTNER]))
             terms = AgreementIn(
                 agency=code, title="t", effective_from=EFFECTIVE, expires_at=EXPIRES,
                 purposes=["criminal_investigation"], channels=["query"], fields=sorted(fields),
-                scope=scope, require_case_reference=case_required,
+                scope=scope, require_case_reference=case_required, require_registered_case=registered_required,
             )  # fmt: skip
             agreement = agreements.propose(session, SYSTEM, terms, policy)
             for voter in voters:
                 agreements.vote(session, voter, agreement.id, "yes", policy)
+            if case_registered:
+                cases.register(session, actor_for(partner), CaseIn(reference="C-9", title="a case"), zone=CITY)
             ids = [_book(session, clerk, spec) for spec in records]
         clock.set(MOMENTS[moment])
         headers = {
@@ -152,8 +167,9 @@ def test_a_partner_never_receives_more_than_its_grant(
             expected = moment in IN_WINDOW and in_scope(spec, scope)
             got = client.get(f"/api/v1/arrests/{arrest_id}", headers=headers)
             found = client.get("/api/v1/arrests", params={"tracking_number": tracking}, headers=headers)
-            if moment not in IN_WINDOW:
+            if moment not in IN_WINDOW or (registered_required and not case_registered):
                 assert got.status_code == 403 and found.status_code == 403
+                assert "items" not in found.json() and "person" not in got.json()
                 continue
             assert got.status_code == (200 if expected else 404)
             assert [r["id"] for r in found.json()["items"]] == ([str(arrest_id)] if expected else [])
@@ -186,3 +202,74 @@ def _assert_within_grant(shared: dict[str, Any], fields: set[str]) -> None:
     assert set(shared.get("arrest", {})) == arrest
     assert not {"place_of_birth", "citizenship", "ssn"} & set(shared.get("person", {}))
     assert not {"victims", "witnesses", "sealed"} & set(shared)
+
+
+# Names written several ways (accents, case) and a few dates: namesakes arise often.
+LAST_NAMES = ["Peña", "PENA", "Ortiz", "Ortíz"]
+FIRST_NAMES = ["Ana", "ANA", "Luis"]
+BIRTHS = ["1990-05-04", "1985-11-30"]
+people = st.tuples(st.sampled_from(LAST_NAMES), st.sampled_from(FIRST_NAMES), st.sampled_from(BIRTHS))
+
+
+def test_a_name_search_never_discloses_two_people(
+    db: Engine, client: TestClient, clock: FrozenClock, settings: Settings, booking: User
+) -> None:
+    """Whatever people were booked under whatever spellings, a search by last and first name
+    (with or without a date of birth) returns every arrest of the one person it matches, or is
+    refused as ambiguous naming how many people it matched; never arrests of two people."""
+    factory = make_session_factory(db)
+    policy = Policy(
+        frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes), settings.agreement_quorum
+    )
+    with unit_of_work(factory, clock) as session:
+        for code in ("DAO", "FJD"):
+            create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="city", stakeholder=True))
+        voters = [
+            actor_for(create_user(session, SYSTEM, UserIn(agency=code, name=code, roles=[Role.GOVERNANCE]))[0])
+            for code in ("DAO", "FJD")
+        ]
+        clerk = actor_for(create_user(session, SYSTEM, UserIn(agency="PPD", name="clerk", roles=[Role.BOOKING]))[0])
+        create_agency(session, SYSTEM, AgencyIn(code="FBI", name="FBI", kind="partner"))
+        _, key = create_user(session, SYSTEM, UserIn(agency="FBI", name="FBI", roles=[Role.PARTNER]))
+        terms = AgreementIn(
+            agency="FBI", title="t", effective_from=EFFECTIVE, expires_at=EXPIRES, purposes=["criminal_investigation"],
+            channels=["query"], fields=["person.name", "person.dob", "charges"], require_case_reference=False,
+        )  # fmt: skip
+        agreement = agreements.propose(session, SYSTEM, terms, policy)
+        for voter in voters:
+            agreements.vote(session, voter, agreement.id, "yes", policy)
+    headers = {"Authorization": f"Bearer {key}", "PARS-Purpose": "criminal_investigation"}
+    rounds = itertools.count()
+
+    @examples(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(booked=st.lists(people, min_size=1, max_size=5), asked=people, with_dob=st.booleans())
+    def check(booked: list[tuple[str, str, str]], asked: tuple[str, str, str], with_dob: bool) -> None:
+        # A suffix of this example's own keeps earlier examples' people out of its searches.
+        suffix = f"x{next(rounds)}"
+        person_of: dict[str, tuple[str | None, str | None, str]] = {}
+        with unit_of_work(factory, clock) as session:
+            for last, first, dob in booked:
+                body = arrest_body()
+                body["person"] |= {"name": {"first": first, "last": last + suffix}, "dob": dob}
+                arrest = intake.book_arrest(session, clerk, ArrestIn.model_validate(body))
+                person_of[str(arrest.id)] = (name_key(last), name_key(first), dob)
+        last, first, dob = asked
+        params = {"last_name": last + suffix, "first_name": first} | ({"dob": dob} if with_dob else {})
+        matching = {
+            arrest_id: person
+            for arrest_id, person in person_of.items()
+            if person[:2] == (name_key(last), name_key(first)) and (not with_dob or person[2] == dob)
+        }
+        found = client.get("/api/v1/arrests", params={**params, "limit": "100"}, headers=headers)
+        persons = set(matching.values())
+        if len(persons) > 1:
+            assert found.status_code == 403
+            assert found.json()["reason"] == "ambiguous" and found.json()["persons"] == len(persons)
+            assert "items" not in found.json()
+            return
+        assert found.status_code == 200, found.text
+        returned = [item["id"] for item in found.json()["items"]]
+        assert sorted(returned) == sorted(matching)
+        assert len({person_of[arrest_id] for arrest_id in returned}) <= 1
+
+    check()

@@ -607,3 +607,30 @@ def test_a_partner_sees_only_its_own_agencys_agreements_and_no_one_by_name(
     hidden = partner.get(f"/agreements/{other['id']}")
     assert hidden.status_code == 404  # not 403: another agency's agreement does not exist for it
     assert "firearms" not in hidden.text
+
+
+def test_the_registered_case_term_goes_through_the_forms_terms_and_diff(
+    client: TestClient, gov: Callable[[str], TestClient], governors: dict[str, User], fbi: User
+) -> None:
+    browser = gov("CITY")
+    blank = browser.get("/agreements/new").text
+    assert 'name="registered_case" value="required" aria-describedby' in blank  # offered, not ticked
+    reply = post_form(browser, "/agreements/new", "/agreements/new", {**GOOD_FORM, "registered_case": "required"})
+    assert reply.status_code == 303, reply.text
+    [made] = api_agreements(client, governors["DAO"])
+    assert made["versions"][0]["require_registered_case"] is True
+    path = f"/agreements/{made['id']}"
+    terms = text_of(browser.get(path).text)
+    assert "Registered case required: the reference must name an open case the partner registered" in terms
+    amend = browser.get(f"{path}/versions/new").text
+    assert 'name="registered_case" value="required" checked' in amend
+    # The amendment leaves the box unticked: version 2 no longer requires registered cases.
+    renewal = {k: v for k, v in GOOD_FORM.items() if k != "agency"}
+    assert browser.post(f"{path}/versions", data={**renewal, "csrf": csrf_of(amend)}).status_code == 303
+    [shown] = api_agreements(client, governors["DAO"])
+    assert [v["require_registered_case"] for v in shown["versions"]] == [True, False]
+    diff = browser.get(path).text
+    row = re.search(r'<tr class="changed">\s*<th scope="row">Registered case</th>(.*?)</tr>', diff, re.S)
+    assert row, "the diff names the changed term"
+    assert '<del>required</del> <span class="mark">(was)</span>' in row.group(1)
+    assert '<ins>not required</ins> <span class="mark">(now)</span>' in row.group(1)

@@ -285,3 +285,36 @@ def test_only_partners_search_and_every_search_needs_the_form_token(
     assert _entries(session, "arrest.search") == []
     denied = [e.details for e in _entries(session, "auth.denied")]
     assert denied and all(d["permission"] == "read_feed" and d["channel"] == "web" for d in denied)
+
+
+def test_a_name_shared_by_several_people_is_explained_and_asks_for_the_date_of_birth(
+    signed_in: SignedIn,
+    fbi_web: WebUser,
+    limited: dict[str, Any],
+    book: Callable[..., dict[str, Any]],
+    session: Session,
+) -> None:
+    person = arrest_body()["person"]
+    first = book()
+    book(person={**person, "dob": "1985-11-30"})  # Ana Peña too, another person
+    client = signed_in(fbi_web)
+    refused = _search(client, last_name="Peña", first_name="Ana")
+    assert refused.status_code == 403
+    html = refused.text
+    assert "2 different people match; add a date of birth or an identifier." in html
+    assert '<a href="#dob">Add the date of birth</a>' in html
+    # Nothing of either person is shown.
+    assert first["tracking_number"] not in html and "1990-05-04" not in html and "1985-11-30" not in html
+    # The form keeps what was typed, and the date of birth is the field to fill in.
+    assert 'id="last_name" name="last_name" type="text" value="Peña"' in html
+    assert 'id="first_name" name="first_name" type="text" value="Ana"' in html
+    assert re.search(r'<div class="field warn">\s*<label for="dob">', html)
+    assert 'id="dob" name="dob" type="date" value="" autofocus aria-describedby="dob-wanted"' in html
+    assert f'value="{CASE}"' in html
+    [entry] = _entries(session, "arrest.search")
+    assert entry.outcome == "refused" and entry.details["reason"] == "ambiguous" and entry.details["persons"] == 2
+    assert entry.details["parameters"] == ["first_name", "last_name"] and "subject" in entry.details
+
+    found = _search(client, last_name="Peña", first_name="Ana", dob="1990-05-04")
+    assert found.status_code == 200 and "1 record found" in found.text and first["tracking_number"] in found.text
+    assert "different people match" not in found.text

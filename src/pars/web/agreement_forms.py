@@ -46,6 +46,7 @@ class TermsForm(BaseModel):
     sections: str = ""
     statuses: list[str] = Field(default_factory=list)
     case_reference: str = ""  # "required" when ticked
+    registered_case: str = ""  # "required" when ticked: the reference must be a registered case
     quota: str = ""
 
 
@@ -108,6 +109,7 @@ def form_of(version: AgreementVersion, zone: ZoneInfo) -> TermsForm:
         sections=joined("sections"),
         statuses=list(scope.get("statuses") or []),
         case_reference="required" if version.require_case_reference else "",
+        registered_case="required" if version.require_registered_case else "",
         quota="" if version.daily_query_limit is None else str(version.daily_query_limit),
     )
 
@@ -174,6 +176,7 @@ def terms_input(form: TermsForm, zone: ZoneInfo, *, with_agency: bool) -> TermsI
             "statuses": form.statuses or None,
         },
         "require_case_reference": form.case_reference == "required",
+        "require_registered_case": form.registered_case == "required",
         "daily_query_limit": _quota(form.quota, errors),
     }
     model: type[TermsIn] = TermsIn
@@ -240,6 +243,7 @@ _FORM_NAMES = {
     "effective_at": "last_day",
     "daily_query_limit": "quota",
     "require_case_reference": "case_reference",
+    "require_registered_case": "registered_case",
     "scope.grades": "grades",
     "scope.titles": "titles",
     "scope.sections": "sections",

@@ -214,6 +214,11 @@ def changes(before: AgreementVersion, after: AgreementVersion, zone: ZoneInfo) -
             "required" if before.require_case_reference else "not required",
             "required" if after.require_case_reference else "not required",
         ),
+        _value_change(
+            "Registered case",
+            "required" if before.require_registered_case else "not required",
+            "required" if after.require_registered_case else "not required",
+        ),
         _value_change("Daily query limit", _quota(before), _quota(after)),
     ]
 

@@ -240,6 +240,9 @@ def search(
         def again(grant: Grant, refused: DomainError) -> HTMLResponse:
             errors = {e.field: e.message for e in refused.errors} if isinstance(refused, Invalid) else {}
             context = _form_context(grant, values, errors) | {"problem": None if errors else refused.detail}
+            if refused.members.get("reason") == str(Refused.AMBIGUOUS):
+                # Said in plain words, with the form as it was and the date of birth to fill in.
+                context |= {"problem": None, "ambiguous": refused.members.get("persons")}
             return page(request, "partner/search.html", context, status=refused.status)
 
         return _refused(request, session, actor, error, again)
