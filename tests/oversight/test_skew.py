@@ -7,9 +7,11 @@ import random
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from pars.auth.principal import Actor
 from pars.oversight.models import Alert
@@ -107,3 +109,13 @@ def test_demographic_skew_on_the_trail(
     assert hispanic_row["looked_up"] == 24 and hispanic_row["looked_up_share"] == 1.0
     assert hispanic_row["population"] == 26 and hispanic_row["population_share"] == 0.2167
     assert "100% ethnicity hispanic" in mine.summary and f"user {profiler.user_id}" in mine.summary
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"oversight_skew_alpha": 0.5}, {"oversight_skew_min_ratio": 1.0}, {"oversight_skew_min_people": 2},
+     {"oversight_churn_once_share": 1.5}, {"oversight_repeat_chance": 0}, {"oversight_recent_arrest_hours": -1}],
+)  # fmt: skip
+def test_thresholds_are_checked_at_start_up(bad: dict[str, float]) -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate(bad)
