@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from world import Arrestee, Population, city_midnight
+from world import Arrestee, Population, arrestee_person, city_midnight
 
 from pars.demo import people
 
@@ -43,6 +43,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "out_of_scope": ("outside_scope_probe",),
     "refused_sweep": ("refused_sweep",),
 }
+# Share of the people lawful partners look for who were never arrested in the city.
+STRANGERS = 0.08
 TWINS = ("task_force", "ramp_up", "custody_check")
 # Which agencies a kind of misuse is planted in (a rogue user of a lawful agency, or an agency
 # that works that way).
@@ -164,6 +166,8 @@ class Planner:
         self.ice_expiry = start + timedelta(days=rng.randint(7 * max(2, weeks - 3), 7 * max(2, weeks - 1)) + 0.5)
         self.ice_expiry = city_midnight(self.ice_expiry.date())
         self.scale = 0.5 if small else 1.0
+        self._workload: dict[tuple[str, date], float] = {}
+        self._issued: set[str] = set()
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -196,6 +200,19 @@ class Planner:
 
     def office(self, day: datetime) -> datetime:
         return day + timedelta(hours=self.rng.triangular(7.5, 18.5, 11))
+
+    def workload(self, agency: str, day: datetime) -> float:
+        """How busy an agency is on a day, against its usual: most days near 1, now and then
+        twice as busy (a court date, a trial), the same for all its users that day."""
+        key = (agency, day.date())
+        if key not in self._workload:
+            surge = 2.0 if self.rng.random() < 0.03 else 1.0
+            self._workload[key] = self.rng.lognormvariate(0, 0.3) * surge
+        return self._workload[key]
+
+    def stranger(self, at: datetime) -> Arrestee:
+        """Someone a partner is after who was never arrested in the city: searched, not found."""
+        return Arrestee(-1, arrestee_person(self.rng, at.date(), self._issued), at, [])
 
     def pick(self, at: datetime, *, recent_days: int | None = None, partner: Partner | None = None,
              hispanic: bool | None = None, older_than: int = 0) -> Arrestee | None:  # fmt: skip
@@ -267,11 +284,13 @@ class Planner:
         for day in self.days(self.warmup, end):
             if day.weekday() >= 5 or rng.random() < 0.12:
                 continue
-            for _ in range(_poisson(rng, partner.cases_per_day)):
+            for _ in range(_poisson(rng, partner.cases_per_day * self.workload(partner.code, day))):
                 opened = self.office(day)
                 count = rng.choices((1, 2, 3, 4, 6), weights=(40, 25, 15, 12, 8))[0]
                 subjects = [s for s in (self.pick(opened, partner=partner, recent_days=rng.choice((3, 30, None)))
                                         for _ in range(count)) if s is not None]  # fmt: skip
+                # Some subjects were never arrested here: looked for, not found.
+                subjects = [self.stranger(opened) if rng.random() < STRANGERS else s for s in subjects]
                 if not subjects:
                     continue
                 reference = self.reference(partner.code)
@@ -279,7 +298,7 @@ class Planner:
                 at = opened
                 for subject in subjects:
                     at += timedelta(minutes=rng.uniform(2, 25))
-                    if partner.code == "ATF" and subject.arrested_at > at - timedelta(days=3):
+                    if partner.code == "ATF" and subject.index >= 0 and subject.arrested_at > at - timedelta(days=3):
                         self.lookup(at, handle, subject, reference, purpose, by="tracking")
                         continue
                     if rng.random() < 0.1:  # a name alone first: refused as ambiguous when namesakes exist
@@ -296,10 +315,10 @@ class Planner:
         a steady rate, fugitives arrested weeks or months ago."""
         rng = self.rng
         for day in self.days(self.warmup, self.end):
-            mean = (2 if day.weekday() >= 5 else 9) * self.scale
+            mean = (2 if day.weekday() >= 5 else 9) * self.scale * self.workload("USMS", day)
             for _ in range(_poisson(rng, mean)):
                 at = self.office(day)
-                fugitive = self.pick(at, older_than=14)
+                fugitive = self.stranger(at) if rng.random() < STRANGERS else self.pick(at, older_than=14)
                 if fugitive is None:
                     continue
                 reference = self.reference("USMS")
@@ -311,7 +330,7 @@ class Planner:
         its own incident; some arrested in the last days or weeks, most at any time before."""
         rng = self.rng
         for day in self.days(self.warmup, self.end):
-            for _ in range(_poisson(rng, 8 * self.scale)):
+            for _ in range(_poisson(rng, 8 * self.scale * self.workload("PSP", day))):
                 at = day + timedelta(hours=22 + rng.uniform(0, 7.5))
                 person = self.pick(at, recent_days=rng.choices((2, 14, None), weights=(15, 25, 60))[0])
                 if person is None:

@@ -22,8 +22,14 @@ POSTGRES_ADMIN_URL = os.environ.get("PARS_TEST_POSTGRES_URL", "postgresql://post
 SEED = 1
 
 
+# evaluation/'s modules import each other by these plain names (like bench/'s): set aside any
+# module of the same name another test imported (bench/oversight.py), and put it back after.
+_NAMES = ("oversight", "run", "scenarios", "world")
+
+
 @pytest.fixture(scope="module")
 def harness() -> Iterator[ModuleType]:
+    saved = {name: sys.modules.pop(name) for name in _NAMES if name in sys.modules}
     sys.path.insert(0, str(EVALUATION))
     try:
         import oversight  # noqa: PLC0415 - evaluation/ is not a package; it is put on the path here
@@ -31,6 +37,9 @@ def harness() -> Iterator[ModuleType]:
         yield oversight
     finally:
         sys.path.remove(str(EVALUATION))
+        for name in _NAMES:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
 
 
 def _target(backend: str) -> str:
