@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import Engine
 
 from pars.settings import Settings
-from tests.feed.conftest import receiver, subscribe, worker  # noqa: F401 - shared fixtures
+from tests.feed.conftest import receiver, settings, subscribe, worker  # noqa: F401 - shared fixtures
 from tests.scale.cluster import Cluster, environment
 from tests.sharing.conftest import agreement, approve, fbi, governors, propose  # noqa: F401 - shared fixtures
 
