@@ -29,6 +29,8 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], Sequence[str]]
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Not globally reachable, though Python's is_global says otherwise for parts of them.
+_NOT_PUBLIC = (ipaddress.IPv4Network("192.0.0.0/24"), ipaddress.IPv4Network("0.0.0.0/8"))
 
 
 class ForbiddenTarget(Exception):
@@ -62,6 +64,8 @@ def _embedded(address: Address) -> list[Address]:
 
 
 def _public(address: Address) -> bool:
+    if isinstance(address, ipaddress.IPv4Address) and any(address in network for network in _NOT_PUBLIC):
+        return False
     return address.is_global and not (
         address.is_multicast or address.is_reserved or address.is_unspecified or address.is_link_local
     )

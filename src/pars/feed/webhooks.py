@@ -7,32 +7,35 @@ receivers compare it with their own clock to refuse replays, which is what it is
 
 A partner's endpoint may be slow, hang, trickle or answer with gigabytes; none of that may touch
 another partner's deliveries or the worker's memory (CONTRACT §9). So every attempt runs under one
-total deadline (connect, TLS, sending, and the whole answer), reads at most ``RESPONSE_LIMIT``
-bytes of the answer (then drops the connection: the status line has already decided the
-outcome), and is an asyncio task of its own, so a slow endpoint only ever holds its own
-attempts (the claim caps how many of one endpoint's attempts are in hand at once).
+total deadline (connect, TLS, sending, and the whole answer: a watchdog shuts the socket of an
+attempt past it, however its bytes trickle), reads at most ``RESPONSE_LIMIT`` bytes of the
+answer (then drops the connection: the status line has already decided the outcome), and has a
+sending thread of its own (the pool has a thread for every attempt the worker may have in hand,
+and the claim caps how many of those are one endpoint's), so a slow endpoint only ever holds its
+own attempts. Connections go only to addresses ``PARS_WEBHOOK_PRIVATE_TARGETS`` allows, checked
+after resolution each time a connection is opened, and to the checked address itself.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
+import heapq
+import http.client
+import itertools
 import secrets
+import socket
 import ssl
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from urllib.parse import urlsplit
 
-import anyio
-import httpcore
-import httpx
 from standardwebhooks import Webhook
 
 from pars.feed.events import CONTENT_TYPE
@@ -46,8 +49,7 @@ GONE = 410
 USER_AGENT = "PARS-webhooks/1"
 # At most this much of an answer is read; then the connection is dropped.
 RESPONSE_LIMIT = 64 * 1024
-# Kept-alive connections per pool, and how long an idle one is kept.
-KEEPALIVE_CONNECTIONS = 256
+# A kept-alive connection idle longer than this is opened anew rather than reused.
 KEEPALIVE_SECONDS = 30.0
 
 
@@ -74,7 +76,7 @@ class Outgoing:
     lease_token: str
     subscription_id: uuid.UUID
     url: str
-    secret: str
+    secret: str = field(repr=False)
     event_id: uuid.UUID
     sequence: int
     type: str
@@ -125,79 +127,124 @@ def _wall() -> datetime:
     return datetime.now(UTC)
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend with the address check in front of every connection: the host
-    is resolved here, every address checked, and the connection made to a checked address, never
-    to the name (which could resolve differently a second time). The URL keeps the name, so the
-    Host header, TLS SNI and certificate check, and the pool's keying stay those of the name."""
+class GuardedConnection(http.client.HTTPConnection):
+    """``http.client`` whose ``connect`` resolves the host, checks every address, and connects
+    to a checked one, never to the name again (which could resolve differently a second time).
+    The Host header stays the name; for https, so do SNI and the certificate check."""
 
-    def __init__(self, policy: PrivateTargets, resolve: Resolver) -> None:
-        self._policy, self._resolve = policy, resolve
-        self._inner = httpcore.AnyIOBackend()
+    def __init__(
+        self, host: str, port: int | None, *, timeout: float, policy: PrivateTargets, resolve: Resolver,
+        tls: ssl.SSLContext | None,
+    ) -> None:  # fmt: skip
+        super().__init__(host, port, timeout=timeout)
+        if tls is not None and port is None:
+            self.port = 443
+        self._policy, self._resolve, self._tls = policy, resolve, tls
+        self.used_at = time.monotonic()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await anyio.to_thread.run_sync(checked_addresses, host, self._policy, self._resolve)
-        failure: Exception | None = None
+    def connect(self) -> None:
+        addresses = checked_addresses(self.host, self._policy, self._resolve)
+        failure: OSError | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:  # the next address, if any
+                self.sock = socket.create_connection((address, self.port), self.timeout)
+                break
+            except OSError as exc:  # the next address, if any
                 failure = exc
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise ForbiddenTarget(path)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        else:
+            assert failure is not None
+            raise failure
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._tls is not None:
+            self.sock = self._tls.wrap_socket(self.sock, server_hostname=self.host)
 
 
-class _Body(httpx.AsyncByteStream):
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
+class _Watchdog:
+    """One thread that shuts the socket of every attempt past its deadline: a blocked read or
+    write then fails at once, however slowly the other side trickles its bytes."""
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self._stream:
-            yield part
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Attempt]] = []
+        self._order = itertools.count()
+        self._condition = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="pars-webhook-deadlines", daemon=True)
+        self._thread.start()
 
-    async def aclose(self) -> None:
-        if hasattr(self._stream, "aclose"):
-            await self._stream.aclose()
+    def watch(self, attempt: _Attempt) -> None:
+        with self._condition:
+            heapq.heappush(self._heap, (attempt.deadline, next(self._order), attempt))
+            self._condition.notify()
+
+    def _run(self) -> None:
+        with self._condition:
+            while not self._closed:
+                while self._heap and (self._heap[0][2].finished or self._heap[0][0] <= time.monotonic()):
+                    _, _, attempt = heapq.heappop(self._heap)
+                    if not attempt.finished:
+                        attempt.expire()
+                wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                self._condition.wait(wait)
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+        self._thread.join(timeout=5)
 
 
-class GuardedTransport(httpx.AsyncBaseTransport):
-    """httpx over an httpcore pool whose connections go through ``GuardedBackend`` (httpx's own
-    transport offers no way to choose the network backend)."""
+@dataclass
+class _Attempt:
+    deadline: float
+    connection: http.client.HTTPConnection | None = None
+    finished: bool = False
+    expired: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
-        self._pool = pool
+    def expire(self) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            self.expired = True
+            sock = self.connection.sock if self.connection is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        url = httpcore.URL(
-            scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
-            target=request.url.raw_path,
-        )  # fmt: skip
-        core = httpcore.Request(
-            request.method, url, headers=request.headers.raw, content=request.stream, extensions=request.extensions
-        )
-        response = await self._pool.handle_async_request(core)
-        return httpx.Response(
-            response.status, headers=response.headers, stream=_Body(response.stream), extensions=response.extensions
-        )
+    def use(self, connection: http.client.HTTPConnection) -> None:
+        with self.lock:
+            self.connection = connection
+            expired = self.expired
+        if expired:
+            self.expire()
 
-    async def aclose(self) -> None:
-        await self._pool.aclose()
+    def finish(self) -> None:
+        with self.lock:
+            self.finished = True
+
+
+class _Host:
+    """One endpoint host: at most ``limit`` connections to it at once (its slots), and the idle
+    kept-alive ones, shared by every sending thread."""
+
+    def __init__(self, key: tuple[str, str, int | None], limit: int) -> None:
+        self.key = key
+        self.slots = threading.BoundedSemaphore(limit)
+        self._idle: list[GuardedConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> GuardedConnection | None:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if time.monotonic() - connection.used_at <= KEEPALIVE_SECONDS:
+                    return connection
+                connection.close()
+            return None
+
+    def give_back(self, connection: GuardedConnection) -> None:
+        with self._lock:
+            self._idle.append(connection)
 
 
 def classify(exc: BaseException) -> DeliveryError:
@@ -206,12 +253,10 @@ def classify(exc: BaseException) -> DeliveryError:
     todo = [exc]
     while todo:
         item = todo.pop()
-        if item in seen:
+        if any(item is other for other in seen):
             continue
         seen.append(item)
         todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
-        if isinstance(item, BaseExceptionGroup):
-            todo.extend(item.exceptions)
     kinds = tuple(type(item) for item in seen)
 
     def has(*types: type[BaseException]) -> bool:
@@ -221,7 +266,7 @@ def classify(exc: BaseException) -> DeliveryError:
         return DeliveryError.FORBIDDEN_TARGET
     if has(ssl.SSLError, ssl.CertificateError):
         return DeliveryError.TLS_ERROR
-    if has(TimeoutError, httpx.TimeoutException, httpcore.TimeoutException):
+    if has(TimeoutError, socket.timeout):
         return DeliveryError.TIMEOUT
     if has(ConnectionRefusedError):
         return DeliveryError.CONNECTION_REFUSED
@@ -229,96 +274,71 @@ def classify(exc: BaseException) -> DeliveryError:
 
 
 class WebhookSender:
-    """Posts prepared attempts, each an asyncio task on a loop of its own thread, and hands each
-    result to a callback as soon as it is known: a slow endpoint delays only its own attempts.
+    """Posts prepared attempts on a pool of sending threads, and hands each result to a callback
+    as soon as it is known: a slow endpoint delays only its own attempts.
 
-    httpx's ``AsyncClient`` over one connection pool, HTTP/1.1 keep-alive, redirects not followed
-    (an endpoint is the URL the partner registered, nothing else), no proxies from the
-    environment, ``Accept-Encoding: identity`` (the answer is not to be inflated). Every
-    attempt has a total deadline (``asyncio.timeout`` around connect, send and the streamed
-    read) and reads at most ``RESPONSE_LIMIT`` bytes of the answer. Connections go only to
-    addresses ``targets`` allows, checked after resolution on every new connection."""
+    At most ``per_host`` connections to one host at once, kept alive (HTTP/1.1 on
+    ``http.client``) and shared by the sending threads: a delivery is then one write and one
+    read on an open socket. (httpx's
+    ``AsyncClient`` was measured too and delivered a small fraction as much: docs/feed.md.) A
+    kept connection the receiver closed meanwhile is opened again once, before any response:
+    the attempt is then sent again with the same ``webhook-id``, which delivery at least once
+    allows. Redirects are not followed: an endpoint is the URL the partner registered, nothing
+    else.
+
+    ``threads`` must be at least the number of attempts the worker may have in hand, so that no
+    attempt ever waits for a thread behind another endpoint's slow ones."""
 
     def __init__(
         self,
         *,
         deadline: float,
+        threads: int = 64,
+        per_host: int = 16,
         targets: PrivateTargets = PrivateTargets.DENY,
         resolve: Resolver = system_resolver,
         wall: Callable[[], datetime] = _wall,
     ) -> None:
         self._deadline = deadline
+        self._targets, self._resolve = targets, resolve
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pars-webhook")
         self._wall = wall
+        self._per_host = per_host
+        self._hosts: dict[tuple[str, str, int | None], _Host] = {}
+        self._opened: set[http.client.HTTPConnection] = set()
+        self._lock = threading.Lock()
         self._signers: dict[str, Webhook] = {}
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="pars-webhooks", daemon=True)
-        self._thread.start()
-        self._client = self._call(self._open(targets, resolve)).result()
-        self._closed = False
-
-    def _call(self, coroutine: Any) -> Future[Any]:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-
-    async def _open(self, targets: PrivateTargets, resolve: Resolver) -> httpx.AsyncClient:
-        pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
-            max_connections=None,  # the claim bounds attempts per endpoint; no endpoint waits for a slot
-            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-            network_backend=GuardedBackend(targets, resolve),
-        )
-        return httpx.AsyncClient(
-            transport=GuardedTransport(pool),
-            timeout=httpx.Timeout(self._deadline),
-            follow_redirects=False,
-            trust_env=False,
-            headers={"user-agent": USER_AGENT, "accept-encoding": "identity"},
-        )
+        self._tls = ssl.create_default_context()
+        self._watchdog = _Watchdog()
 
     def submit(self, outgoing: Outgoing, done: Callable[[Result], None]) -> None:
-        """Starts the attempt; ``done`` gets its result, on the sender's thread, when known."""
-        future = self._call(self.attempt(outgoing))
+        """Starts the attempt; ``done`` gets its result, on the sending thread, when known."""
+        future = self._pool.submit(self.send, outgoing)
         future.add_done_callback(lambda finished: done(finished.result()))
 
     def send_all(self, outgoing: Sequence[Outgoing]) -> list[Result]:
         """Every attempt at once; waits for all (tests, tools)."""
-        futures = [self._call(self.attempt(item)) for item in outgoing]
-        return [future.result() for future in futures]
+        return list(self._pool.map(self.send, outgoing))
 
     def send(self, outgoing: Outgoing) -> Result:
-        return self.send_all([outgoing])[0]
-
-    async def attempt(self, outgoing: Outgoing) -> Result:
         """One attempt, never raising: a result with a status code, or a category of failure."""
         if time.monotonic() > outgoing.start_by:
             return Result(outgoing, None, 0, None, sent=False)
         at = self._wall()
         started = time.perf_counter()
-        status: int | None = None
-        pause_header: str | None = None
+        attempt = _Attempt(time.monotonic() + self._deadline)
+        self._watchdog.watch(attempt)
         try:
-            async with asyncio.timeout(self._deadline):
-                request = self._client.build_request(
-                    "POST", outgoing.url, content=outgoing.body, headers=self._headers(outgoing, at)
-                )
-                response = await self._client.send(request, stream=True)
-                try:
-                    status, pause_header = response.status_code, response.headers.get("retry-after")
-                    read = 0
-                    async for chunk in response.aiter_raw():
-                        read += len(chunk)
-                        if read > RESPONSE_LIMIT:
-                            break  # closing an unfinished answer drops the connection
-                finally:
-                    await response.aclose()
-        except Exception as exc:  # noqa: BLE001 - any failure is a result; a status line seen still decides
-            if status is None:
-                return Result(outgoing, None, _since(started), classify(exc))
-        assert status is not None
+            status, pause_header = self._post(outgoing.url, outgoing.body, self._headers(outgoing, at), attempt)
+        except Exception as exc:  # noqa: BLE001 - any failure is a result
+            error = DeliveryError.TIMEOUT if attempt.expired else classify(exc)
+            return Result(outgoing, None, _since(started), error)
+        finally:
+            attempt.finish()
         latency = _since(started)
         pause = retry_after(pause_header, at) if status in RETRY_AFTER_STATUSES else None
-        error = None if 200 <= status < 300 else DeliveryError.HTTP_STATUS
-        return Result(outgoing, status, latency, error, pause)
+        failure = None if 200 <= status < 300 else DeliveryError.HTTP_STATUS
+        return Result(outgoing, status, latency, failure, pause)
 
     def _headers(self, outgoing: Outgoing, at: datetime) -> dict[str, str]:
         signer = self._signers.get(outgoing.secret)
@@ -330,19 +350,88 @@ class WebhookSender:
             "webhook-timestamp": str(int(at.timestamp())),
             "webhook-signature": signer.sign(message_id, at.astimezone(UTC), outgoing.body.decode()),
             "content-type": CONTENT_TYPE,
+            "user-agent": USER_AGENT,
+            "accept-encoding": "identity",
         }
 
+    def _post(self, url: str, body: bytes, headers: dict[str, str], attempt: _Attempt) -> tuple[int, str | None]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not an http(s) URL")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = self._host((parts.scheme, parts.hostname, parts.port))
+        if not host.slots.acquire(timeout=max(0.0, attempt.deadline - time.monotonic())):
+            raise TimeoutError("no connection to the host came free within the deadline")
+        try:
+            return self._exchange(host, target, body, headers, attempt)
+        finally:
+            host.slots.release()
+
+    def _exchange(
+        self, host: _Host, target: str, body: bytes, headers: dict[str, str], attempt: _Attempt
+    ) -> tuple[int, str | None]:
+        connection = host.take()
+        reused = connection is not None
+        while True:
+            if connection is None:
+                connection = self._connect(*host.key)
+            attempt.use(connection)
+            try:
+                if connection.sock is None:
+                    connection.connect()
+                    attempt.use(connection)  # the new socket, for the watchdog
+                connection.request("POST", target, body=body, headers=headers)
+                response = connection.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._release(connection)
+                if not reused or attempt.expired:
+                    raise
+                connection, reused = None, False  # the receiver closed a kept connection: once more
+                continue
+            except BaseException:
+                self._release(connection)
+                raise
+            status, pause = response.status, response.getheader("retry-after")
+            try:
+                response.read(RESPONSE_LIMIT)
+                complete = response.isclosed() and not response.will_close
+            except (OSError, http.client.HTTPException):
+                complete = False  # the answer broke off or ran out of time: the status stands
+            if complete and not attempt.expired:
+                connection.used_at = time.monotonic()
+                host.give_back(connection)
+            else:
+                self._release(connection)  # more than the limit, or unreadable: dropped
+            return status, pause
+
+    def _host(self, key: tuple[str, str, int | None]) -> _Host:
+        with self._lock:
+            host = self._hosts.get(key)
+            if host is None:
+                host = self._hosts[key] = _Host(key, self._per_host)
+            return host
+
+    def _connect(self, scheme: str, host: str, port: int | None) -> GuardedConnection:
+        tls = self._tls if scheme == "https" else None
+        connection = GuardedConnection(
+            host, port, timeout=self._deadline, policy=self._targets, resolve=self._resolve, tls=tls
+        )
+        with self._lock:
+            self._opened.add(connection)
+        return connection
+
+    def _release(self, connection: http.client.HTTPConnection) -> None:
+        connection.close()
+        with self._lock:
+            self._opened.discard(connection)
+
     def close(self) -> None:
-        """Closes the connections and ends the sender's thread (attempts still running end)."""
-        if self._closed:
-            return
-        self._closed = True
-        with contextlib.suppress(Exception):  # closing what may already be broken: nothing to keep
-            self._call(self._client.aclose()).result(timeout=self._deadline + 5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        if not self._thread.is_alive():
-            self._loop.close()
+        self._pool.shutdown(wait=True)
+        self._watchdog.close()
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
 
 
 def _since(started: float) -> int:

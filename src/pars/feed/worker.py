@@ -47,6 +47,10 @@ from pars.work import unit_of_work
 
 log = structlog.get_logger()
 
+# A round waits this long at most for more results to record together, unless this many are back.
+GATHER = 0.02
+GATHER_ENOUGH = 64
+
 
 @dataclass(frozen=True)
 class WorkerOptions:
@@ -62,7 +66,7 @@ class WorkerOptions:
     lease: timedelta = timedelta(seconds=60)
     deadline: float = 10.0
     targets: PrivateTargets = PrivateTargets.DENY
-    batch: int = 500
+    batch: int = 256
     per_endpoint: int = 16
     poll: float = 1.0
 
@@ -133,7 +137,9 @@ class FeedWorker:
         self.factory = factory
         self.clock = clock
         self.options = options
-        self.sender = sender or WebhookSender(deadline=options.deadline, targets=options.targets)
+        self.sender = sender or WebhookSender(
+            deadline=options.deadline, targets=options.targets, threads=options.batch, per_host=options.per_endpoint
+        )
         self.wake = wake
         self.periodic = list(periodic)
         self.policy = RetryPolicy(options.schedule)
@@ -198,10 +204,24 @@ class FeedWorker:
             self.sender.submit(item, self._finished)
         return bool(done or fanned or jobs)
 
+    def gather(self) -> None:
+        """Lets results gather for a moment (``GATHER`` seconds at most) before a round records
+        them, unless every attempt in flight is back: one transaction per result would spend
+        the worker on commits while results come back one by one."""
+        give_up = time.monotonic() + GATHER
+        while True:
+            with self._lock:
+                back = len(self._results)
+            left = give_up - time.monotonic()
+            if back == 0 or back >= len(self._in_flight) or back >= GATHER_ENOUGH or left <= 0:
+                return
+            self.signal.wait(self.signal.count, left)
+
     def drain(self, rounds: int = 1000) -> None:
         """Works until nothing is due now and nothing is in flight (tests, the benchmark)."""
         for _ in range(rounds):
             seen = self.signal.count
+            self.gather()
             if self.step():
                 continue
             if not self._in_flight:
@@ -240,6 +260,7 @@ class FeedWorker:
             while not stop.is_set():
                 seen = self.signal.count
                 try:
+                    self.gather()
                     busy = self.step()
                 except Exception:  # a database hiccup must not end the worker: it logs and tries again
                     log.exception("feed worker round failed")
