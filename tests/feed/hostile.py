@@ -1,4 +1,4 @@
-"""Hostile webhook endpoints, as a process of their own: ``python -m tests.feed.hostile PORT``.
+"""Hostile webhook endpoints, as a process of their own: ``python -m tests.feed.hostile PORT…``.
 
 Each path behaves badly in its own way, on one asyncio server on 127.0.0.1:
 
@@ -64,12 +64,11 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         writer.close()
 
 
-async def main(port: int) -> None:
-    server = await asyncio.start_server(handle, "127.0.0.1", port)
+async def main(ports: list[int]) -> None:
+    servers = [await asyncio.start_server(handle, "127.0.0.1", port) for port in ports]
     print("ready", flush=True)
-    async with server:
-        await server.serve_forever()
+    await asyncio.gather(*(server.serve_forever() for server in servers))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main([int(port) for port in sys.argv[1:]]))
