@@ -30,7 +30,7 @@ from tests.conftest import User
 from tests.feed.receivers import Answer, Receiver
 
 Make = Callable[..., dict[str, Any]]
-ROUNDS = 4
+ROUNDS = 6
 
 
 class WatchedWorker(FeedWorker):
@@ -95,7 +95,7 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
         partner = actor_for(lookup.get_one(UserRow, uuid.UUID(fbi.id)))
     # The worker on the system clock, so that a retry (a busy machine can make an attempt miss
     # its deadline) comes due; the jobs it is given were made on the test's frozen clock, in the past.
-    options = WorkerOptions(schedule=(timedelta(seconds=1),), zone=settings.zone, deadline=2.0, batch=8, per_endpoint=4,
+    options = WorkerOptions(schedule=(timedelta(seconds=1),), zone=settings.zone, deadline=2.0, batch=64, per_endpoint=16,
                             targets=settings.webhook_private_targets, poll=0.05)  # fmt: skip
     worker = WatchedWorker(factory, SystemClock(), options)
     worker.failures = []
