@@ -168,6 +168,9 @@ def test_hostile_endpoints_never_delay_another_partner(
     assert len(receiver.received) == len(ids) and all(len(v) == 1 for v in webhook_ids.values())
     latencies = sorted(arrivals[i] - at for i, at in committed.items())
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    print(f"\nhostile endpoints: {len(latencies)} healthy events, commit→receipt median "
+          f"{statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms; "
+          f"worker RSS {baseline / 2**20:.0f} MB → peak {memory.peak / 2**20:.0f} MB")  # fmt: skip
     assert p95 < 2.0, f"healthy partner p95 {p95:.3f}s (median {statistics.median(latencies):.3f}s)"
 
     # The hostile endpoints were attempted meanwhile, each ended by the deadline, by category.
