@@ -13,6 +13,8 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	touch $(STAMP)
 
 ## run: set up, initialise the database with the demo world (once), serve on http://127.0.0.1:8000
+## (webhooks may go to loopback addresses, where `pars demo --receiver` listens)
+run: export PARS_WEBHOOK_PRIVATE_TARGETS ?= loopback
 run: $(STAMP)
 	$(BIN)/pars init
 	test -f demo-keys.json || $(BIN)/pars demo

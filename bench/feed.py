@@ -57,6 +57,7 @@ from pars.db import make_engine, make_session_factory
 from pars.demo.world import build_world
 from pars.feed import service as feed_service
 from pars.feed.schemas import SubscriptionIn
+from pars.feed.vocabulary import PrivateTargets
 from pars.oversight.scan import scan as oversight_scan
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
@@ -241,13 +242,13 @@ def setup(url: str, tmp: Path, endpoints: int) -> Bench:
     paths = ["/fbi", *(f"/fbi/{n}" for n in range(1, endpoints))]
     with unit_of_work(factory, SystemClock(), agent) as session:
         for path in paths[1:]:
-            feed_service.subscribe(
-                session, agent, SubscriptionIn(url=f"http://127.0.0.1:{port}{path}", purpose="criminal_investigation")
-            )
+            data = SubscriptionIn(url=f"http://127.0.0.1:{port}{path}", purpose="criminal_investigation")
+            feed_service.subscribe(session, agent, data, targets=PrivateTargets.LOOPBACK)
     # The detectors ride along in every worker; they catch up with the demo's months of history
     # here, once, so that the runs measure the steady state (each scan reads only what is new).
     oversight_scan(make_session_factory(engine), SystemClock(), settings)
-    env = {**os.environ, "PARS_DATABASE_URL": url, "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file)}
+    env = {**os.environ, "PARS_DATABASE_URL": url, "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file),
+           "PARS_WEBHOOK_PRIVATE_TARGETS": "loopback"}  # fmt: skip
     return Bench(url, settings, engine, factory, clerk, paths, arrivals, server, env, tmp)
 
 

@@ -172,6 +172,7 @@ def nodes(settings: Settings, count: int, directory: Path, nats: str | None) -> 
         "PYTHONUNBUFFERED": "1",
         "PARS_DATABASE_URL": settings.database_url,
         "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file),
+        "PARS_WEBHOOK_PRIVATE_TARGETS": "loopback",  # the receiver is in this process, on 127.0.0.1
         "PARS_NATS_STREAM": settings.nats_stream,
         "PARS_NATS_SUBJECT": settings.nats_subject,
     }

@@ -17,9 +17,10 @@ from pars.clock import SystemClock
 from pars.db import make_engine, unit_of_work
 from pars.feed import bus as nats_bus
 from pars.feed import worker as worker_module
+from pars.feed.vocabulary import PrivateTargets
 from pars.migrate import upgrade
 from pars.oversight.commands import oversight_app, report_app, run_scan
-from pars.settings import Settings, parse_duration
+from pars.settings import Settings, lease_floor, parse_duration
 from pars.terminal import console, err, settings_or_exit
 
 app = typer.Typer(help="PARS: Preliminary Arraignment Reporting System.", no_args_is_help=True)
@@ -91,19 +92,26 @@ def serve(
 
 @app.command()
 def worker(
-    lease: Annotated[str, typer.Option(help="how long a claimed delivery stays this worker's, e.g. 60s")] = "60s",
+    lease: Annotated[
+        str | None,
+        typer.Option(help="how long a claimed delivery stays this worker's, e.g. 60s (PARS_WEBHOOK_LEASE_SECONDS)"),
+    ] = None,
     poll: Annotated[float, typer.Option(help="seconds between looks at the database when nothing wakes it")] = 1.0,
 ) -> None:
     """Run only the background worker (feed delivery); any number may run against one PostgreSQL."""
     settings = settings_or_exit()
-    try:
-        lease_time = parse_duration(lease)
-    except ValueError as exc:
-        err.print(f"[red]--lease: {exc}[/red]")
-        raise typer.Exit(2) from exc
-    if lease_time < timedelta(seconds=3):
-        err.print("[red]--lease must be at least 3s[/red]")
-        raise typer.Exit(2)
+    lease_time: timedelta | None = None
+    if lease is not None:
+        try:
+            lease_time = parse_duration(lease)
+        except ValueError as exc:
+            err.print(f"[red]--lease: {exc}[/red]")
+            raise typer.Exit(2) from exc
+        floor = lease_floor(settings.webhook_deadline_seconds)
+        if lease_time.total_seconds() < floor:
+            err.print(f"[red]--lease must be at least {floor:g}s: a lease must outlive every attempt "
+                      f"(PARS_WEBHOOK_DEADLINE_SECONDS={settings.webhook_deadline_seconds:g})[/red]")  # fmt: skip
+            raise typer.Exit(2)
     engine = make_engine(settings.database_url)
     if _is_new(engine):
         initialise(settings, engine)
@@ -135,6 +143,8 @@ def demo(
     console.print(f"Misuse detectors: {result.raised} alerts raised over the demo's history.")
     audit_commands.seal(settings, engine)  # a signed checkpoint over the history just written
     if receiver:
+        if settings.webhook_private_targets == PrivateTargets.DENY:
+            console.print("The receiver is on 127.0.0.1: serve with PARS_WEBHOOK_PRIVATE_TARGETS=loopback to reach it.")
         run_receiver(settings, engine, port=port, console=console)
 
 

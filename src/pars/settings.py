@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pars.feed.vocabulary import PrivateTargets
+
 DEFAULT_PROTECTED_FIELDS = (
     "person.place_of_birth",
     "person.citizenship",
@@ -48,6 +50,19 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(text[:-1]) * units[text[-1]])
 
 
+def lease_margin(deadline: float) -> float:
+    """What a webhook lease must leave beyond an attempt's deadline: time to record the result
+    before another worker may take the job again (at least 2 s, and as long as the deadline)."""
+    return max(2.0, deadline)
+
+
+def lease_floor(deadline: float) -> float:
+    """The shortest lease a delivery deadline allows (``PARS_WEBHOOK_LEASE_SECONDS``, `pars
+    worker --lease`): a lease that could run out while an attempt is still in flight would let a
+    second worker send the same attempt."""
+    return deadline + lease_margin(deadline)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARS_", extra="ignore", frozen=True)
 
@@ -71,6 +86,15 @@ class Settings(BaseSettings):
     agreement_quorum: int = Field(default=2, ge=1)
     arraignment_sla_hours: float = Field(default=24, gt=0)
     webhook_retry_schedule: CommaList = ("5s", "5m", "30m", "2h", "5h", "10h", "10h")
+    # Where webhooks may go, checked at subscription and on every send after resolution
+    # (docs/feed.md): public addresses only, loopback too (development, tests, the demo), or any.
+    webhook_private_targets: PrivateTargets = PrivateTargets.DENY
+    # One attempt's total deadline: connect, send and the whole answer (at most 64 KiB is read).
+    webhook_deadline_seconds: float = Field(default=10, gt=0, le=300)
+    # How long a claimed delivery stays one worker's; at least lease_floor(deadline).
+    webhook_lease_seconds: float = Field(default=60, gt=0)
+    # Attempts one worker has in flight to one endpoint at most.
+    webhook_endpoint_concurrency: int = Field(default=16, ge=1, le=256)
     nats_url: str | None = None
     # The JetStream stream and subject prefix the feed's wake-ups travel on (docs/deployment.md);
     # nodes that share a database must share these, separate deployments on one NATS must not.
@@ -204,6 +228,16 @@ class Settings(BaseSettings):
         if 24 % value:
             raise ValueError("PARS_OVERSIGHT_BROAD_SEARCH_HOURS must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_attempts(self) -> Settings:
+        floor = lease_floor(self.webhook_deadline_seconds)
+        if self.webhook_lease_seconds < floor:
+            raise ValueError(
+                f"PARS_WEBHOOK_LEASE_SECONDS must be at least {floor:g} with PARS_WEBHOOK_DEADLINE_SECONDS="
+                f"{self.webhook_deadline_seconds:g}: a lease must outlive every attempt made under it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _coherent_oversight(self) -> Settings:

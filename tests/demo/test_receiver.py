@@ -20,6 +20,7 @@ from pars.db import make_session_factory
 from pars.demo.receiver import Secrets, make_handler
 from pars.demo.world import build_world
 from pars.feed.models import Subscription
+from pars.feed.vocabulary import PrivateTargets
 from pars.feed.worker import FeedWorker, WorkerOptions
 from pars.settings import Settings
 from tests.conftest import arrest_body
@@ -66,7 +67,7 @@ def test_the_demo_receiver_prints_signed_events_as_they_arrive(
     urls = sorted(session.scalars(select(Subscription.url)))
     assert urls == [f"http://127.0.0.1:{port}/atf", f"http://127.0.0.1:{port}/fbi"]  # once, however many runs
 
-    options = WorkerOptions(schedule=(timedelta(seconds=5),), zone=settings.zone)
+    options = WorkerOptions(schedule=(timedelta(seconds=5),), zone=settings.zone, targets=PrivateTargets.LOOPBACK)
     worker = FeedWorker(make_session_factory(db), clock, options)
     worker.drain()  # the history goes into the streams, not to the receiver: it predates the subscriptions
     assert console.export_text() == ""

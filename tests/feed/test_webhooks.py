@@ -24,6 +24,7 @@ from pars.db import make_session_factory
 from pars.feed import delivery
 from pars.feed.fanout import fan_out
 from pars.feed.models import Subscription, WebhookJob
+from pars.feed.vocabulary import PrivateTargets
 from pars.feed.worker import FeedWorker, WorkerOptions
 from pars.settings import Settings
 from pars.work import unit_of_work
@@ -123,7 +124,9 @@ def test_a_failed_delivery_is_retried_with_the_same_webhook_id(
     failed = _attempts(client, fbi, subscription, status="failed")
     assert [a["attempt"] for a in failed] == [1] and failed[0]["event_id"] in ids
     expected = {"500": 500, "timeout": None, "refused": None}[failure]
-    assert failed[0]["status_code"] == expected and failed[0]["error"]
+    category = {"500": "http_status", "timeout": "timeout", "refused": "connection_refused"}[failure]
+    assert failed[0]["status_code"] == expected and failed[0]["error"] == category
+    assert attempts[0]["error"] is None
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -191,7 +194,9 @@ def test_a_receiver_down_for_the_whole_window_loses_nothing(
     agreement()
     subscribe(fbi, receiver.url())
     records = [walk("arraigned") for _ in range(3)]  # three events each
-    options = WorkerOptions(schedule=(timedelta(seconds=1), timedelta(seconds=2)), zone=settings.zone)
+    options = WorkerOptions(
+        schedule=(timedelta(seconds=1), timedelta(seconds=2)), zone=settings.zone, targets=PrivateTargets.LOOPBACK
+    )
     worker = FeedWorker(make_session_factory(db), clock, options)
     receiver.stop()
     for _ in range(8):  # far past the end of the schedule: the last delay repeats
@@ -328,7 +333,9 @@ def test_pipelined_batches_keep_each_endpoints_order_and_account_every_delivery(
     for path in paths:
         subscribe(fbi, receiver.url(path))
     records = [walk("arraigned") for _ in range(4)]  # three events each
-    options = WorkerOptions(schedule=(timedelta(seconds=5),), zone=settings.zone, batch=3)
+    options = WorkerOptions(
+        schedule=(timedelta(seconds=5),), zone=settings.zone, batch=3, targets=PrivateTargets.LOOPBACK
+    )
     worker = FeedWorker(make_session_factory(db), clock, options)
     worker.drain()
     worker.sender.close()

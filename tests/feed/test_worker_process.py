@@ -42,6 +42,8 @@ def spawn(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], subproces
         "PARS_DATABASE_URL": settings.database_url,
         "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file),
         "PARS_WEBHOOK_RETRY_SCHEDULE": "1s",
+        "PARS_WEBHOOK_PRIVATE_TARGETS": "loopback",
+        "PARS_WEBHOOK_DEADLINE_SECONDS": "1",  # so that a 3 s lease outlives every attempt
     }
 
     def start() -> subprocess.Popen[bytes]:

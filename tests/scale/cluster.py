@@ -250,6 +250,8 @@ def environment(database_url: str, audit_key_file: Path, stream: str, subject: s
         "PARS_DATABASE_URL": database_url,
         "PARS_AUDIT_KEY_FILE": str(audit_key_file),
         "PARS_WEBHOOK_RETRY_SCHEDULE": "1s",
+        "PARS_WEBHOOK_PRIVATE_TARGETS": "loopback",  # the test receivers listen on 127.0.0.1
+        "PARS_WEBHOOK_DEADLINE_SECONDS": "1",  # so that the workers' short leases outlive every attempt
         "PARS_NATS_STREAM": stream,
         "PARS_NATS_SUBJECT": subject,
     }

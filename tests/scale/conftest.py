@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import Engine
 
 from pars.settings import Settings
-from tests.feed.conftest import receiver, subscribe, worker  # noqa: F401 - shared fixtures
+from tests.feed.conftest import receiver, settings, subscribe, worker  # noqa: F401 - shared fixtures
 from tests.scale.cluster import Cluster, environment
 from tests.sharing.conftest import agreement, approve, fbi, governors, propose  # noqa: F401 - shared fixtures
 
@@ -56,7 +56,7 @@ def nats_names(nats_url: str) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def cluster(db: Engine, settings: Settings, nats_names: tuple[str, str], tmp_path: Path) -> Iterator[Cluster]:
+def cluster(db: Engine, settings: Settings, nats_names: tuple[str, str], tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
     stream, subject = nats_names
     running = Cluster(environment(settings.database_url, settings.audit_key_file, stream, subject), tmp_path)
     yield running

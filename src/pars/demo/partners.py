@@ -28,7 +28,7 @@ from pars.auth.principal import Actor
 from pars.feed import service as feed_service
 from pars.feed.models import Subscription
 from pars.feed.schemas import SubscriptionIn
-from pars.feed.vocabulary import SubscriptionStatus
+from pars.feed.vocabulary import PrivateTargets, SubscriptionStatus
 from pars.records.models import Arrest, Charge
 from pars.records.search import parse_search
 from pars.sharing import agreements, gate
@@ -219,4 +219,6 @@ def subscribe_receiver(session: Session, actors: dict[str, Actor], *, port: int)
             )
         ).first()
         if existing is None:
-            feed_service.subscribe(session, actor, SubscriptionIn(url=url, purpose=purpose))
+            # The demo receiver is on 127.0.0.1 by construction.
+            data = SubscriptionIn(url=url, purpose=purpose)
+            feed_service.subscribe(session, actor, data, targets=PrivateTargets.LOOPBACK)

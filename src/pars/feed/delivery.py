@@ -20,13 +20,13 @@ with the same ``webhook-id``. Delivery is at least once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from pars.audit import AuditAction, record_event
@@ -35,7 +35,7 @@ from pars.auth.principal import SYSTEM, Actor
 from pars.clock import now
 from pars.feed.events import feed_item, to_json
 from pars.feed.models import Subscription, WebhookAttempt, WebhookJob
-from pars.feed.vocabulary import JobStatus, SubscriptionStatus
+from pars.feed.vocabulary import DeliveryError, JobStatus, SubscriptionStatus
 from pars.feed.webhooks import Outgoing, Result
 from pars.sharing import gate
 from pars.sharing.gate import PartnerRequest
@@ -44,6 +44,7 @@ from pars.sharing.vocabulary import Channel
 # Core tables: recording a batch writes plain rows, without the ORM's per-object work.
 _jobs = cast(Table, WebhookJob.__table__)
 _attempts = cast(Table, WebhookAttempt.__table__)
+_subscriptions = cast(Table, Subscription.__table__)
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,22 @@ def subscriber(subscription: Subscription) -> Actor:
     )
 
 
-def claim(session: Session, *, lease: timedelta, limit: int) -> list[WebhookJob]:
+def claim(
+    session: Session,
+    *,
+    lease: timedelta,
+    limit: int,
+    per_endpoint: int | None = None,
+    busy: Mapping[uuid.UUID, int] | None = None,
+) -> list[WebhookJob]:
     """Takes up to ``limit`` due jobs, each the oldest pending one of its (subscription, arrest),
-    under a new lease token."""
+    under a new lease token.
+
+    With ``per_endpoint``, at most that many per subscription, less what this worker already has
+    in flight to it (``busy``), and the oldest of each subscription first: a subscription with a
+    deep backlog (or a slow endpoint) cannot fill the batch and hold the others up."""
     instant = now(session)
+    busy = busy or {}
     older = aliased(WebhookJob)
     waits_behind = exists().where(
         older.subscription_id == WebhookJob.subscription_id,
@@ -83,19 +96,38 @@ def claim(session: Session, *, lease: timedelta, limit: int) -> list[WebhookJob]
             older.sequence < WebhookJob.sequence, and_(older.sequence == WebhookJob.sequence, older.id < WebhookJob.id)
         ),
     )
-    due = (
-        select(WebhookJob.id)
-        .where(
-            WebhookJob.status == JobStatus.PENDING,
-            WebhookJob.next_attempt_at <= instant,
-            or_(WebhookJob.lease_until.is_(None), WebhookJob.lease_until <= instant),
-            ~waits_behind,
+    free = (
+        WebhookJob.status == JobStatus.PENDING,
+        WebhookJob.next_attempt_at <= instant,
+        or_(WebhookJob.lease_until.is_(None), WebhookJob.lease_until <= instant),
+    )
+    conditions = [*free, ~waits_behind]
+    if per_endpoint is not None:
+        full = [subscription for subscription, count in busy.items() if count >= per_endpoint]
+        if full:
+            conditions.append(WebhookJob.subscription_id.not_in(full))
+        rank = func.row_number().over(
+            partition_by=WebhookJob.subscription_id, order_by=(WebhookJob.next_attempt_at, WebhookJob.id)
         )
+        ranked = select(WebhookJob.id, rank.label("rank")).where(*conditions).subquery()
+        # The lease conditions again on the locked row: PostgreSQL re-checks them if another
+        # worker leased it meanwhile, so a job is never taken twice.
+        conditions = [WebhookJob.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_endpoint)), *free]
+    due = (
+        select(WebhookJob.id, WebhookJob.subscription_id)
+        .where(*conditions)
         .order_by(WebhookJob.next_attempt_at, WebhookJob.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=WebhookJob)
     )
-    ids = list(session.scalars(due))
+    ids: list[int] = []
+    taken: dict[uuid.UUID, int] = {}
+    for job_id, subscription_id in session.execute(due):
+        count = taken.get(subscription_id, 0) + busy.get(subscription_id, 0)
+        if per_endpoint is not None and count >= per_endpoint:
+            continue  # locked for a moment, left for a later round
+        taken[subscription_id] = taken.get(subscription_id, 0) + 1
+        ids.append(job_id)
     if not ids:
         return []
     token = uuid.uuid4().hex
@@ -152,7 +184,13 @@ def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> 
 
 def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> None:
     """One attempt row per result, and each job settled or rescheduled. A job whose lease was
-    taken over meanwhile (this worker was too slow) keeps its new holder's state.
+    taken over meanwhile (this worker was too slow) keeps its new holder's state; a job a
+    replay superseded or a deletion cancelled stays as they left it.
+
+    Locks in the one order every writer of these rows uses (``lock_subscription`` first, then
+    jobs by id): the subscriptions this batch may disable, then the jobs, by id. Replay and
+    deletion take their subscription and then its jobs by id, so they can wait for each other
+    but never deadlock.
 
     Written with a few statements for the whole batch (attempt rows in one insert, delivered
     jobs in one update, rescheduled ones in one executemany): a worker records hundreds of
@@ -160,28 +198,41 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
     if not results:
         return
     instant = now(session)
+    closing = sorted({r.outgoing.subscription_id for r in results if r.sent and r.gone})
+    if closing:
+        session.execute(
+            select(_subscriptions.c.id).where(_subscriptions.c.id.in_(closing)).order_by(_subscriptions.c.id)
+            .with_for_update(key_share=True)
+        )  # fmt: skip
     jobs = {
         job_id: (token, status, attempts)
         for job_id, token, status, attempts in session.execute(
             select(_jobs.c.id, _jobs.c.lease_token, _jobs.c.status, _jobs.c.attempts)
-            .where(_jobs.c.id.in_([r.outgoing.job_id for r in results]))
-            .with_for_update()
+            .where(_jobs.c.id.in_(sorted({r.outgoing.job_id for r in results})))
+            .order_by(_jobs.c.id)
+            .with_for_update(key_share=True)
         )
     }
     attempts: list[dict[str, object]] = []
     delivered: list[int] = []
     retries: list[dict[str, object]] = []
+    unsent: list[int] = []
     gone: list[tuple[int, uuid.UUID, int | None]] = []
     for result in results:
         sent = result.outgoing
+        job = jobs.get(sent.job_id)
+        mine = job is not None and job[0] == sent.lease_token and job[1] == JobStatus.PENDING
+        if not result.sent:
+            if mine:
+                unsent.append(sent.job_id)
+            continue
         attempts.append(
             {"job_id": sent.job_id, "subscription_id": sent.subscription_id, "event_id": sent.event_id,
              "sequence": sent.sequence, "type": sent.type, "attempt": sent.attempt, "at": instant,
              "succeeded": result.succeeded, "status_code": result.status_code, "latency_ms": result.latency_ms,
-             "error": result.error}
+             "error": None if result.error is None else str(result.error)}
         )  # fmt: skip
-        job = jobs.get(sent.job_id)
-        if job is None or job[0] != sent.lease_token or job[1] != JobStatus.PENDING:
+        if job is None or not mine:
             continue
         if result.succeeded:
             delivered.append(sent.job_id)
@@ -189,7 +240,8 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
             gone.append((sent.job_id, sent.subscription_id, result.status_code))
         else:
             retries.append({"job": sent.job_id, "next": instant + policy.delay(job[2], result.retry_after)})
-    session.execute(insert(_attempts), attempts)
+    if attempts:
+        session.execute(insert(_attempts), attempts)
     settled = {"finished_at": instant, "lease_token": None, "lease_until": None}
     if delivered:
         session.execute(update(_jobs).where(_jobs.c.id.in_(delivered)).values(status=JobStatus.DELIVERED, **settled))
@@ -200,6 +252,11 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
             .values(lease_token=None, lease_until=None, next_attempt_at=bindparam("next")),
             retries,
         )
+    if unsent:  # never attempted: free again at once, the attempt not counted
+        session.execute(
+            update(_jobs).where(_jobs.c.id.in_(unsent)).values(lease_token=None, lease_until=None,
+                                                                 attempts=_jobs.c.attempts - 1)
+        )  # fmt: skip
     for job_id, subscription_id, status_code in gone:
         session.execute(update(_jobs).where(_jobs.c.id == job_id).values(status=JobStatus.CANCELLED, **settled))
         subscription = session.get_one(Subscription, subscription_id)
@@ -225,16 +282,51 @@ def disable(session: Session, subscription: Subscription, *, reason: str) -> Non
     )  # fmt: skip
 
 
+def lock_subscription(session: Session, subscription_id: uuid.UUID) -> Subscription | None:
+    """The subscription, locked for a change (``FOR NO KEY UPDATE`` on PostgreSQL, which new
+    jobs' foreign keys do not wait for). Whoever changes a subscription's jobs takes this first."""
+    return session.get(Subscription, subscription_id, with_for_update={"key_share": True}, populate_existing=True)
+
+
 def cancel_pending(session: Session, subscription_id: uuid.UUID, *, after: int | None = None) -> int:
-    """Cancels the subscription's pending jobs (those after a sequence, when given)."""
-    query = update(WebhookJob).where(
-        WebhookJob.subscription_id == subscription_id, WebhookJob.status == JobStatus.PENDING
-    )
+    """Cancels the subscription's pending jobs (those after a sequence, when given). The caller
+    holds the subscription (``lock_subscription``); the jobs are locked by id, the order
+    ``record`` uses."""
+    query = select(_jobs.c.id).where(_jobs.c.subscription_id == subscription_id, _jobs.c.status == JobStatus.PENDING)
     if after is not None:
-        query = query.where(WebhookJob.sequence > after)
-    result = session.execute(
-        query.values(
-            status=JobStatus.CANCELLED, finished_at=now(session), lease_token=None, lease_until=None
-        ).execution_options(synchronize_session="fetch")
+        query = query.where(_jobs.c.sequence > after)
+    ids = list(session.scalars(query.order_by(_jobs.c.id).with_for_update(key_share=True)))
+    if not ids:
+        return 0
+    session.execute(
+        update(WebhookJob)
+        .where(WebhookJob.id.in_(ids))
+        .values(status=JobStatus.CANCELLED, finished_at=now(session), lease_token=None, lease_until=None)
+        .execution_options(synchronize_session="fetch")
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return len(ids)
+
+
+def error_category(stored: str | None, status_code: int | None) -> DeliveryError | None:
+    """The category an attempt row shows. Rows written before the categories held free text
+    (exception messages, which could quote what a receiver answered); they are shown by
+    category only, never as stored."""
+    if stored is None:
+        return None if status_code is not None and 200 <= status_code < 300 else _legacy(None, status_code)
+    try:
+        return DeliveryError(stored)
+    except ValueError:
+        return _legacy(stored, status_code)
+
+
+def _legacy(stored: str | None, status_code: int | None) -> DeliveryError:
+    text = (stored or "").lower()
+    if status_code is not None or text.startswith("http "):
+        return DeliveryError.HTTP_STATUS
+    if "timeout" in text or "timed out" in text:
+        return DeliveryError.TIMEOUT
+    if "refused" in text:
+        return DeliveryError.CONNECTION_REFUSED
+    if "ssl" in text or "certificate" in text:
+        return DeliveryError.TLS_ERROR
+    return DeliveryError.CONNECTION_ERROR

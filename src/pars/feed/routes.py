@@ -12,6 +12,7 @@ from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, requ
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.feed import service, sse
+from pars.feed.delivery import error_category
 from pars.feed.events import format_sequence
 from pars.feed.models import WebhookAttempt
 from pars.feed.schemas import (
@@ -25,6 +26,7 @@ from pars.feed.schemas import (
     SubscriptionOut,
     SubscriptionPage,
 )
+from pars.feed.targets import system_resolver
 from pars.pagination import parse_limit
 from pars.settings import Settings
 from pars.sharing.gate import PartnerRequest
@@ -105,9 +107,16 @@ def stream(
 
 
 @router.post("/subscriptions", status_code=201, response_model=NewSubscriptionOut)
-def subscribe(body: SubscriptionIn, session: SessionDep, actor: Subscriber) -> NewSubscriptionOut:
-    """The secret (`whsec_…`) is shown only in this response: keep it to verify signatures."""
-    return NewSubscriptionOut.model_validate(service.subscribe(session, actor, body), from_attributes=True)
+def subscribe(
+    request: Request, body: SubscriptionIn, session: SessionDep, settings: SettingsDep, actor: Subscriber
+) -> NewSubscriptionOut:
+    """The secret (`whsec_…`) is shown only in this response: keep it to verify signatures.
+
+    The URL's host must resolve only to addresses `PARS_WEBHOOK_PRIVATE_TARGETS` allows (422
+    otherwise); it is checked again on every send."""
+    resolve = getattr(request.app.state, "webhook_resolver", system_resolver)
+    subscription = service.subscribe(session, actor, body, targets=settings.webhook_private_targets, resolve=resolve)
+    return NewSubscriptionOut.model_validate(subscription, from_attributes=True)
 
 
 @router.get("/subscriptions", response_model=SubscriptionPage)
@@ -146,7 +155,7 @@ def _attempt(attempt: WebhookAttempt) -> AttemptOut:
         status="succeeded" if attempt.succeeded else "failed",
         status_code=attempt.status_code,
         latency_ms=attempt.latency_ms,
-        error=attempt.error,
+        error=error_category(attempt.error, attempt.status_code),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from pars.feed.vocabulary import DeliveryError
 from pars.inputs import InboundModel
 
 
@@ -50,7 +51,11 @@ class AttemptOut(BaseModel):
     status: Literal["succeeded", "failed"]
     status_code: int | None = Field(description="null when no HTTP response came (refused, timed out)")
     latency_ms: int
-    error: str | None
+    error: DeliveryError | None = Field(
+        description="why it failed: timeout, connection_refused, connection_error, tls_error, http_status "
+        "(the code is in status_code) or forbidden_target (the host resolved to an address webhooks may not go "
+        "to); never what the receiver answered"
+    )
 
 
 class AttemptPage(BaseModel):

@@ -6,7 +6,6 @@ subscription is 404, never 403.
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,12 +19,13 @@ from pars.auth.principal import Actor
 from pars.clock import now
 from pars.db import UTCDateTime
 from pars.errors import Conflict, Invalid, NotFound
-from pars.feed.delivery import cancel_pending
+from pars.feed.delivery import cancel_pending, lock_subscription
 from pars.feed.events import feed_item, format_sequence, to_dict
 from pars.feed.models import FeedEvent, Subscription, WebhookAttempt, WebhookJob
 from pars.feed.outbox import wake_on_commit
 from pars.feed.schemas import SubscriptionIn
-from pars.feed.vocabulary import JobStatus, SubscriptionStatus
+from pars.feed.targets import ForbiddenTarget, Resolver, checked_addresses, parse_address, system_resolver
+from pars.feed.vocabulary import JobStatus, PrivateTargets, SubscriptionStatus
 from pars.feed.webhooks import new_secret
 from pars.pagination import Page, decode_cursor, encode_cursor, keyset_page
 from pars.sharing import gate
@@ -74,7 +74,10 @@ def last_sequence(session: Session, agency: str) -> int:
     return session.scalar(select(func.max(FeedEvent.sequence)).where(FeedEvent.agency == agency)) or 0
 
 
-def _check_url(url: str) -> str:
+def check_url(url: str, targets: PrivateTargets, resolve: Resolver = system_resolver) -> str:
+    """A URL a webhook may be sent to: https://, or plain http:// to a loopback host; no
+    credentials; a host whose addresses ``targets`` all allow (resolved now; the sender checks
+    again on every send, after its own resolution)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -87,22 +90,40 @@ def _check_url(url: str) -> str:
         raise Invalid.one("url", "must not carry credentials")
     if parts.scheme == "http" and not _is_loopback(host):
         raise Invalid.one("url", "plain http:// is allowed only to a loopback host; use https://")
+    if targets != PrivateTargets.ALLOW:
+        try:
+            checked_addresses(host, targets, resolve)
+        except ForbiddenTarget as exc:
+            what = "public addresses" if targets == PrivateTargets.DENY else "public and loopback addresses"
+            raise Invalid.one(
+                "url",
+                f"the host is or resolves to an address webhooks may not go to (private, loopback, link-local, "
+                f"multicast or reserved); this service sends webhooks only to {what}",
+            ) from exc
+        except (OSError, UnicodeError) as exc:
+            raise Invalid.one("url", "the host does not resolve to any address") from exc
     return url
 
 
 def _is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_NAMES:
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = parse_address(host)
+    return address is not None and address.is_loopback
 
 
-def subscribe(session: Session, actor: Actor, data: SubscriptionIn) -> Subscription:
-    """The secret is on the returned row, to be shown once."""
+def subscribe(
+    session: Session,
+    actor: Actor,
+    data: SubscriptionIn,
+    *,
+    targets: PrivateTargets = PrivateTargets.DENY,
+    resolve: Resolver = system_resolver,
+) -> Subscription:
+    """The secret is on the returned row, to be shown once. ``targets``: the setting
+    ``PARS_WEBHOOK_PRIVATE_TARGETS`` (the route passes it)."""
     assert actor.agency_code is not None
-    url = _check_url(data.url.strip())
+    url = check_url(data.url.strip(), targets, resolve)
     grant = grant_in_force(session, actor.agency_code, now(session))
     if grant is None or data.purpose not in grant.purposes:
         allowed = ", ".join(sorted(grant.purposes)) if grant else "none: the agency has no agreement in force"
@@ -122,8 +143,10 @@ def subscribe(session: Session, actor: Actor, data: SubscriptionIn) -> Subscript
     return subscription
 
 
-def _own(session: Session, actor: Actor, subscription_id: uuid.UUID) -> Subscription:
-    subscription = session.get(Subscription, subscription_id)
+def _own(session: Session, actor: Actor, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription:
+    """The caller's subscription; with ``lock``, locked for a change of it or its jobs (first,
+    before any job: the lock order of ``delivery.record``)."""
+    subscription = lock_subscription(session, subscription_id) if lock else session.get(Subscription, subscription_id)
     if (
         subscription is None
         or subscription.agency != actor.agency_code
@@ -149,7 +172,7 @@ def list_subscriptions(session: Session, actor: Actor, *, limit: int, cursor: st
 
 
 def delete_subscription(session: Session, actor: Actor, subscription_id: uuid.UUID) -> None:
-    subscription = _own(session, actor, subscription_id)
+    subscription = _own(session, actor, subscription_id, lock=True)
     subscription.status = SubscriptionStatus.DELETED
     subscription.ended_at = now(session)
     cancelled = cancel_pending(session, subscription.id)
@@ -189,8 +212,11 @@ def attempts(
 def replay(session: Session, actor: Actor, subscription_id: uuid.UUID, *, after: int) -> int:
     """Queues every event of the agency's stream after ``after`` for this endpoint again; each
     still passes the gate when sent. Pending jobs after that point are superseded (cancelled),
-    so no event is in the queue twice. Returns how many were queued."""
-    subscription = _own(session, actor, subscription_id)
+    so no event is in the queue twice. Returns how many were queued.
+
+    The subscription is locked first, so two replays (or a replay and a deletion) of one
+    subscription run one after the other, and the jobs after it by id, as the worker does."""
+    subscription = _own(session, actor, subscription_id, lock=True)
     if subscription.status != SubscriptionStatus.ACTIVE:
         raise Conflict(f"the subscription is {subscription.status}: {subscription.status_reason}")
     cancel_pending(session, subscription.id, after=after)

@@ -1,4 +1,5 @@
-"""Words of the feed: the states of subscriptions and of webhook jobs."""
+"""Words of the feed: the states of subscriptions and of webhook jobs, where webhooks may go, and
+why an attempt failed."""
 
 from __future__ import annotations
 
@@ -16,3 +17,24 @@ class JobStatus(StrEnum):
     DELIVERED = "delivered"  # a 2xx came back
     WITHHELD = "withheld"  # the gate refused it at send time
     CANCELLED = "cancelled"  # the subscription ended, or a replay superseded it
+
+
+class PrivateTargets(StrEnum):
+    """``PARS_WEBHOOK_PRIVATE_TARGETS``: which addresses a webhook may go to (CONTRACT §1)."""
+
+    DENY = "deny"  # public addresses only
+    LOOPBACK = "loopback"  # public and loopback addresses (development, tests, `pars demo`)
+    ALLOW = "allow"  # any address (a closed network)
+
+
+class DeliveryError(StrEnum):
+    """Why an attempt failed, as the deliveries list shows it (CONTRACT §9). Never the receiver's
+    own bytes: an endpoint pointed at an internal service must not turn the list into a way of
+    reading that service's answers."""
+
+    TIMEOUT = "timeout"  # no complete status line and headers within the attempt's deadline
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_ERROR = "connection_error"  # reset, closed early, unreadable answer, unresolvable name
+    TLS_ERROR = "tls_error"  # handshake or certificate verification failed
+    HTTP_STATUS = "http_status"  # an answer other than 2xx; its code is in status_code
+    FORBIDDEN_TARGET = "forbidden_target"  # the name resolved to an address the setting forbids

@@ -4,20 +4,34 @@ records the results in another.
 
 The ``webhook-timestamp`` is the wall-clock instant of the attempt, not the service clock:
 receivers compare it with their own clock to refuse replays, which is what it is for.
+
+A partner's endpoint may be slow, hang, trickle or answer with gigabytes; none of that may touch
+another partner's deliveries or the worker's memory (CONTRACT §9). So every attempt runs under one
+total deadline (connect, TLS, sending, and the whole answer: a watchdog shuts the socket of an
+attempt past it, however its bytes trickle), reads at most ``RESPONSE_LIMIT`` bytes of the
+answer (then drops the connection: the status line has already decided the outcome), and has a
+sending thread of its own (the pool has a thread for every attempt the worker may have in hand,
+and the claim caps how many of those are one endpoint's), so a slow endpoint only ever holds its
+own attempts. Connections go only to addresses ``PARS_WEBHOOK_PRIVATE_TARGETS`` allows, checked
+after resolution each time a connection is opened, and to the checked address itself.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import heapq
 import http.client
+import itertools
 import secrets
+import socket
 import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -25,12 +39,18 @@ from urllib.parse import urlsplit
 from standardwebhooks import Webhook
 
 from pars.feed.events import CONTENT_TYPE
+from pars.feed.targets import ForbiddenTarget, Resolver, checked_addresses, system_resolver
+from pars.feed.vocabulary import DeliveryError, PrivateTargets
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 # A receiver may ask for a pause with Retry-After on these.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 GONE = 410
 USER_AGENT = "PARS-webhooks/1"
+# At most this much of an answer is read; then the connection is dropped.
+RESPONSE_LIMIT = 64 * 1024
+# A kept-alive connection idle longer than this is opened anew rather than reused.
+KEEPALIVE_SECONDS = 30.0
 
 
 def new_secret() -> str:
@@ -56,12 +76,15 @@ class Outgoing:
     lease_token: str
     subscription_id: uuid.UUID
     url: str
-    secret: str
+    secret: str = field(repr=False)
     event_id: uuid.UUID
     sequence: int
     type: str
     attempt: int
     body: bytes
+    # time.monotonic() after which the attempt may no longer start: it would not end (deadline)
+    # before the job's lease runs out, and another worker could then send it too.
+    start_by: float = float("inf")
 
 
 @dataclass(frozen=True)
@@ -69,8 +92,11 @@ class Result:
     outgoing: Outgoing
     status_code: int | None
     latency_ms: int
-    error: str | None
+    error: DeliveryError | None
     retry_after: timedelta | None = None
+    # False when the attempt was not made at all (too late to start within the lease): no
+    # attempt row, the job is released as it was.
+    sent: bool = True
 
     @property
     def succeeded(self) -> bool:
@@ -101,52 +127,218 @@ def _wall() -> datetime:
     return datetime.now(UTC)
 
 
-class WebhookSender:
-    """Posts prepared attempts, several at once (one per arrest at most, the claim sees to that).
+class GuardedConnection(http.client.HTTPConnection):
+    """``http.client`` whose ``connect`` resolves the host, checks every address, and connects
+    to a checked one, never to the name again (which could resolve differently a second time).
+    The Host header stays the name; for https, so do SNI and the certificate check."""
 
-    Each sending thread keeps one HTTP/1.1 keep-alive connection per endpoint host, on
-    ``http.client``: a delivery is then one write and one read on an open socket. (httpx cost
-    about five times as much processor time per request, which bounded the worker's throughput.)
-    A kept connection the receiver closed meanwhile is opened again once, before any response:
+    def __init__(
+        self, host: str, port: int | None, *, timeout: float, policy: PrivateTargets, resolve: Resolver,
+        tls: ssl.SSLContext | None,
+    ) -> None:  # fmt: skip
+        super().__init__(host, port, timeout=timeout)
+        if tls is not None and port is None:
+            self.port = 443
+        self._policy, self._resolve, self._tls = policy, resolve, tls
+        self.used_at = time.monotonic()
+
+    def connect(self) -> None:
+        addresses = checked_addresses(self.host, self._policy, self._resolve)
+        failure: OSError | None = None
+        for address in addresses:
+            try:
+                self.sock = socket.create_connection((address, self.port), self.timeout)
+                break
+            except OSError as exc:  # the next address, if any
+                failure = exc
+        else:
+            assert failure is not None
+            raise failure
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._tls is not None:
+            self.sock = self._tls.wrap_socket(self.sock, server_hostname=self.host)
+
+
+class _Watchdog:
+    """One thread that shuts the socket of every attempt past its deadline: a blocked read or
+    write then fails at once, however slowly the other side trickles its bytes."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Attempt]] = []
+        self._order = itertools.count()
+        self._condition = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="pars-webhook-deadlines", daemon=True)
+        self._thread.start()
+
+    def watch(self, attempt: _Attempt) -> None:
+        with self._condition:
+            heapq.heappush(self._heap, (attempt.deadline, next(self._order), attempt))
+            self._condition.notify()
+
+    def _run(self) -> None:
+        with self._condition:
+            while not self._closed:
+                while self._heap and (self._heap[0][2].finished or self._heap[0][0] <= time.monotonic()):
+                    _, _, attempt = heapq.heappop(self._heap)
+                    if not attempt.finished:
+                        attempt.expire()
+                wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                self._condition.wait(wait)
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+        self._thread.join(timeout=5)
+
+
+@dataclass
+class _Attempt:
+    deadline: float
+    connection: http.client.HTTPConnection | None = None
+    finished: bool = False
+    expired: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def expire(self) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            self.expired = True
+            sock = self.connection.sock if self.connection is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def use(self, connection: http.client.HTTPConnection) -> None:
+        with self.lock:
+            self.connection = connection
+            expired = self.expired
+        if expired:
+            self.expire()
+
+    def finish(self) -> None:
+        with self.lock:
+            self.finished = True
+
+
+class _Host:
+    """One endpoint host: at most ``limit`` connections to it at once (its slots), and the idle
+    kept-alive ones, shared by every sending thread."""
+
+    def __init__(self, key: tuple[str, str, int | None], limit: int) -> None:
+        self.key = key
+        self.slots = threading.BoundedSemaphore(limit)
+        self._idle: list[GuardedConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> GuardedConnection | None:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if time.monotonic() - connection.used_at <= KEEPALIVE_SECONDS:
+                    return connection
+                connection.close()
+            return None
+
+    def give_back(self, connection: GuardedConnection) -> None:
+        with self._lock:
+            self._idle.append(connection)
+
+
+def classify(exc: BaseException) -> DeliveryError:
+    """The category of a failed attempt, from the exception and everything that caused it."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        item = todo.pop()
+        if any(item is other for other in seen):
+            continue
+        seen.append(item)
+        todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
+    kinds = tuple(type(item) for item in seen)
+
+    def has(*types: type[BaseException]) -> bool:
+        return any(issubclass(kind, types) for kind in kinds)
+
+    if has(ForbiddenTarget):
+        return DeliveryError.FORBIDDEN_TARGET
+    if has(ssl.SSLError, ssl.CertificateError):
+        return DeliveryError.TLS_ERROR
+    if has(TimeoutError, socket.timeout):
+        return DeliveryError.TIMEOUT
+    if has(ConnectionRefusedError):
+        return DeliveryError.CONNECTION_REFUSED
+    return DeliveryError.CONNECTION_ERROR
+
+
+class WebhookSender:
+    """Posts prepared attempts on a pool of sending threads, and hands each result to a callback
+    as soon as it is known: a slow endpoint delays only its own attempts.
+
+    At most ``per_host`` connections to one host at once, kept alive (HTTP/1.1 on
+    ``http.client``) and shared by the sending threads: a delivery is then one write and one
+    read on an open socket. (httpx's
+    ``AsyncClient`` was measured too and delivered a small fraction as much: docs/feed.md.) A
+    kept connection the receiver closed meanwhile is opened again once, before any response:
     the attempt is then sent again with the same ``webhook-id``, which delivery at least once
     allows. Redirects are not followed: an endpoint is the URL the partner registered, nothing
-    else."""
+    else.
 
-    def __init__(self, *, timeout: float, concurrency: int = 16, wall: Callable[[], datetime] = _wall) -> None:
-        self._timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="pars-webhook")
+    ``threads`` must be at least the number of attempts the worker may have in hand, so that no
+    attempt ever waits for a thread behind another endpoint's slow ones."""
+
+    def __init__(
+        self,
+        *,
+        deadline: float,
+        threads: int = 64,
+        per_host: int = 16,
+        targets: PrivateTargets = PrivateTargets.DENY,
+        resolve: Resolver = system_resolver,
+        wall: Callable[[], datetime] = _wall,
+    ) -> None:
+        self._deadline = deadline
+        self._targets, self._resolve = targets, resolve
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pars-webhook")
         self._wall = wall
-        self._local = threading.local()
-        # Every connection open (a sending thread keeps it): closed at the end.
+        self._per_host = per_host
+        self._hosts: dict[tuple[str, str, int | None], _Host] = {}
         self._opened: set[http.client.HTTPConnection] = set()
         self._lock = threading.Lock()
         self._signers: dict[str, Webhook] = {}
         self._tls = ssl.create_default_context()
+        self._watchdog = _Watchdog()
+
+    def submit(self, outgoing: Outgoing, done: Callable[[Result], None]) -> None:
+        """Starts the attempt; ``done`` gets its result, on the sending thread, when known."""
+        future = self._pool.submit(self.send, outgoing)
+        future.add_done_callback(lambda finished: done(finished.result()))
 
     def send_all(self, outgoing: Sequence[Outgoing]) -> list[Result]:
-        if len(outgoing) == 1:
-            return [self.send(outgoing[0])]
+        """Every attempt at once; waits for all (tests, tools)."""
         return list(self._pool.map(self.send, outgoing))
 
-    def start(self, outgoing: Sequence[Outgoing]) -> Callable[[], list[Result]]:
-        """Sends in the background; the returned function waits for the results, in order."""
-        futures = [self._pool.submit(self.send, item) for item in outgoing]
-        return lambda: [future.result() for future in futures]
-
     def send(self, outgoing: Outgoing) -> Result:
+        """One attempt, never raising: a result with a status code, or a category of failure."""
+        if time.monotonic() > outgoing.start_by:
+            return Result(outgoing, None, 0, None, sent=False)
         at = self._wall()
-        headers = self._headers(outgoing, at)
         started = time.perf_counter()
+        attempt = _Attempt(time.monotonic() + self._deadline)
+        self._watchdog.watch(attempt)
         try:
-            status, pause_header = self._post(outgoing.url, outgoing.body, headers)
-        except TimeoutError as exc:
-            return Result(outgoing, None, _since(started), f"timeout: {type(exc).__name__}")
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            return Result(outgoing, None, _since(started), f"{type(exc).__name__}: {exc}"[:500])
+            status, pause_header = self._post(outgoing.url, outgoing.body, self._headers(outgoing, at), attempt)
+        except Exception as exc:  # noqa: BLE001 - any failure is a result
+            error = DeliveryError.TIMEOUT if attempt.expired else classify(exc)
+            return Result(outgoing, None, _since(started), error)
+        finally:
+            attempt.finish()
         latency = _since(started)
         pause = retry_after(pause_header, at) if status in RETRY_AFTER_STATUSES else None
-        error = None if 200 <= status < 300 else f"HTTP {status}"
-        return Result(outgoing, status, latency, error, pause)
+        failure = None if 200 <= status < 300 else DeliveryError.HTTP_STATUS
+        return Result(outgoing, status, latency, failure, pause)
 
     def _headers(self, outgoing: Outgoing, at: datetime) -> dict[str, str]:
         signer = self._signers.get(outgoing.secret)
@@ -159,47 +351,71 @@ class WebhookSender:
             "webhook-signature": signer.sign(message_id, at.astimezone(UTC), outgoing.body.decode()),
             "content-type": CONTENT_TYPE,
             "user-agent": USER_AGENT,
+            "accept-encoding": "identity",
         }
 
-    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None]:
+    def _post(self, url: str, body: bytes, headers: dict[str, str], attempt: _Attempt) -> tuple[int, str | None]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url}")
-        key = (parts.scheme, parts.hostname, parts.port)
+            raise ValueError("not an http(s) URL")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        kept: dict[tuple[str, str, int | None], http.client.HTTPConnection] = self._local.__dict__.setdefault(
-            "connections", {}
-        )
-        connection = kept.pop(key, None)
+        host = self._host((parts.scheme, parts.hostname, parts.port))
+        if not host.slots.acquire(timeout=max(0.0, attempt.deadline - time.monotonic())):
+            raise TimeoutError("no connection to the host came free within the deadline")
+        try:
+            return self._exchange(host, target, body, headers, attempt)
+        finally:
+            host.slots.release()
+
+    def _exchange(
+        self, host: _Host, target: str, body: bytes, headers: dict[str, str], attempt: _Attempt
+    ) -> tuple[int, str | None]:
+        connection = host.take()
         reused = connection is not None
         while True:
             if connection is None:
-                connection = self._connect(*key)
+                connection = self._connect(*host.key)
+            attempt.use(connection)
             try:
+                if connection.sock is None:
+                    connection.connect()
+                    attempt.use(connection)  # the new socket, for the watchdog
                 connection.request("POST", target, body=body, headers=headers)
                 response = connection.getresponse()
-                response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self._release(connection)
-                if not reused:
+                if not reused or attempt.expired:
                     raise
                 connection, reused = None, False  # the receiver closed a kept connection: once more
                 continue
             except BaseException:
                 self._release(connection)
                 raise
-            if response.will_close:
-                self._release(connection)
+            status, pause = response.status, response.getheader("retry-after")
+            try:
+                response.read(RESPONSE_LIMIT)
+                complete = response.isclosed() and not response.will_close
+            except (OSError, http.client.HTTPException):
+                complete = False  # the answer broke off or ran out of time: the status stands
+            if complete and not attempt.expired:
+                connection.used_at = time.monotonic()
+                host.give_back(connection)
             else:
-                kept[key] = connection
-            return response.status, response.getheader("retry-after")
+                self._release(connection)  # more than the limit, or unreadable: dropped
+            return status, pause
 
-    def _connect(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection
-        if scheme == "https":
-            connection = http.client.HTTPSConnection(host, port, timeout=self._timeout, context=self._tls)
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=self._timeout)
+    def _host(self, key: tuple[str, str, int | None]) -> _Host:
+        with self._lock:
+            host = self._hosts.get(key)
+            if host is None:
+                host = self._hosts[key] = _Host(key, self._per_host)
+            return host
+
+    def _connect(self, scheme: str, host: str, port: int | None) -> GuardedConnection:
+        tls = self._tls if scheme == "https" else None
+        connection = GuardedConnection(
+            host, port, timeout=self._deadline, policy=self._targets, resolve=self._resolve, tls=tls
+        )
         with self._lock:
             self._opened.add(connection)
         return connection
@@ -211,6 +427,7 @@ class WebhookSender:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._watchdog.close()
         with self._lock:
             for connection in self._opened:
                 connection.close()

@@ -4,8 +4,9 @@ A thin loop around ``fan_out``, ``claim`` and ``prepare`` (one short unit of wor
 (another); webhooks are sent between them, outside any transaction. It sleeps until woken: by a
 commit in this process (``signals.WAKE``), by PostgreSQL ``NOTIFY`` from any process, by a
 NATS notice from another node (``pars.feed.bus``, with ``PARS_NATS_URL``), or by its poll
-interval, which also brings retries that have come due. On SIGTERM it finishes the batch in
-hand, records it, and stops.
+interval, which also brings retries that have come due, and by each attempt's result coming
+back. On SIGTERM it stops claiming, waits for the attempts in flight (each ends by its deadline),
+records them, and stops.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import signal
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,38 +37,63 @@ from pars.db import make_engine, make_session_factory
 from pars.feed import delivery, fanout
 from pars.feed.bus import connected_to
 from pars.feed.delivery import RetryPolicy
+from pars.feed.models import WebhookJob
 from pars.feed.signals import CHANNEL, WAKE, Wakeup
-from pars.feed.webhooks import Result, WebhookSender
+from pars.feed.vocabulary import PrivateTargets
+from pars.feed.webhooks import Outgoing, Result, WebhookSender
 from pars.oversight.scan import scan as oversight_scan
-from pars.settings import Settings, parse_duration
+from pars.settings import Settings, lease_floor, lease_margin, parse_duration
 from pars.work import unit_of_work
 
 log = structlog.get_logger()
 
-MAX_TIMEOUT = 10.0
+# A round waits this long at most for more results to record together, unless this many are back.
+GATHER = 0.02
+GATHER_ENOUGH = 64
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    """``lease``: how long a claimed job is this worker's; the HTTP timeout is a third of it (at
-    most 10 s), so a live worker always settles a job before its lease runs out."""
+    """``deadline``: the total time one attempt may take (connect, send, the whole answer).
+    ``lease``: how long a claimed job is this worker's; it must outlive any attempt by a margin
+    (``lease_floor``), and an attempt that could no longer end before the lease runs out is not
+    started, so no second worker ever sends a job while this one is still sending it.
+    ``batch``: attempts in hand at most; ``per_endpoint``: of those, at most this many for one
+    endpoint, so a slow endpoint holds only its own deliveries."""
 
     schedule: tuple[timedelta, ...]
     zone: ZoneInfo
     lease: timedelta = timedelta(seconds=60)
-    batch: int = 500
+    deadline: float = 10.0
+    targets: PrivateTargets = PrivateTargets.DENY
+    batch: int = 256
+    per_endpoint: int = 16
     poll: float = 1.0
-    concurrency: int = 16
-    rounds: int = 20  # batches per deliver() before the periodic jobs get their turn
+
+    def __post_init__(self) -> None:
+        floor = lease_floor(self.deadline)
+        if self.lease.total_seconds() < floor:
+            raise ValueError(f"the lease must be at least {floor:g}s with a delivery deadline of {self.deadline:g}s")
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> WorkerOptions:
         schedule = tuple(parse_duration(item) for item in settings.webhook_retry_schedule)
-        return cls(schedule=schedule, zone=settings.zone, **overrides)  # type: ignore[arg-type]
+        values: dict[str, object] = {
+            "schedule": schedule,
+            "zone": settings.zone,
+            "lease": timedelta(seconds=settings.webhook_lease_seconds),
+            "deadline": settings.webhook_deadline_seconds,
+            "targets": settings.webhook_private_targets,
+            "per_endpoint": settings.webhook_endpoint_concurrency,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
 
     @property
-    def timeout(self) -> float:
-        return min(MAX_TIMEOUT, self.lease.total_seconds() / 3)
+    def start_window(self) -> float:
+        """Seconds after the claim within which an attempt may still start: it then ends (by its
+        deadline) at least half the margin before the lease runs out, time to record it."""
+        return self.lease.total_seconds() - self.deadline - lease_margin(self.deadline) / 2
 
 
 @dataclass
@@ -91,6 +118,12 @@ class Periodic:
 
 
 class FeedWorker:
+    """Claims, sends and records without ever waiting for a whole batch: each attempt is handed
+    to the sender as soon as it is prepared, its result comes back on its own (waking the loop),
+    and the next round records whatever has come back, fans out, and claims again as far as
+    there is room (``batch`` in hand, ``per_endpoint`` per endpoint). A hanging endpoint holds
+    ``per_endpoint`` attempts for at most the deadline; every other endpoint goes on."""
+
     def __init__(
         self,
         factory: sessionmaker[Session],
@@ -104,61 +137,110 @@ class FeedWorker:
         self.factory = factory
         self.clock = clock
         self.options = options
-        self.sender = sender or WebhookSender(timeout=options.timeout, concurrency=options.concurrency)
+        self.sender = sender or WebhookSender(
+            deadline=options.deadline, targets=options.targets, threads=options.batch, per_host=options.per_endpoint
+        )
         self.wake = wake
         self.periodic = list(periodic)
+        self.policy = RetryPolicy(options.schedule)
+        # This worker's own signal: results coming back, and (while running) every ``wake``.
+        self.signal = Wakeup()
+        self._in_flight: dict[int, Outgoing] = {}  # job id → the attempt out (worker thread only)
+        self._results: list[Result] = []  # back from the sender, not yet recorded
+        self._lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def fan_out(self) -> int:
         with unit_of_work(self.factory, self.clock) as session:
             return fanout.fan_out(session)
 
-    def deliver(self, *, fan_out: bool = False) -> int:
-        """Batches until nothing more is due (at most ``options.rounds``), pipelined: while one
-        batch's requests are in flight, the next is claimed and prepared (after a fan-out, when
-        asked), and the batch before is recorded, in one short transaction. Every batch taken is
-        sent and recorded before this returns. Returns how many outbox events and jobs it took.
+    def _finished(self, result: Result) -> None:
+        """The sender's callback (its thread): keep the result, wake the loop."""
+        with self._lock:
+            self._results.append(result)
+        self.signal.notify()
 
-        Order holds: a job in flight is still pending under its lease, so the claim skips the
-        jobs behind it until its result is recorded."""
-        policy = RetryPolicy(self.options.schedule)
-        took = 0
-        in_flight: Callable[[], list[Result]] | None = None
-        done: list[Result] = []
-        for _ in range(self.options.rounds):
+    def step(self, *, fan_out: bool = True, claim: bool = True) -> bool:
+        """One short unit of work: records the results that came back, fans out, claims what
+        there is room for and prepares it; then hands the attempts to the sender. True when it
+        did anything (so there may be more).
+
+        Results stay in hand until the transaction that records them commits: a round that
+        fails (a database hiccup) records them next time instead of losing them, so the jobs
+        are not sent again when their leases run out."""
+        with self._lock:
+            done, self._results = self._results, []
+        busy: dict[uuid.UUID, int] = {}
+        finished = {result.outgoing.job_id for result in done}
+        for job_id, out in self._in_flight.items():
+            if job_id not in finished:
+                busy[out.subscription_id] = busy.get(out.subscription_id, 0) + 1
+        room = self.options.batch - (len(self._in_flight) - len(finished))
+        claimed_at = time.monotonic()
+        try:
             with unit_of_work(self.factory, self.clock) as session:
-                delivery.record(session, done, policy)
+                delivery.record(session, done, self.policy)
                 fanned = fanout.fan_out(session) if fan_out else 0
-                jobs = delivery.claim(session, lease=self.options.lease, limit=self.options.batch)
+                jobs: list[WebhookJob] = []
+                if claim and room > 0:
+                    jobs = delivery.claim(
+                        session, lease=self.options.lease, limit=room, per_endpoint=self.options.per_endpoint,
+                        busy=busy,
+                    )  # fmt: skip
                 outgoing = delivery.prepare(session, jobs, zone=self.options.zone) if jobs else []
-            took += fanned + len(jobs)
-            done = in_flight() if in_flight is not None else []
-            in_flight = self.sender.start(outgoing) if outgoing else None
-            if not (fanned or jobs or in_flight or done):
-                break
-        if in_flight is not None:
-            done += in_flight()
-        if done:
-            with unit_of_work(self.factory, self.clock) as session:
-                delivery.record(session, done, policy)
-        return took
+        except BaseException:
+            with self._lock:
+                self._results[:0] = done
+            raise
+        for job_id in finished:
+            self._in_flight.pop(job_id, None)
+        start_by = claimed_at + self.options.start_window
+        for prepared in outgoing:
+            item = replace(prepared, start_by=start_by)
+            self._in_flight[item.job_id] = item
+            self.sender.submit(item, self._finished)
+        return bool(done or fanned or jobs)
 
-    def step(self) -> bool:
-        """One round of delivery; True when there was work (so there may be more). The periodic
-        jobs run beside it, on a thread of their own (``run``), so a long scan never holds a
-        delivery up."""
-        return self.deliver(fan_out=True) > 0
+    def gather(self) -> None:
+        """Lets results gather for a moment (``GATHER`` seconds at most) before a round records
+        them, unless every attempt in flight is back: one transaction per result would spend
+        the worker on commits while results come back one by one."""
+        give_up = time.monotonic() + GATHER
+        while True:
+            with self._lock:
+                back = len(self._results)
+            left = give_up - time.monotonic()
+            if back == 0 or back >= len(self._in_flight) or back >= GATHER_ENOUGH or left <= 0:
+                return
+            self.signal.wait(self.signal.count, left)
+
+    def drain(self, rounds: int = 1000) -> None:
+        """Works until nothing is due now and nothing is in flight (tests, the benchmark)."""
+        for _ in range(rounds):
+            seen = self.signal.count
+            self.gather()
+            if self.step():
+                continue
+            if not self._in_flight:
+                return
+            self.signal.wait(seen, self.options.deadline + 5)
+
+    def settle(self) -> None:
+        """Waits for the attempts in flight (each ends by its deadline) and records them."""
+        give_up = time.monotonic() + self.options.deadline + 5
+        while self._in_flight and time.monotonic() < give_up:
+            seen = self.signal.count
+            if not self.step(fan_out=False, claim=False):
+                self.signal.wait(seen, 0.5)
 
     def run_periodic(self, stop: threading.Event) -> None:
         while not stop.is_set():
             for job in self.periodic:
                 job.maybe_run()
             stop.wait(min((job.every for job in self.periodic), default=1.0) / 4)
-
-    def drain(self, rounds: int = 1000) -> None:
-        """Works until nothing is due now (tests, the benchmark)."""
-        for _ in range(rounds):
-            if not self.step():
-                return
 
     def run(self, stop: threading.Event, *, engine: Engine | None = None) -> None:
         listener: threading.Thread | None = None
@@ -172,19 +254,26 @@ class FeedWorker:
         if self.periodic:
             periodic = threading.Thread(target=self.run_periodic, args=(stop,), name="pars-periodic", daemon=True)
             periodic.start()
+        forget = self.wake.listen(self.signal.notify)
         log.info("feed worker started")
         try:
             while not stop.is_set():
-                seen = self.wake.count
+                seen = self.signal.count
                 try:
+                    self.gather()
                     busy = self.step()
                 except Exception:  # a database hiccup must not end the worker: it logs and tries again
                     log.exception("feed worker round failed")
                     busy = False
                     stop.wait(self.options.poll)
                 if not busy and not stop.is_set():
-                    self.wake.wait(seen, self.options.poll)
+                    self.signal.wait(seen, self.options.poll)
+            try:
+                self.settle()
+            except Exception:  # what is not recorded is sent again after its lease: at least once
+                log.exception("feed worker could not record its last attempts")
         finally:
+            forget()
             self.sender.close()
             if periodic is not None:
                 periodic.join(timeout=30)
@@ -287,10 +376,11 @@ def build(settings: Settings, engine: Engine, clock: Clock, **options: object) -
     return FeedWorker(factory, clock, WorkerOptions.from_settings(settings, **options), periodic=[detectors])
 
 
-def run_in_foreground(settings: Settings, *, lease: timedelta, poll: float) -> None:
+def run_in_foreground(settings: Settings, *, lease: timedelta | None, poll: float) -> None:
     """`pars worker`: until SIGTERM or SIGINT."""
     engine = make_engine(settings.database_url)
-    worker = build(settings, engine, SystemClock(), lease=lease, poll=poll)
+    options: dict[str, object] = {"poll": poll} if lease is None else {"poll": poll, "lease": lease}
+    worker = build(settings, engine, SystemClock(), **options)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_worker(stop, worker.wake))
