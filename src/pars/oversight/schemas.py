@@ -81,6 +81,10 @@ class ComplianceOut(BaseModel):
     alerts: int
     alerts_by_rule: dict[str, int]
     alerts_open: int
+    purpose_limitation_evidence: dict[str, Any] = Field(
+        description="refusals as ambiguous, as too broad and for an unregistered case; answered lookups that no "
+        "subject of their case explains; alerts by rule; alerts standing against the stated purposes"
+    )
     breaches: list[BreachOut]
     in_breach: bool
 
@@ -88,6 +92,8 @@ class ComplianceOut(BaseModel):
 class CountsOut(BaseModel):
     queries: int
     refused: int
+    refused_by_reason: dict[str, int]
+    ambiguous_refusals: int = Field(description="name searches that matched several people and disclosed no one")
     records_disclosed: int
     persons_disclosed: int
     fields: dict[str, int]

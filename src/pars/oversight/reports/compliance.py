@@ -28,6 +28,7 @@ from pars.oversight.rules import PROTECTED_PROBE, Severity
 from pars.records.fields import ALWAYS_PRESENT
 from pars.sharing.grants import Grant, compile_agreement
 from pars.sharing.models import Agreement, AgreementVersion
+from pars.sharing.vocabulary import Refused
 
 QUERIES = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
 ACTIONS = (*QUERIES, str(AuditAction.FEED_DELIVER))
@@ -40,6 +41,7 @@ BREACH_TERMS = {
     "purposes": "each request states one of the version's purposes",
     "channels": "records leave only through the version's channels",
     "require_case_reference": "each query names a case when the version requires it",
+    "require_registered_case": "each query names an open case the agency registered when the version requires it",
     "daily_query_limit": "no query is answered beyond the version's daily limit",
     "protected_fields": "no search by protected or other record fields (CONTRACT §5)",
     "purpose_limitation": "the data is used only for the stated purposes: broken while a high-severity misuse "
@@ -71,7 +73,7 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
     by_field: Counter[str] = Counter()
     purposes: Counter[str] = Counter()
     cases: Counter[str] = Counter()
-    with_case = without_case = 0
+    with_case = without_case = unexplained = 0
     per_day: dict[str, list[Row]] = defaultdict(list)
     broken: dict[str, list[int]] = defaultdict(list)
 
@@ -102,6 +104,10 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
             with_case, without_case = with_case + bool(case), without_case + (not case)
             if case:
                 cases[case] += 1
+            # A lookup whose people match no subject of its case: lawful work can do that (a
+            # subject not yet registered), but it is evidence for the purpose-limitation question.
+            looked_up = details.get("case") or {}
+            unexplained += bool(records) and not looked_up.get("explained", False)
         for term in _terms_broken(row, versions, _in_force(grants, suspensions, row.at)):
             broken[term].append(row.seq)
 
@@ -111,6 +117,14 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
     if standing:
         broken["purpose_limitation"] = sorted({s for a in standing for s in a.evidence})
     breaches = [_breach(term, seqs, standing) for term, seqs in broken.items() if seqs]
+    purpose_evidence = {
+        "ambiguous_refusals": by_reason[str(Refused.AMBIGUOUS)],
+        "unregistered_case_refusals": by_reason[str(Refused.UNREGISTERED_CASE)],
+        "too_broad_refusals": by_reason[str(Refused.TOO_BROAD)],
+        "unexplained_lookups": unexplained,
+        "alerts_by_rule": dict(sorted(Counter(a.rule for a in alerts).items())),
+        "standing_alerts": len(standing),
+    }
     return {
         "agreement_id": agreement_id,
         "agency": agency,
@@ -127,6 +141,7 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
         "alerts": len(alerts),
         "alerts_by_rule": dict(sorted(Counter(a.rule for a in alerts).items())),
         "alerts_open": sum(a.reviewed_at is None for a in alerts),
+        "purpose_limitation_evidence": purpose_evidence,
         "breaches": sorted(breaches, key=lambda b: list(BREACH_TERMS).index(b["term"])),
         "in_breach": bool(breaches),
     }
@@ -162,6 +177,8 @@ def _terms_broken(row: Row, versions: dict[int, AgreementVersion], grant: Grant 
     query = row.action in QUERIES
     if query and version.require_case_reference and not (details.get("case_reference") or "").strip():
         terms.append("require_case_reference")
+    if query and version.require_registered_case and not (details.get("case") or {}).get("registered", False):
+        terms.append("require_registered_case")
     return terms
 
 
@@ -209,7 +226,7 @@ def _terms(version: AgreementVersion, grant: Grant, zone: ZoneInfo) -> dict[str,
         "document_ref": version.document_ref, "effective_from": version.effective_from.isoformat(),
         "expires_at": version.expires_at.isoformat(), "purposes": version.purposes, "channels": version.channels,
         "fields": version.fields, "scope": version.scope, "require_case_reference": version.require_case_reference,
-        "daily_query_limit": version.daily_query_limit,
+        "require_registered_case": version.require_registered_case, "daily_query_limit": version.daily_query_limit,
         "in_force_from": grant.starts.astimezone(zone).isoformat(),
         "in_force_until": grant.ends.astimezone(zone).isoformat(),
     }  # fmt: skip
@@ -224,6 +241,7 @@ def _breach(term: str, seqs: list[int], standing: list[Alert]) -> dict[str, Any]
         "purposes": f"{count} disclosures under a purpose the version does not name",
         "channels": f"{count} disclosures through a channel the version does not allow",
         "require_case_reference": f"{count} queries answered without the case reference the version requires",
+        "require_registered_case": f"{count} queries answered under a reference that names no registered open case",
         "daily_query_limit": f"{count} queries answered beyond the daily limit",
         "protected_fields": f"{count} attempts to search by protected or other record fields",
     }

@@ -14,8 +14,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pars.oversight.reports.charts import Series, grouped_bars, paired_bars
 
 SCALARS = (
-    "queries", "refused", "records_disclosed", "persons_disclosed", "alerts", "alerts_reviewed", "alerts_open",
-    "detainers_received", "detainers_honoured",
+    "queries", "refused", "ambiguous_refusals", "records_disclosed", "persons_disclosed", "alerts",
+    "alerts_reviewed", "alerts_open", "detainers_received", "detainers_honoured",
 )  # fmt: skip
 EVIDENCE_SHOWN = 12
 ALERTS_SHOWN = 15
@@ -26,18 +26,21 @@ _templates = Environment(
 
 
 def to_csv(report: dict[str, Any]) -> str:
-    """One row per agency and month: the scalar counts, then one ``field:<name>`` and one
-    ``purpose:<name>`` column for every field and purpose that occurs in the report."""
-    fields = sorted({f for a in report["agencies"] for m in a["months"] for f in m["fields"]})
-    purposes = sorted({p for a in report["agencies"] for m in a["months"] for p in m["purposes"]})
+    """One row per agency and month: the scalar counts, then one ``field:<name>``,
+    ``purpose:<name>``, ``refused:<reason>`` and ``alerts:<rule>`` column for every field, purpose,
+    refusal reason and alert rule that occurs in the report."""
+    groups = ("fields", "purposes", "refused_by_reason", "alerts_by_rule")
+    prefixes = ("field", "purpose", "refused", "alerts")
+    names = {g: sorted({n for a in report["agencies"] for m in a["months"] for n in m[g]}) for g in groups}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["agency", "month", *SCALARS, *(f"field:{f}" for f in fields), *(f"purpose:{p}" for p in purposes)])
+    extra = [f"{prefix}:{n}" for g, prefix in zip(groups, prefixes, strict=True) for n in names[g]]
+    writer.writerow(["agency", "month", *SCALARS, *extra])
     for agency in report["agencies"]:
         for month in agency["months"]:
             writer.writerow([
                 agency["agency"], month["month"], *(month[name] for name in SCALARS),
-                *(month["fields"].get(f, 0) for f in fields), *(month["purposes"].get(p, 0) for p in purposes),
+                *(month[g].get(n, 0) for g in groups for n in names[g]),
             ])  # fmt: skip
     return out.getvalue()
 

@@ -3,7 +3,8 @@ which purposes, what was refused, the alerts and their review, detainer requests
 disparate-impact table. Counting rules are in docs/oversight.md; in short:
 
 - ``queries``: every ``arrest.read`` and ``arrest.search`` entry of the agency, refused included;
-  ``refused``: those refused; ``purposes``: queries by the purpose they stated ("unstated" when
+  ``refused``: those refused, and ``refused_by_reason`` (``ambiguous_refusals``: name searches
+  that matched several people and disclosed no one); ``purposes``: queries by the purpose they stated ("unstated" when
   none);
 - ``records_disclosed``: records that left, by query, feed or release notice (each record of
   each disclosing entry; a feed withdrawal, which only names a record the partner already
@@ -33,6 +34,7 @@ from pars.oversight import alerts as alert_service
 from pars.oversight.reports.period import Period, month_of, months_between, stream_entries
 from pars.records.models import Arrest
 from pars.sharing.models import AgreementVersion, DetainerRequest
+from pars.sharing.vocabulary import Refused
 
 QUERIES = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
 DISCLOSING = (*QUERIES, str(AuditAction.FEED_DELIVER))
@@ -45,6 +47,7 @@ _BATCH = 500
 class Counts:
     queries: int = 0
     refused: int = 0
+    refused_by_reason: Counter[str] = field(default_factory=Counter)
     records_disclosed: int = 0
     fields: Counter[str] = field(default_factory=Counter)
     purposes: Counter[str] = field(default_factory=Counter)
@@ -59,6 +62,7 @@ class Counts:
         for name in ("queries", "refused", "records_disclosed", "alerts", "alerts_reviewed", "detainers_received",
                      "detainers_honoured"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.refused_by_reason.update(other.refused_by_reason)
         self.fields.update(other.fields)
         self.purposes.update(other.purposes)
         self.alerts_by_rule.update(other.alerts_by_rule)
@@ -68,6 +72,8 @@ class Counts:
         return {
             "queries": self.queries,
             "refused": self.refused,
+            "refused_by_reason": dict(sorted(self.refused_by_reason.items())),
+            "ambiguous_refusals": self.refused_by_reason[str(Refused.AMBIGUOUS)],
             "records_disclosed": self.records_disclosed,
             "persons_disclosed": len(people.persons(self.arrests)),
             "fields": dict(sorted(self.fields.items())),
@@ -134,6 +140,8 @@ def transparency_report(session: Session, period: Period, *, zone: ZoneInfo, now
         if row.action in QUERIES:
             counts.queries += 1
             counts.refused += not row.ok
+            if not row.ok:
+                counts.refused_by_reason[details.get("reason") or UNKNOWN] += 1
             counts.purposes[details.get("purpose") or UNSTATED] += 1
         records = details.get("records") or []
         if row.ok and records and details.get("type") != "withdrawal":
