@@ -288,20 +288,25 @@ def _search_and_read(session: Session, actor: Actor, act: Lookup, params: dict[s
 
 def _sweep(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo) -> None:
     """A name and nothing else: half the time one of the city's namesakes (ambiguous once two are
-    on file), a quarter a Hispanic arrestee's own name (answered when no one shares it), else a
-    common first name and surname (mostly nobody)."""
+    on file), a quarter the name of someone on file, Hispanic when there is one (answered when no
+    one shares it), else a common first name and surname (mostly nobody)."""
     draw = rng.random()
     if draw < 0.5:
         first, last, _ = rng.choice(NAMESAKES)
+    elif draw < 0.75:
+        shared = {(f, n) for f, n, _ in NAMESAKES}
+        on_file = [
+            a
+            for a in session.scalars(select(Arrest).where(Arrest.arrested_at < at).limit(500))
+            if a.first_name and (a.first_name, a.last_name) not in shared
+        ]
+        hispanic = [a for a in on_file if a.ethnicity == "Hispanic"]
+        if not on_file:
+            return
+        target = rng.choice(hispanic or on_file)
+        first, last = target.first_name or "", target.last_name
     else:
-        hispanic = list(
-            session.scalars(select(Arrest).where(Arrest.arrested_at < at, Arrest.ethnicity == "Hispanic").limit(200))
-        )
-        if draw < 0.75 and hispanic:
-            target = rng.choice(hispanic)
-            first, last = target.first_name or rng.choice(SWEEP_FIRST_NAMES), target.last_name
-        else:
-            first, last = rng.choice(SWEEP_FIRST_NAMES), rng.choice(SWEEP_LAST_NAMES)
+        first, last = rng.choice(SWEEP_FIRST_NAMES), rng.choice(SWEEP_LAST_NAMES)
     _search_and_read(session, actor, act, {"last_name": last, "first_name": first}, zone=zone)
 
 
