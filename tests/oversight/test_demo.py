@@ -30,9 +30,16 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
     oversight = {"Authorization": f"Bearer {keys['city.oversight']['api_key']}"}
 
     alerts = client.get("/api/v1/oversight/alerts", params={"limit": 100}, headers=oversight).json()["items"]
-    assert {a["agency"] for a in alerts} == {"ICE"}
+    assert {a["agency"] for a in alerts} == {"ICE"}, [(a["agency"], a["rule"], a["summary"]) for a in alerts if a["agency"] != "ICE"]
     rules = {a["rule"] for a in alerts}
     assert {"no_case_reference", "outside_scope_probe"} <= rules
+    # The smarter pattern (a fresh reference for every search of a common Hispanic name) is seen too.
+    assert "case_reference_churn" in rules
+    churn = [a for a in alerts if a["rule"] == "case_reference_churn"]
+    for alert in churn:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(alert["evidence"]))).all()
+        references = [e.details["case_reference"] for e in entries]
+        assert all(r.startswith("ICE-ERO-PHI-") for r in references) and len(set(references)) >= 15
     assert any(a["severity"] == "high" for a in alerts)
     for alert in alerts:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(alert["evidence"]))).all()
@@ -52,9 +59,20 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
     breach = next(b for b in reports["ICE"]["breaches"] if b["term"] == "purpose_limitation")
     assert breach["evidence"] and breach["alerts"]
     assert reports["ICE"]["refusals_by_reason"]["no_agreement_in_force"] > 0
+    assert reports["ICE"]["purpose_limitation_evidence"]["alerts_by_rule"]["case_reference_churn"] == len(churn)
     for partner in ("FBI", "ATF"):
         assert reports[partner]["in_breach"] is False and reports[partner]["breaches"] == [], partner
         assert reports[partner]["queries"] > 0 and reports[partner]["alerts"] == 0
+    # FBI's task force: one registered case, many co-defendants, each looked up and explained.
+    fbi = {"Authorization": f"Bearer {keys['fbi.agent']['api_key']}"}
+    task_force = [c for c in client.get("/api/v1/cases", params={"limit": 100}, headers=fbi).json()["items"]
+                  if c["reference"].endswith("-TF01")]  # fmt: skip
+    assert len(task_force) == 1 and 25 <= task_force[0]["subjects"] <= 30
+    lookups = session.scalars(
+        select(AuditEntry).where(AuditEntry.agency == "FBI", AuditEntry.action == "arrest.search")
+    ).all()
+    under = [e for e in lookups if e.details.get("case_reference") == task_force[0]["reference"]]
+    assert len(under) >= 20 and all(e.details["case"]["explained"] for e in under if e.details.get("records"))
 
     period = {"from": "2025-01-01", "to": "2026-12-31"}
     report: dict[str, Any] = client.get("/api/v1/reports/transparency", params=period, headers=oversight).json()

@@ -1,12 +1,17 @@
 """The partner side of the demonstration world (CONTRACT §12): the FBI, ATF and ICE agreements
 with their votes, and months of partner activity through the real gate.
 
-- FBI: criminal investigation, query and feed, case-bound searches by name and date of birth.
+- FBI: criminal investigation, query and feed, case-bound searches by name and date of birth,
+  each case registered with its subject first; and one task-force day: a registered case with
+  25 to 30 co-defendants, all looked up under its one reference (lawful, and unflagged).
 - ATF: firearms charges only (Title 18 §§ 6105, 6106, 6108, 6110.2, 907), searches by tracking number.
 - ICE: the agreement the city ended. In force until the end of the most recent August 31, city
   time, and not renewed. Before expiry its officers searched every night, by name, without a case
   reference, mostly for people born abroad: the pattern a later oversight feature must recognise
-  as a fishing expedition. After expiry its attempts are refused, and the refusals are on the trail.
+  as a fishing expedition. In its last weeks it also worked the smarter way a determined partner
+  would: office-hours searches by common Hispanic first and last names, each under a freshly
+  invented case reference (many refused as ambiguous). After expiry its attempts are refused,
+  and the refusals are on the trail.
 
 FBI and ATF also subscribe webhooks to the demo receiver (`pars demo --receiver`) on 127.0.0.1.
 """
@@ -25,17 +30,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.auth.principal import Actor
+from pars.demo.people import common_hispanic_name
 from pars.feed import service as feed_service
 from pars.feed.models import Subscription
 from pars.feed.schemas import SubscriptionIn
 from pars.feed.vocabulary import PrivateTargets, SubscriptionStatus
 from pars.records.models import Arrest, Charge
 from pars.records.search import parse_search
-from pars.sharing import agreements, gate
+from pars.sharing import agreements, cases, gate
 from pars.sharing.agreements import Policy
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.models import Agreement
-from pars.sharing.schemas import AgreementIn
+from pars.sharing.schemas import AgreementIn, CaseIn, CaseSubjectIn
 
 FIREARMS = ["6105", "6106", "6108", "6110.2", "907"]
 COMMON_FIELDS = [
@@ -64,10 +70,20 @@ class Lookup:
     handle: str
     purpose: str
     case_reference: str | None
-    how: str  # "name" | "tracking" | "fishing"
+    how: str  # "name" | "tracking" | "fishing" | "sweep"
 
 
-PartnerAct = Proposal | Ballot | Lookup
+@dataclass(frozen=True)
+class TaskForce:
+    """A case with many co-defendants, registered with all of them, each looked up the same day."""
+
+    handle: str
+    purpose: str
+    case_reference: str
+    size: int
+
+
+PartnerAct = Proposal | Ballot | Lookup | TaskForce
 
 
 def city_midnight(day: datetime, zone: ZoneInfo) -> datetime:
@@ -128,22 +144,36 @@ def activity(
 ) -> Iterator[tuple[datetime, PartnerAct]]:
     """Partner queries from `start` to `now`, each at a plausible hour."""
     ice_end = ice_expiry(now, zone)
-    day, case = city_midnight(start + timedelta(days=2), zone), 0
+    day, case, firearms_case = city_midnight(start + timedelta(days=2), zone), 0, 0
+    # ICE's smarter weeks: fresh references on some office days of its last three weeks.
+    sweep_days = {(ice_end - timedelta(days=d)).astimezone(zone).date() for d in rng.sample(range(2, 22), 6)}
+    task_force = city_midnight(now - timedelta(days=rng.randint(10, 20)), zone) + timedelta(hours=10)
+    yield task_force, TaskForce("fbi.agent", "criminal_investigation", f"FBI-PH-{task_force.year}-TF01",
+                                rng.randint(25, 30))  # fmt: skip
     while day < now:
         if rng.random() < 0.35:  # FBI: a case-bound search in office hours
             case += 1
             at = day + timedelta(hours=rng.uniform(9, 17))
             yield at, Lookup("fbi.agent", "criminal_investigation", f"FBI-PH-{at.year}-{case:04d}", "name")
         if rng.random() < 0.2:  # ATF: a firearms case, by tracking number
+            firearms_case += 1
             at = day + timedelta(hours=rng.uniform(9, 17))
-            yield at, Lookup("atf.agent", "firearms_investigation", f"ATF-PHL-{at.year % 100}-{case:03d}", "tracking")
+            reference = f"ATF-PHL-{at.year % 100}-{firearms_case:03d}"
+            yield at, Lookup("atf.agent", "firearms_investigation", reference, "tracking")
         if day < ice_end:  # ICE: nightly sweeps by name, no case reference
             for _ in range(rng.randint(6, 16)):
                 yield (
                     day + timedelta(hours=rng.uniform(0.5, 4.5)),
                     Lookup("ice.officer", "criminal_investigation", None, "fishing"),
                 )
-        elif rng.random() < 0.3:  # ICE after expiry: refused, and on the trail
+        if day.astimezone(zone).date() in sweep_days:
+            for _ in range(rng.randint(25, 40)):
+                reference = f"ICE-ERO-PHI-{rng.randint(100_000, 999_999)}"  # invented for each search
+                yield (
+                    day + timedelta(hours=rng.uniform(9, 17)),
+                    Lookup("ice.officer", "criminal_investigation", reference, "sweep"),
+                )
+        if day >= ice_end and rng.random() < 0.3:  # ICE after expiry: refused, and on the trail
             for _ in range(rng.randint(1, 3)):
                 yield (
                     day + timedelta(hours=rng.uniform(0.5, 4.5)),
@@ -167,8 +197,33 @@ def perform(
         ).first()
         assert target is not None
         agreements.vote(session, actor, target.id, act.vote, policy)
+    elif isinstance(act, TaskForce):
+        _task_force(session, actor, act, at=at, rng=rng, zone=zone)
     else:
         _lookup(session, actor, act, at=at, rng=rng, zone=zone)
+
+
+def _register(session: Session, actor: Actor, reference: str, title: str, people: list[Arrest], zone: ZoneInfo) -> None:
+    """Registers the case with its subjects, once (a second demo run finds it open already)."""
+    assert actor.agency_code is not None
+    if cases.standing(session, actor.agency_code, reference).registered:
+        return
+    subjects = [CaseSubjectIn(last_name=a.last_name, first_name=a.first_name, dob=a.dob) for a in people]
+    cases.register(session, actor, CaseIn(reference=reference, title=title, subjects=subjects), zone=zone)
+
+
+def _task_force(
+    session: Session, actor: Actor, act: TaskForce, *, at: datetime, rng: random.Random, zone: ZoneInfo
+) -> None:
+    recent = list(session.scalars(select(Arrest).where(Arrest.arrested_at < at).order_by(Arrest.arrested_at.desc())))
+    defendants = rng.sample(recent, min(act.size, len(recent)))
+    _register(session, actor, act.case_reference, "Task force: a drug distribution network", defendants, zone)
+    request = PartnerRequest(purpose=act.purpose, case_reference=act.case_reference)
+    for arrest in defendants:
+        params = {"last_name": arrest.last_name, "dob": arrest.dob.isoformat()}
+        page = gate.search(session, actor, parse_search(params), request, zone=zone)
+        if page.items:
+            gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
 
 
 def _lookup(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo) -> None:
@@ -180,10 +235,18 @@ def _lookup(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: r
         # The complaint in Philadelphia: searches aimed at people born outside the United States.
         foreign = [a for a in candidates if (a.citizenship or "US") != "US"]
         candidates = foreign if foreign and rng.random() < 0.8 else candidates
+    if act.how == "sweep":
+        first, last = common_hispanic_name(rng)
+        request = PartnerRequest(purpose=act.purpose, case_reference=act.case_reference)
+        # Often refused as ambiguous: the refusal propagates, so the unit of work audits it.
+        gate.search(session, actor, parse_search({"last_name": last, "first_name": first}), request, zone=zone)
+        return
     if not candidates:
         return
     target = rng.choice(candidates)
     request = PartnerRequest(purpose=act.purpose, case_reference=act.case_reference)
+    if act.how in ("name", "tracking") and act.case_reference is not None:
+        _register(session, actor, act.case_reference, "Investigation", [target], zone)
     if act.how == "tracking":
         params = {"tracking_number": target.tracking_number}
     elif act.how == "name":

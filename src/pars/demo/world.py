@@ -28,6 +28,8 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.signing import load_signer
 from pars.auth.models import User
 from pars.auth.permissions import Role
 from pars.auth.principal import SYSTEM, Actor
@@ -120,7 +122,10 @@ def build_world(
     """Creates (or reuses) the demo agencies and users, issues each user a new key, adds
     `arrests` arrests, subscribes FBI's and ATF's webhooks to the demo receiver on
     `receiver_port`, and writes demo-keys.json (mode 0600). Returns what it wrote."""
-    factory = make_session_factory(engine)
+    # Signed sessions: searches carry their keyed subject and registered cases hash their subjects
+    # under the audit key, as they do when the API serves them.
+    signing = CheckpointPolicy.from_settings(settings, load_signer(settings.audit_key_file))
+    factory = make_session_factory(engine, info=session_info(signing))
     now = (clock or SystemClock()).now()
     rng = random.Random(seed)  # noqa: S311 - a seeded world must be reproducible, not secret
     zone = settings.zone
