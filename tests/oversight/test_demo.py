@@ -30,7 +30,9 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
     oversight = {"Authorization": f"Bearer {keys['city.oversight']['api_key']}"}
 
     alerts = client.get("/api/v1/oversight/alerts", params={"limit": 100}, headers=oversight).json()["items"]
-    assert {a["agency"] for a in alerts} == {"ICE"}, [(a["agency"], a["rule"], a["summary"]) for a in alerts if a["agency"] != "ICE"]
+    assert {a["agency"] for a in alerts} == {"ICE"}, [
+        (a["agency"], a["rule"], a["summary"]) for a in alerts if a["agency"] != "ICE"
+    ]
     rules = {a["rule"] for a in alerts}
     assert {"no_case_reference", "outside_scope_probe"} <= rules
     # The smarter pattern (a fresh reference for every search of a common Hispanic name) is seen too.

@@ -38,7 +38,7 @@ from pars.settings import Settings
 from pars.sharing import case_lookups, cases
 from pars.sharing.case_lookups import CaseState
 from pars.sharing.schemas import CaseIn
-from pars.web.guard import Csrf, allowed, error_page
+from pars.web.guard import Csrf, CsrfToken, allowed, error_page
 from pars.web.oversight_reports import trail_link
 from pars.web.render import flash, page
 from pars.work import settle
@@ -219,7 +219,9 @@ def _reference_problem(reference: str) -> str | None:
     return None
 
 
-@router.post("/partner/cases/new", dependencies=[Csrf])
+# The token only: the page checks every field itself and shows each problem beside its field
+# (a reference with a control character is the service's 400, as on the API).
+@router.post("/partner/cases/new", dependencies=[CsrfToken])
 def register_case(
     request: Request,
     session: SessionDep,
