@@ -58,6 +58,14 @@ class BreachOut(BaseModel):
     evidence: list[int] = Field(description="audit entries (seq), ascending")
     rule: str = Field(description="the term as the report checks it")
     alerts: list[uuid.UUID] | None = Field(default=None, description="for purpose_limitation: the alerts standing")
+    evidence_by_rule: dict[str, list[int]] | None = Field(
+        default=None, description="for purpose_limitation: the standing alerts' evidence (audit seqs), by rule"
+    )
+    indicators: dict[str, list[int]] | None = Field(
+        default=None,
+        description="for purpose_limitation: the audit seqs of searches refused as ambiguous, too broad or for an "
+        "unregistered case, and of lookups their case does not explain",
+    )
 
 
 class PeriodOut(BaseModel):

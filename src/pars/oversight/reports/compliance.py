@@ -31,8 +31,15 @@ from pars.sharing.models import Agreement, AgreementVersion
 from pars.sharing.vocabulary import Refused
 
 QUERIES = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
+UNEXPLAINED = "unexplained"
+UNEXPLAINED_REGISTERED = "unexplained_registered"
 ACTIONS = (*QUERIES, str(AuditAction.FEED_DELIVER))
 MAX_EVIDENCE = 5000
+# The rules that judge what a search asked for and under which case: their alerts stand against the
+# stated purposes at any severity (docs/oversight.md, "purpose limitation").
+PURPOSE_RULES = ("demographic_skew", "refused_sweep", "case_reference_churn")
+# Refusals that are evidence for the purpose-limitation question (what was asked, not what left).
+PURPOSE_REFUSALS = (str(Refused.AMBIGUOUS), str(Refused.UNREGISTERED_CASE), str(Refused.TOO_BROAD))
 
 BREACH_TERMS = {
     "in_force": "records leave only while a version is in force (approved, within its window, not suspended, "
@@ -45,7 +52,8 @@ BREACH_TERMS = {
     "daily_query_limit": "no query is answered beyond the version's daily limit",
     "protected_fields": "no search by protected or other record fields (CONTRACT §5)",
     "purpose_limitation": "the data is used only for the stated purposes: broken while a high-severity misuse "
-    "alert stands unreviewed or is confirmed, or any alert is confirmed",
+    "alert, or an alert of demographic_skew, refused_sweep or case_reference_churn, stands unreviewed or reviewed "
+    "without being dismissed, or any alert is confirmed",
 }
 
 
@@ -73,7 +81,9 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
     by_field: Counter[str] = Counter()
     purposes: Counter[str] = Counter()
     cases: Counter[str] = Counter()
-    with_case = without_case = unexplained = 0
+    with_case = without_case = 0
+    # Seqs of what bears on the stated purposes: refused searches by reason, unexplained lookups.
+    indicators: dict[str, list[int]] = {name: [] for name in (*PURPOSE_REFUSALS, UNEXPLAINED, UNEXPLAINED_REGISTERED)}
     per_day: dict[str, list[Row]] = defaultdict(list)
     broken: dict[str, list[int]] = defaultdict(list)
 
@@ -92,6 +102,7 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
                 by_reason[details.get("reason") or "unknown"] += 1
                 if details.get("reason") == PROTECTED_PROBE:
                     broken["protected_fields"].append(row.seq)
+                _note_purpose(row, indicators)
                 continue
         records = details.get("records") or []
         if not row.ok or details.get("type") == "withdrawal":
@@ -104,10 +115,7 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
             with_case, without_case = with_case + bool(case), without_case + (not case)
             if case:
                 cases[case] += 1
-            # A lookup whose people match no subject of its case: lawful work can do that (a
-            # subject not yet registered), but it is evidence for the purpose-limitation question.
-            looked_up = details.get("case") or {}
-            unexplained += bool(records) and not looked_up.get("explained", False)
+            _note_purpose(row, indicators)
         for term in _terms_broken(row, versions, _in_force(grants, suspensions, row.at)):
             broken[term].append(row.seq)
 
@@ -116,15 +124,8 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
     standing = [a for a in alerts if _breaks_purpose(a)]
     if standing:
         broken["purpose_limitation"] = sorted({s for a in standing for s in a.evidence})
-    breaches = [_breach(term, seqs, standing) for term, seqs in broken.items() if seqs]
-    purpose_evidence = {
-        "ambiguous_refusals": by_reason[str(Refused.AMBIGUOUS)],
-        "unregistered_case_refusals": by_reason[str(Refused.UNREGISTERED_CASE)],
-        "too_broad_refusals": by_reason[str(Refused.TOO_BROAD)],
-        "unexplained_lookups": unexplained,
-        "alerts_by_rule": dict(sorted(Counter(a.rule for a in alerts).items())),
-        "standing_alerts": len(standing),
-    }
+    purpose_evidence = _purpose_evidence(indicators, alerts, standing)
+    breaches = [_breach(term, seqs, standing, purpose_evidence) for term, seqs in broken.items() if seqs]
     return {
         "agreement_id": agreement_id,
         "agency": agency,
@@ -150,7 +151,47 @@ def compliance_report(session: Session, agreement: Agreement, period: Period, *,
 def _breaks_purpose(alert: Alert) -> bool:
     if alert.review_outcome == ReviewOutcome.CONFIRMED:
         return True
-    return alert.severity == Severity.HIGH and alert.review_outcome != ReviewOutcome.DISMISSED
+    serious = alert.severity == Severity.HIGH or alert.rule in PURPOSE_RULES
+    return serious and alert.review_outcome != ReviewOutcome.DISMISSED
+
+
+def _note_purpose(row: Row, indicators: dict[str, list[int]]) -> None:
+    """A query refused for what it asked (ambiguous, too broad, an unregistered case), or an
+    answered lookup under a case reference whose people match no subject of that case (or under a
+    reference that is no registered case: the audit's ``case.explained`` is false). Lawful work
+    does either now and then (a common name, a subject not yet registered): these are counted as
+    evidence for the purpose question; the rules judge them against the agency's norm."""
+    details = row.details
+    if not row.ok:
+        if details.get("reason") in indicators:
+            indicators[details["reason"]].append(row.seq)
+        return
+    looked_up = details.get("case")
+    if details.get("records") and isinstance(looked_up, dict) and not looked_up.get("explained", False):
+        indicators[UNEXPLAINED].append(row.seq)
+        if looked_up.get("registered"):
+            indicators[UNEXPLAINED_REGISTERED].append(row.seq)
+
+
+def _purpose_evidence(indicators: dict[str, list[int]], alerts: list[Alert], standing: list[Alert]) -> dict[str, Any]:
+    """What bears on "used only for the stated purposes", with the audit seqs of each kind:
+    searches refused as ambiguous, as too broad, for an unregistered case; answered lookups their
+    case does not explain; the alerts by rule (the three purpose rules always shown)."""
+    counts = Counter(a.rule for a in alerts)
+    by_rule = {rule: counts.get(rule, 0) for rule in PURPOSE_RULES} | dict(counts)
+    names = {
+        str(Refused.AMBIGUOUS): "ambiguous_refusals",
+        str(Refused.UNREGISTERED_CASE): "unregistered_case_refusals",
+        str(Refused.TOO_BROAD): "too_broad_refusals",
+        UNEXPLAINED: "unexplained_lookups",
+        UNEXPLAINED_REGISTERED: "unexplained_under_registered_case",
+    }
+    return {
+        **{names[kind]: len(seqs) for kind, seqs in indicators.items()},
+        "alerts_by_rule": dict(sorted(by_rule.items())),
+        "standing_alerts": len(standing),
+        "evidence": {names[kind]: seqs[:MAX_EVIDENCE] for kind, seqs in indicators.items()},
+    }
 
 
 def _in_force(grants: list[Grant], suspensions: list[_Suspension], at: datetime) -> Grant | None:
@@ -232,7 +273,7 @@ def _terms(version: AgreementVersion, grant: Grant, zone: ZoneInfo) -> dict[str,
     }  # fmt: skip
 
 
-def _breach(term: str, seqs: list[int], standing: list[Alert]) -> dict[str, Any]:
+def _breach(term: str, seqs: list[int], standing: list[Alert], purpose: dict[str, Any]) -> dict[str, Any]:
     evidence = sorted(set(seqs))
     count = len(evidence)
     summaries = {
@@ -253,9 +294,19 @@ def _breach(term: str, seqs: list[int], standing: list[Alert]) -> dict[str, Any]
         reviewed = len(standing) - unreviewed
         breach["summary"] = (
             f"{len(standing)} misuse alerts stand against the stated purposes ({rules}): "
-            f"{unreviewed} not yet reviewed, {reviewed} reviewed and not dismissed"
+            f"{unreviewed} not yet reviewed, {reviewed} reviewed and not dismissed; "
+            f"{purpose['ambiguous_refusals']} searches refused as ambiguous, "
+            f"{purpose['unregistered_case_refusals']} for an unregistered case, "
+            f"{purpose['unexplained_lookups']} lookups their case does not explain"
         )
         breach["alerts"] = [str(a.id) for a in standing]
+        evidence_by_rule: dict[str, set[int]] = defaultdict(set)
+        for alert in standing:
+            evidence_by_rule[alert.rule].update(alert.evidence)
+        breach["evidence_by_rule"] = {
+            rule: sorted(found)[:MAX_EVIDENCE] for rule, found in sorted(evidence_by_rule.items())
+        }
+        breach["indicators"] = purpose["evidence"]
     else:
         breach["summary"] = summaries[term]
     return breach

@@ -4,13 +4,15 @@ disparate-impact table. Counting rules are in docs/oversight.md; in short:
 
 - ``queries``: every ``arrest.read`` and ``arrest.search`` entry of the agency, refused included;
   ``refused``: those refused, and ``refused_by_reason`` (``ambiguous_refusals``: name searches
-  that matched several people and disclosed no one); ``purposes``: queries by the purpose they stated ("unstated" when
-  none);
+  that matched several people and disclosed no one); ``purposes``: queries by the purpose they
+  stated ("unstated" when none);
 - ``records_disclosed``: records that left, by query, feed or release notice (each record of
   each disclosing entry; a feed withdrawal, which only names a record the partner already
   holds, is not a disclosure); ``fields``: records that carried each field;
   ``persons_disclosed``: the different people those records were about;
-- ``alerts``: alerts whose window starts in the month (``alerts_reviewed``, ``alerts_open``);
+- ``alerts``: alerts whose window starts in the month (``alerts_reviewed``, ``alerts_open``,
+  ``alerts_by_rule``, which always names ``demographic_skew``, ``refused_sweep`` and
+  ``case_reference_churn``);
 - ``detainers_received``: detainer requests filed; ``detainers_honoured``: those accepted, which
   only means a release notice is owed (PARS holds no one on a detainer).
 """
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 from pars.audit.actions import AuditAction
 from pars.auth.models import Agency
 from pars.oversight import alerts as alert_service
+from pars.oversight.reports.compliance import PURPOSE_RULES
 from pars.oversight.reports.period import Period, month_of, months_between, stream_entries
 from pars.records.models import Arrest
 from pars.sharing.models import AgreementVersion, DetainerRequest
@@ -81,7 +84,8 @@ class Counts:
             "alerts": self.alerts,
             "alerts_reviewed": self.alerts_reviewed,
             "alerts_open": self.alerts - self.alerts_reviewed,
-            "alerts_by_rule": dict(sorted(self.alerts_by_rule.items())),
+            # The rules of what searches asked for are always shown, zero included.
+            "alerts_by_rule": dict(sorted((dict.fromkeys(PURPOSE_RULES, 0) | dict(self.alerts_by_rule)).items())),
             "detainers_received": self.detainers_received,
             "detainers_honoured": self.detainers_honoured,
         }
