@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,17 +69,19 @@ def headers(world: seed.World) -> dict[str, dict[str, str]]:
 
 def targets(world: seed.World, count: int) -> list[dict[str, str]]:
     """Name + birth-date searches whose every match is in FBI's scope (so city and partner see
-    the same records)."""
+    the same records) and is one person (a partner's name search that matches several people is
+    refused as ambiguous, CONTRACT §7)."""
     with Session(world.engine) as session:
         grant = grant_in_force(session, "FBI", datetime.now(UTC))
         assert grant is not None
         person = (Arrest.last_key, Arrest.dob)
         scoped = select(*person, func.count()).where(grant.scope.condition()).group_by(*person)
         in_scope = {(key, dob): n for key, dob, n in session.execute(scoped)}
-        every = select(*person, func.count(), func.min(Arrest.last_name)).group_by(*person).order_by(*person)
+        people = func.count(distinct(Arrest.person_id))
+        every = select(*person, func.count(), people, func.min(Arrest.last_name)).group_by(*person).order_by(*person)
         found = []
-        for key, dob, n, last in session.execute(every):
-            if in_scope.get((key, dob)) == n:
+        for key, dob, n, persons, last in session.execute(every):
+            if in_scope.get((key, dob)) == n and persons == 1:
                 found.append({"last_name": last, "dob": dob.isoformat()})
     # Spread over the alphabet rather than the first names in order.
     step = max(1, len(found) // count)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -90,10 +90,18 @@ def _free_text(model: type[BaseModel], field_name: str) -> bool:
 class InboundModel(BaseModel):
     """The base of every model the API reads from a client."""
 
+    # Members whose service checks them itself, with another status the contract names (a
+    # case reference is a 400, like the header that must match it).
+    checked_by_service: ClassVar[frozenset[str]] = frozenset()
+
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None or isinstance(value, BaseModel | int | float | bool):
+        if (
+            value is None
+            or isinstance(value, BaseModel | int | float | bool)
+            or info.field_name in cls.checked_by_service
+        ):
             return value
         problem = _walk(value, _free_text(cls, info.field_name or ""))
         if problem:

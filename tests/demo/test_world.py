@@ -134,13 +134,15 @@ def test_demo_partner_side(
     entries = session.scalars(select(AuditEntry).where(AuditEntry.agency.in_(["FBI", "ATF", "ICE"]))).all()
     ice_ok = [e for e in entries if e.agency == "ICE" and e.outcome == "ok" and e.action == "arrest.search"]
     ice_refused = [e for e in entries if e.agency == "ICE" and e.outcome == "refused"]
-    # ICE's nightly searches name no case; its daytime sweep invents a reference for each search.
+    # Nightly sweeps without a case, and in its last weeks office-hours sweeps of common Hispanic
+    # names, each under a reference invented for it.
     nightly = [e for e in ice_ok if e.details["case_reference"] is None]
-    assert len(nightly) > 50 and all(e.details["case_reference"].startswith("ICE-ERO-") for e in ice_ok
-                                      if e not in nightly)  # fmt: skip
+    invented = [e.details["case_reference"] for e in ice_ok if e.details["case_reference"] is not None]
+    assert len(nightly) > 100 and invented and all(r.startswith("ICE-ERO-PHI-") for r in invented)
+    assert len(set(invented)) == len(invented)
     assert all(e.at < datetime(2025, 9, 1, 4, tzinfo=UTC) for e in ice_ok)
-    expiry = datetime(2025, 9, 1, 4, tzinfo=UTC)
-    assert ice_refused and {e.details["reason"] for e in ice_refused} == {"no_agreement_in_force", "ambiguous"}
-    assert {e.details["reason"] for e in ice_refused if e.at >= expiry} == {"no_agreement_in_force"}
+    reasons = {e.details["reason"] for e in ice_refused}
+    assert "no_agreement_in_force" in reasons and reasons <= {"no_agreement_in_force", "ambiguous"}
+    assert all(e.at >= datetime(2025, 9, 1, 4, tzinfo=UTC) for e in ice_refused if e.details["reason"] != "ambiguous")
     fbi_ok = [e for e in entries if e.agency == "FBI" and e.outcome == "ok" and e.action.startswith("arrest.")]
     assert fbi_ok and all(e.details["case_reference"] for e in fbi_ok)

@@ -1,8 +1,6 @@
-"""The demonstration world, scanned: ICE's fishing expedition, and its smarter sweep of common
-Hispanic names under invented case references, are flagged with evidence and its agreement is in
-breach; FBI's registered case work (a task force of many co-defendants included) and ATF's
-searches by tracking number raise nothing. The transparency report for the demo year shows it,
-and renders in a real browser."""
+"""The demonstration world, scanned: ICE's fishing expedition is flagged with evidence and its
+agreement is in breach; FBI's and ATF's case-bound work raises nothing. The transparency
+report for the demo year shows it, and renders in a real browser."""
 
 from __future__ import annotations
 
@@ -11,16 +9,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from rich.console import Console
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.models import Agency
 from pars.clock import FrozenClock
 from pars.demo.world import build_world
 from pars.oversight.commands import run_scan
 from pars.settings import Settings
-from pars.sharing.models import RegisteredCase
 from tests.oversight.browser import render
 
 
@@ -34,9 +30,18 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
     oversight = {"Authorization": f"Bearer {keys['city.oversight']['api_key']}"}
 
     alerts = client.get("/api/v1/oversight/alerts", params={"limit": 100}, headers=oversight).json()["items"]
-    assert {a["agency"] for a in alerts} == {"ICE"}
+    assert {a["agency"] for a in alerts} == {"ICE"}, [
+        (a["agency"], a["rule"], a["summary"]) for a in alerts if a["agency"] != "ICE"
+    ]
     rules = {a["rule"] for a in alerts}
-    assert {"no_case_reference", "outside_scope_probe", "refused_sweep", "case_reference_churn"} <= rules
+    assert {"no_case_reference", "outside_scope_probe"} <= rules
+    # The smarter pattern (a fresh reference for every search of a common Hispanic name) is seen too.
+    assert "case_reference_churn" in rules
+    churn = [a for a in alerts if a["rule"] == "case_reference_churn"]
+    for alert in churn:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(alert["evidence"]))).all()
+        references = [e.details["case_reference"] for e in entries]
+        assert all(r.startswith("ICE-ERO-PHI-") for r in references) and len(set(references)) >= 15
     assert any(a["severity"] == "high" for a in alerts)
     for alert in alerts:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(alert["evidence"]))).all()
@@ -45,43 +50,6 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
             assert all(e.details["case_reference"] is None for e in entries)
         if alert["rule"] == "outside_scope_probe":
             assert {e.details["reason"] for e in entries} == {"no_agreement_in_force"}
-        if alert["rule"] == "refused_sweep":  # searches that named no one person
-            assert all(e.action == "arrest.search" for e in entries)
-            assert all(e.details.get("reason") in ("ambiguous", "search_too_broad") or not e.details.get("records")
-                       for e in entries)  # fmt: skip
-        if alert["rule"] == "case_reference_churn":  # the smarter sweep: a fresh reference per search
-            references = [e.details["case_reference"] for e in entries]
-            assert len(set(references)) >= 15 and all(r.startswith("ICE-ERO-") for r in references)
-            assert all(not (e.details.get("case") or {}).get("explained") for e in entries)
-
-    # The smarter sweep on the trail: names only, each under its own invented reference; most
-    # refused as ambiguous (several people share the name), some answered and read.
-    ice_entries = session.scalars(select(AuditEntry).where(AuditEntry.agency == "ICE")).all()
-    swept = [e for e in ice_entries if (e.details.get("case_reference") or "").startswith("ICE-ERO-")]
-    searches = [e for e in swept if e.action == "arrest.search"]
-    assert len(searches) >= 90 and len({e.details["case_reference"] for e in searches}) == len(searches)
-    ambiguous = [e for e in searches if e.details.get("reason") == "ambiguous"]
-    assert len(ambiguous) > len(searches) / 3 and all(e.details["persons"] >= 2 for e in ambiguous)
-    assert all(sorted(e.details["parameters"]) == ["first_name", "last_name"] for e in searches)
-    assert any(e.outcome == "ok" and e.details["records"] for e in searches)
-    assert any(e.action == "arrest.read" for e in swept)
-
-    # FBI's task force: 25-30 co-defendants of one registered case, looked up in one day, explained.
-    fbi_entries = session.scalars(select(AuditEntry).where(AuditEntry.agency == "FBI")).all()
-    task_force = [e for e in fbi_entries if "-TF-" in (e.details.get("case_reference") or "")]
-    searched = [e for e in task_force if e.action == "arrest.search"]
-    assert 25 <= len(searched) <= 30 and all(e.outcome == "ok" and e.details["records"] for e in searched)
-    assert len({e.at.astimezone(settings.zone).date() for e in task_force}) == 1
-    assert {e.details["case"]["subjects"] for e in searched} == {len(searched)}
-    assert all(e.details["case"]["explained"] for e in task_force)
-    # Every FBI lookup that disclosed someone was under a registered case naming that person.
-    answered = [e for e in fbi_entries if e.action.startswith("arrest.") and e.outcome == "ok" and e.details["records"]]
-    assert answered and all(e.details["case"] == {**e.details["case"], "registered": True, "explained": True}
-                            for e in answered)  # fmt: skip
-    registered = session.scalar(
-        select(func.count()).select_from(RegisteredCase).join(Agency).where(Agency.code == "FBI")
-    )
-    assert registered and registered >= len({e.details["case_reference"] for e in answered})
 
     governance = {"Authorization": f"Bearer {keys['city.governance']['api_key']}"}
     listed = {a["agency"]: a["id"] for a in client.get("/api/v1/agreements", headers=governance).json()["items"]}
@@ -92,24 +60,26 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
     assert reports["ICE"]["in_breach"] is True
     breach = next(b for b in reports["ICE"]["breaches"] if b["term"] == "purpose_limitation")
     assert breach["evidence"] and breach["alerts"]
-    assert {"refused_sweep", "case_reference_churn"} <= set(breach["evidence_by_rule"])
-    assert set(breach["evidence_by_rule"]["case_reference_churn"]) <= set(breach["evidence"])
     assert reports["ICE"]["refusals_by_reason"]["no_agreement_in_force"] > 0
-    purpose = reports["ICE"]["purpose_limitation_evidence"]
-    assert purpose["ambiguous_refusals"] == reports["ICE"]["refusals_by_reason"]["ambiguous"] >= len(ambiguous)
-    assert set(breach["indicators"]["ambiguous_refusals"]) >= {e.seq for e in ambiguous}
-    assert purpose["unexplained_lookups"] > 0 and purpose["alerts_by_rule"]["case_reference_churn"] > 0
+    assert reports["ICE"]["purpose_limitation_evidence"]["alerts_by_rule"]["case_reference_churn"] == len(churn)
     for partner in ("FBI", "ATF"):
         assert reports[partner]["in_breach"] is False and reports[partner]["breaches"] == [], partner
         assert reports[partner]["queries"] > 0 and reports[partner]["alerts"] == 0
+    # FBI's task force: one registered case, many co-defendants, each looked up and explained.
+    fbi = {"Authorization": f"Bearer {keys['fbi.agent']['api_key']}"}
+    task_force = [c for c in client.get("/api/v1/cases", params={"limit": 100}, headers=fbi).json()["items"]
+                  if c["reference"].endswith("-TF01")]  # fmt: skip
+    assert len(task_force) == 1 and 25 <= task_force[0]["subjects"] <= 30
+    lookups = session.scalars(
+        select(AuditEntry).where(AuditEntry.agency == "FBI", AuditEntry.action == "arrest.search")
+    ).all()
+    under = [e for e in lookups if e.details.get("case_reference") == task_force[0]["reference"]]
+    assert len(under) >= 20 and all(e.details["case"]["explained"] for e in under if e.details.get("records"))
 
     period = {"from": "2025-01-01", "to": "2026-12-31"}
     report: dict[str, Any] = client.get("/api/v1/reports/transparency", params=period, headers=oversight).json()
     totals = {a["agency"]: a["totals"] for a in report["agencies"]}
     assert totals["ICE"]["alerts"] == len(alerts) and totals["FBI"]["alerts"] == totals["ATF"]["alerts"] == 0
-    assert totals["ICE"]["ambiguous_refusals"] == purpose["ambiguous_refusals"]
-    assert totals["ICE"]["alerts_by_rule"]["refused_sweep"] == sum(a["rule"] == "refused_sweep" for a in alerts)
-    assert totals["FBI"]["ambiguous_refusals"] == 0 and set(totals["FBI"]["alerts_by_rule"].values()) == {0}
     assert totals["ICE"]["records_disclosed"] > 0 and totals["FBI"]["records_disclosed"] > 0
     assert report["disparate_impact"] and sum(r["arrests"] for r in report["disparate_impact"]) == 60
 

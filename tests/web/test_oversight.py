@@ -130,8 +130,15 @@ def test_compliance_report_shows_each_term_kept_or_broken(
     broken = re.findall(r'<tr class="broken" id="term-([a-z_]+)"', html)
     assert broken == ["protected_fields", "purpose_limitation"]
     kept = re.findall(r'<tr id="term-([a-z_]+)"', html)
-    assert set(kept) == {"in_force", "fields", "purposes", "channels", "require_case_reference", "require_registered_case",
-                         "daily_query_limit"}
+    assert set(kept) == {
+        "in_force",
+        "fields",
+        "purposes",
+        "channels",
+        "require_case_reference",
+        "require_registered_case",
+        "daily_query_limit",
+    }
     probe = session.scalars(select(AuditEntry.seq).where(AuditEntry.agency == "ICE",
                                                          AuditEntry.outcome == "refused")).one()  # fmt: skip
     assert f"#{probe}</a>" in html

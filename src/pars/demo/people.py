@@ -811,3 +811,17 @@ def random_victim(rng: random.Random, today: date) -> Party:
 
 def random_witness(rng: random.Random, today: date) -> Party:
     return _party(rng, today, 18, 80)
+
+
+_HISPANIC_ORIGINS = ("puerto_rican", "dominican", "mexican")
+
+
+def common_hispanic_name(rng: random.Random) -> tuple[str, str]:
+    """A first and last name as someone sweeping for Hispanic people types them: among the
+    commonest given names and surnames of the city's Hispanic communities, accents or not."""
+    origin = _ORIGINS[rng.choice(_HISPANIC_ORIGINS)]
+    first = rng.choice(origin.male[:12] if rng.random() < 0.85 else origin.female[:12])
+    last = rng.choice(origin.last[:15])
+    if rng.random() < 0.5:
+        first, last = plain_spelling(first), plain_spelling(last)
+    return first, last

@@ -47,9 +47,10 @@ from pars.work import unit_of_work
 
 log = structlog.get_logger()
 
-# A round waits this long at most for more results to record together, unless this many are back.
-GATHER = 0.02
-GATHER_ENOUGH = 64
+# A round waits this long at most for more results to record together, unless this many (or
+# half of those in flight) are back.
+GATHER = 0.05
+GATHER_ENOUGH = 32
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class FeedWorker:
         self._in_flight: dict[int, Outgoing] = {}  # job id → the attempt out (worker thread only)
         self._results: list[Result] = []  # back from the sender, not yet recorded
         self._lock = threading.Lock()
+        self._news = False  # a wake-up from outside since the last round
 
     @property
     def in_flight(self) -> int:
@@ -171,6 +173,7 @@ class FeedWorker:
         Results stay in hand until the transaction that records them commits: a round that
         fails (a database hiccup) records them next time instead of losing them, so the jobs
         are not sent again when their leases run out."""
+        self._news = False
         with self._lock:
             done, self._results = self._results, []
         busy: dict[uuid.UUID, int] = {}
@@ -206,16 +209,23 @@ class FeedWorker:
 
     def gather(self) -> None:
         """Lets results gather for a moment (``GATHER`` seconds at most) before a round records
-        them, unless every attempt in flight is back: one transaction per result would spend
+        them, unless half of the attempts in flight are back, or news came (new events, a
+        replay: fan-out and claims are not held up): one transaction per result would spend
         the worker on commits while results come back one by one."""
         give_up = time.monotonic() + GATHER
-        while True:
+        while not self._news:
             with self._lock:
                 back = len(self._results)
             left = give_up - time.monotonic()
-            if back == 0 or back >= len(self._in_flight) or back >= GATHER_ENOUGH or left <= 0:
+            enough = max(GATHER_ENOUGH, len(self._in_flight) // 2)
+            if back == 0 or back >= len(self._in_flight) or back >= enough or left <= 0:
                 return
             self.signal.wait(self.signal.count, left)
+
+    def _heard(self) -> None:
+        """A wake-up from outside (commits, NOTIFY, NATS): the next round goes ahead at once."""
+        self._news = True
+        self.signal.notify()
 
     def drain(self, rounds: int = 1000) -> None:
         """Works until nothing is due now and nothing is in flight (tests, the benchmark)."""
@@ -254,7 +264,7 @@ class FeedWorker:
         if self.periodic:
             periodic = threading.Thread(target=self.run_periodic, args=(stop,), name="pars-periodic", daemon=True)
             periodic.start()
-        forget = self.wake.listen(self.signal.notify)
+        forget = self.wake.listen(self._heard)
         log.info("feed worker started")
         try:
             while not stop.is_set():

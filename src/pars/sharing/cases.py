@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
@@ -113,8 +114,14 @@ def register(session: Session, actor: Actor, data: CaseIn, *, zone: ZoneInfo) ->
         created_by=actor.user_id,
         subject_count=len(parts),
     )
-    session.add(case)
-    session.flush()
+    try:
+        # A savepoint: a registration racing this one with the same reference loses here (the
+        # unique constraint) as a 409, not a 500, and the transaction stays usable for its refusal.
+        with session.begin_nested():
+            session.add(case)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("your agency has already registered a case with this reference") from exc
     if digest is not None:
         session.add_all(CaseSubject(case_id=case.id, shape=shape_of(p), digest=digest(p)) for p in parts)
         session.flush()

@@ -136,7 +136,7 @@ class DetainerPage(BaseModel):
 NamePart = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class CaseSubjectIn(BaseModel):
+class CaseSubjectIn(InboundModel):
     """Whom a case is about, as far as the partner knows. Kept only as a keyed hash."""
 
     model_config = ConfigDict(extra="forbid")
@@ -146,8 +146,9 @@ class CaseSubjectIn(BaseModel):
     dob: date | None = None
 
 
-class CaseIn(BaseModel):
+class CaseIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
+    checked_by_service = frozenset({"reference"})
 
     # Its length and characters are checked by the service (400, CONTRACT §7), not here (422).
     reference: str = Field(description="what the partner's queries carry as PARS-Case-Reference; at most 64 "

@@ -32,7 +32,7 @@ from pars.records.fields import ALWAYS_PRESENT
 from pars.records.schemas import Status
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, check_parameter_names
 from pars.settings import Settings
-from pars.sharing import agreements, gate
+from pars.sharing import agreements, case_lookups, gate
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.grants import Grant, compile_agreement, grant_in_force
 from pars.sharing.models import Agreement
@@ -144,12 +144,24 @@ def _grant(session: Session, actor: Actor) -> Grant | None:
 # --- search ---------------------------------------------------------------------------------
 
 
+def _open_cases(session: Session, actor: Actor, grant: Grant) -> list[str]:
+    """The agency's open case references, offered as the case reference when the agreement
+    requires a registered case."""
+    if not grant.require_registered_case:
+        return []
+    assert actor.agency_code is not None
+    return case_lookups.open_references(session, actor.agency_code)
+
+
 def _offered(grant: Grant) -> list[SearchField]:
     return [f for f in SEARCH_FIELDS if (needs := SEARCH_PARAMETERS[f.name]) is None or needs in grant.fields]
 
 
-def _form_context(grant: Grant, values: dict[str, str], errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _form_context(
+    grant: Grant, values: dict[str, str], errors: dict[str, str] | None = None, *, open_cases: list[str] | None = None
+) -> dict[str, Any]:
     return {
+        "open_cases": open_cases or [],
         "grant": grant,
         "fields": _offered(grant),
         "statuses": STATUSES,
@@ -168,7 +180,7 @@ def search_form(request: Request, session: SessionDep, actor: PartnerActor) -> H
         return _not_in_force(request, session, actor)
     if Channel.QUERY not in grant.channels:  # a feed-only agreement: the gate would refuse every search
         return _not_in_force(request, session, actor, Standing("feed_only", grant.ends))
-    return page(request, "partner/search.html", _form_context(grant, {}))
+    return page(request, "partner/search.html", _form_context(grant, {}, open_cases=_open_cases(session, actor, grant)))
 
 
 async def _posted_names(request: Request) -> list[str]:
@@ -240,7 +252,8 @@ def search(
 
         def again(grant: Grant, refused: DomainError) -> HTMLResponse:
             errors = {e.field: e.message for e in refused.errors} if isinstance(refused, Invalid) else {}
-            context = _form_context(grant, values, errors) | {"problem": None if errors else refused.detail}
+            context = _form_context(grant, values, errors, open_cases=_open_cases(session, actor, grant))
+            context["problem"] = None if errors else refused.detail
             if refused.members.get("reason") == str(Refused.AMBIGUOUS):
                 # Said in plain words, with the form as it was and the date of birth to fill in.
                 context |= {"problem": None, "ambiguous": refused.members.get("persons")}
@@ -250,7 +263,8 @@ def search(
     grant = _grant(session, actor)
     if grant is None:  # it ended in the instant since the gate answered
         return _not_in_force(request, session, actor)
-    context = _form_context(grant, values) | {"results": shared.items, "next_cursor": shared.next_cursor}
+    context = _form_context(grant, values, open_cases=_open_cases(session, actor, grant))
+    context |= {"results": shared.items, "next_cursor": shared.next_cursor}
     return page(request, "partner/search.html", context)
 
 

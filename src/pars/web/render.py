@@ -40,6 +40,8 @@ NAV = (
     NavItem("Records", "/arrests", Permission.READ_RECORDS),
     NavItem("Agreements", "/agreements", Permission.READ_AGREEMENTS),
     NavItem("Search", "/partner/search", Permission.READ_FEED),
+    NavItem("Cases", "/partner/cases", Permission.REGISTER_CASES),
+    NavItem("Cases", "/cases", Permission.READ_CASES),
     NavItem("Alerts", "/oversight/alerts", Permission.READ_ALERTS),
     NavItem("Reports", "/oversight/reports", Permission.READ_REPORTS),
     NavItem("Audit trail", "/oversight/audit", Permission.READ_AUDIT),
@@ -51,8 +53,8 @@ def nav_for(actor: Actor | None) -> list[NavItem]:
     if actor is None:
         return []
     items = [item for item in NAV if actor.may(item.permission)]
-    if actor.is_partner:  # a partner's "records" are what its search returns
-        items = [item for item in items if item.path != "/arrests"]
+    if actor.is_partner:  # a partner's "records" are what its search returns; its cases its own
+        items = [item for item in items if item.path not in ("/arrests", "/cases")]
     return items
 
 
