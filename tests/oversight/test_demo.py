@@ -62,6 +62,19 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
     assert breach["evidence"] and breach["alerts"]
     assert reports["ICE"]["refusals_by_reason"]["no_agreement_in_force"] > 0
     assert reports["ICE"]["purpose_limitation_evidence"]["alerts_by_rule"]["case_reference_churn"] == len(churn)
+    assert set(breach["evidence_by_rule"]["case_reference_churn"]) <= set(breach["evidence"])
+    # The sweep on the trail: names alone, each under its own invented reference; many refused as
+    # ambiguous (several people share the name), some answered and read.
+    swept = session.scalars(
+        select(AuditEntry).where(AuditEntry.agency == "ICE", AuditEntry.action == "arrest.search")
+    ).all()
+    swept = [e for e in swept if (e.details.get("case_reference") or "").startswith("ICE-ERO-PHI-")]
+    ambiguous = [e for e in swept if e.details.get("reason") == "ambiguous"]
+    assert len(ambiguous) > len(swept) / 4 and all(e.details["persons"] >= 2 for e in ambiguous)
+    assert any(e.outcome == "ok" and e.details["records"] for e in swept)
+    purpose = reports["ICE"]["purpose_limitation_evidence"]
+    assert purpose["ambiguous_refusals"] == reports["ICE"]["refusals_by_reason"]["ambiguous"] >= len(ambiguous)
+    assert {e.seq for e in ambiguous} <= set(breach["indicators"]["ambiguous_refusals"])
     for partner in ("FBI", "ATF"):
         assert reports[partner]["in_breach"] is False and reports[partner]["breaches"] == [], partner
         assert reports[partner]["queries"] > 0 and reports[partner]["alerts"] == 0
@@ -80,6 +93,8 @@ def test_demo_ice_is_flagged_and_fbi_atf_are_not(
     report: dict[str, Any] = client.get("/api/v1/reports/transparency", params=period, headers=oversight).json()
     totals = {a["agency"]: a["totals"] for a in report["agencies"]}
     assert totals["ICE"]["alerts"] == len(alerts) and totals["FBI"]["alerts"] == totals["ATF"]["alerts"] == 0
+    assert totals["ICE"]["ambiguous_refusals"] == purpose["ambiguous_refusals"]
+    assert totals["FBI"]["ambiguous_refusals"] == 0 and set(totals["FBI"]["alerts_by_rule"].values()) == {0}
     assert totals["ICE"]["records_disclosed"] > 0 and totals["FBI"]["records_disclosed"] > 0
     assert report["disparate_impact"] and sum(r["arrests"] for r in report["disparate_impact"]) == 60
 

@@ -85,6 +85,17 @@ class TaskForce:
 
 PartnerAct = Proposal | Ballot | Lookup | TaskForce
 
+# Namesakes the city world books (first, last, sex) before ICE's sweeps: many different people
+# share these names, which is why a search by them alone is ambiguous (CONTRACT §7). A sweeper
+# tries the commonest names first.
+NAMESAKES = (("José", "Rodríguez", "M"), ("María", "Rivera", "F"), ("Luis", "Cruz", "M"))
+SWEEP_WEEKS = 3
+
+
+def namesakes_before(now: datetime, zone: ZoneInfo) -> datetime:
+    """The city world books its namesakes before ICE's sweeps begin (its last three weeks)."""
+    return city_midnight(ice_expiry(now, zone) - timedelta(days=SWEEP_WEEKS * 7 + 1), zone)
+
 
 def city_midnight(day: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(day.astimezone(zone).date(), time(0), tzinfo=zone)
@@ -146,7 +157,9 @@ def activity(
     ice_end = ice_expiry(now, zone)
     day, case, firearms_case = city_midnight(start + timedelta(days=2), zone), 0, 0
     # ICE's smarter weeks: fresh references on some office days of its last three weeks.
-    sweep_days = {(ice_end - timedelta(days=d)).astimezone(zone).date() for d in rng.sample(range(2, 22), 6)}
+    sweep_days = {
+        (ice_end - timedelta(days=d)).astimezone(zone).date() for d in rng.sample(range(2, SWEEP_WEEKS * 7 + 1), 6)
+    }
     task_force = city_midnight(now - timedelta(days=rng.randint(10, 20)), zone) + timedelta(hours=10)
     yield task_force, TaskForce("fbi.agent", "criminal_investigation", f"FBI-PH-{task_force.year}-TF01",
                                 rng.randint(25, 30))  # fmt: skip
@@ -226,6 +239,34 @@ def _task_force(
             gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
 
 
+def _sweep(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo) -> None:
+    """A first and last name, nothing else: half the time one of the commonest (the city's
+    namesakes: refused as ambiguous once two are on file), a fifth the name of someone on file,
+    Hispanic when there is one (answered when no one shares it, and read), else another common
+    Hispanic name (mostly nobody). A refusal propagates, so the unit of work audits it."""
+    draw = rng.random()
+    target = None
+    if draw < 0.5:
+        first, last, _ = rng.choice(NAMESAKES)
+    elif draw < 0.7:
+        shared = {(f, n) for f, n, _ in NAMESAKES}
+        on_file = [
+            a
+            for a in session.scalars(select(Arrest).where(Arrest.arrested_at < at).limit(500))
+            if a.first_name and (a.first_name, a.last_name) not in shared
+        ]
+        if not on_file:
+            return
+        target = rng.choice([a for a in on_file if a.ethnicity == "Hispanic"] or on_file)
+        first, last = target.first_name or "", target.last_name
+    else:
+        first, last = common_hispanic_name(rng)
+    request = PartnerRequest(purpose=act.purpose, case_reference=act.case_reference)
+    page = gate.search(session, actor, parse_search({"last_name": last, "first_name": first}), request, zone=zone)
+    if page.items:
+        gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
+
+
 def _lookup(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo) -> None:
     pool = select(Arrest).where(Arrest.arrested_at < at)
     if act.how == "tracking":
@@ -236,10 +277,7 @@ def _lookup(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: r
         foreign = [a for a in candidates if (a.citizenship or "US") != "US"]
         candidates = foreign if foreign and rng.random() < 0.8 else candidates
     if act.how == "sweep":
-        first, last = common_hispanic_name(rng)
-        request = PartnerRequest(purpose=act.purpose, case_reference=act.case_reference)
-        # Often refused as ambiguous: the refusal propagates, so the unit of work audits it.
-        gate.search(session, actor, parse_search({"last_name": last, "first_name": first}), request, zone=zone)
+        _sweep(session, actor, act, at=at, rng=rng, zone=zone)
         return
     if not candidates:
         return

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,10 @@ def build_world(
     _write_keys(keys_file, keys)
 
     steps = sorted(
-        [*_plan(rng, arrests, start=start, now=now), *(_Step(at, -n, -1, act) for n, (at, act) in enumerate(plan, 1))]
+        [
+            *_plan(rng, arrests, start=start, now=now, namesakes_before=partners.namesakes_before(now, zone)),
+            *(_Step(at, -n, -1, act) for n, (at, act) in enumerate(plan, 1)),
+        ]
     )
     ids: dict[int, uuid.UUID] = {}
     policy = Policy(
@@ -203,13 +206,47 @@ def _write_keys(path: Path, keys: dict[str, dict[str, Any]]) -> None:
     path.chmod(0o600)
 
 
-def _plan(rng: random.Random, count: int, *, start: datetime, now: datetime) -> Iterator[_Step]:
-    """Every step of every arrest (the caller puts them in time order)."""
+def namesake_count(arrests: int) -> int:
+    """How many of the arrests are of namesakes (a twentieth, at least six, at most 24; a third of
+    a world too small for six)."""
+    return min(max(6, arrests // 20), 24) if arrests >= 18 else arrests // 3
+
+
+def _namesake(rng: random.Random, index: int, today: date, issued: set[str]) -> Person:
+    """A Hispanic arrestee named like others (``partners.NAMESAKES``, in turn), so that a search
+    by first and last name alone finds several people: Philadelphia has many José Rodríguez."""
+    person = random_person(rng, today=today, issued=issued)
+    for _ in range(500):
+        if person["ethnicity"] == "Hispanic":
+            break
+        person = random_person(rng, today=today, issued=issued)
+    first, last, sex = partners.NAMESAKES[index % len(partners.NAMESAKES)]
+    person["name"] = {"first": first, "middle": None, "last": last, "suffix": None}
+    person["sex"], person["aliases"] = sex, []
+    return person
+
+
+def _plan(
+    rng: random.Random, count: int, *, start: datetime, now: datetime, namesakes_before: datetime
+) -> Iterator[_Step]:
+    """Every step of every arrest (the caller puts them in time order). The first arrests are of
+    namesakes, made before ``namesakes_before`` (ICE's sweeps)."""
     people: list[Person] = []
     issued: set[str] = set()
     sequences: dict[str, int] = {}
     order = 0
+    namesakes = namesake_count(count) if namesakes_before > start else 0
     for index in range(count):
+        if index < namesakes:
+            early = (namesakes_before - start).total_seconds()
+            arrested_at = (start + timedelta(seconds=rng.uniform(0, early))).replace(microsecond=0)
+            person = _namesake(rng, index, arrested_at.date(), issued)
+            people.append(person)
+            booking = _booking(rng, person, arrested_at, sequences)
+            for at, payload in _lifecycle(rng, booking, arrested_at, now):
+                yield _Step(at, order, index, payload)
+                order += 1
+            continue
         # A tenth of the arrests fall in the last two days, so the docket has waiting cases.
         span = (now - start).total_seconds() / 86400
         age = timedelta(hours=rng.uniform(1, 48)) if rng.random() < 0.1 else timedelta(days=rng.uniform(2, span))
