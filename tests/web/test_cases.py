@@ -9,7 +9,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -310,3 +313,32 @@ def test_the_search_form_offers_the_open_registered_cases(
     datalist = form.split('<datalist id="open-cases">', 1)[1].split("</datalist>", 1)[0]
     assert datalist == f'<option value="{CASE}">'
     assert 'list="open-cases"' in form and "choose it from the list" in form
+
+
+# Any text at all, control characters and very long strings included.
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+
+
+@pytest.fixture
+def fbi_client(signed_in: SignedIn, fbi_web: WebUser) -> TestClient:
+    """FBI's partner, signed in once for every example of a property test."""
+    return signed_in(fbi_web)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reference=_TEXT, title=_TEXT, last=_TEXT, dob=st.one_of(_TEXT, st.dates().map(str)))
+def test_any_form_input_registers_cleanly_or_changes_nothing(
+    fbi_client: TestClient, reader_engine: Engine, reference: str, title: str, last: str, dob: str
+) -> None:
+    """Whatever is typed, the answer is a registered case or the form with its errors (400, 409,
+    422), never a server error, and a refused form leaves no case and no subject behind."""
+    before = _counts(reader_engine)
+    reply = _register(fbi_client, reference=reference, title=title, subject_last=[last], subject_first=[""],
+                      subject_dob=[dob])  # fmt: skip
+    after = _counts(reader_engine)
+    if reply.status_code == 303:
+        assert after[0] == before[0] + 1 and after[1] - before[1] == (1 if (last + dob).strip() else 0)
+    else:
+        assert reply.status_code in (400, 409, 422), reply.text
+        assert after == before
+        assert "Nothing was saved." in reply.text and 'id="error-summary"' in reply.text

@@ -320,7 +320,9 @@ def record(
         grant = _grant(session, actor)
         if grant is None:
             return _not_in_force(request, session, actor)
-        return page(request, "partner/record.html", {"grant": grant, "values": values, "arrest_id": arrest_id})
+        context = {"grant": grant, "values": values, "arrest_id": arrest_id,
+                   "open_cases": _open_cases(session, actor, grant)}  # fmt: skip
+        return page(request, "partner/record.html", context)
     stated = PartnerRequest(purpose=purpose, case_reference=case_reference.strip() or None)
     try:
         shared = gate.read(session, actor, arrest_id, stated, zone=settings.zone)
@@ -330,7 +332,8 @@ def record(
             return error_page(request, error.status, error.title, error.detail)
 
         def again(grant: Grant, refused: DomainError) -> HTMLResponse:
-            context = {"grant": grant, "values": values, "arrest_id": arrest_id, "problem": refused.detail}
+            context = {"grant": grant, "values": values, "arrest_id": arrest_id, "problem": refused.detail,
+                       "open_cases": _open_cases(session, actor, grant)}  # fmt: skip
             return page(request, "partner/record.html", context, status=refused.status)
 
         return _refused(request, session, actor, error, again)
