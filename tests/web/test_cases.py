@@ -9,7 +9,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -33,6 +36,7 @@ propose = partner_world.propose
 
 SignedIn = Callable[[WebUser], TestClient]
 CASE = "FBI-PH-2026-0042"
+REFERENCE_RULE = "enter at most 64 printable characters, without control characters"
 
 
 def _register(client: TestClient, *, subjects: list[tuple[str, str, str]] = (), **fields: str) -> Any:
@@ -141,12 +145,8 @@ def test_bad_input_is_shown_beside_its_field_and_saves_nothing(
     client = signed_in(fbi_web)
     too_long = _register(client, reference="R" * 65)
     assert too_long.status_code == 400
-    assert (
-        _field_error(too_long.text, "reference") == "enter at most 64 printable characters, without control characters"
-    )
-    assert _errors(too_long.text) == [
-        "Case reference: enter at most 64 printable characters, without control characters"
-    ]
+    assert _field_error(too_long.text, "reference") == REFERENCE_RULE
+    assert _errors(too_long.text) == [f"Case reference: {REFERENCE_RULE}"]
     assert 'id="reference"' in too_long.text and 'aria-invalid="true"' in too_long.text
     control = _register(client, reference="FBI\x07-1")
     assert control.status_code == 400 and "without control characters" in _field_error(control.text, "reference")
@@ -160,7 +160,7 @@ def test_bad_input_is_shown_beside_its_field_and_saves_nothing(
     )
     assert several.status_code == 422
     assert _errors(several.text) == [
-        "Case reference: enter at most 64 printable characters, without control characters",
+        f"Case reference: {REFERENCE_RULE}",
         "Title: enter a title for the case",
         "Subject 1, date of birth: enter a real date as YYYY-MM-DD",
         "Subject 2, last name: enter the last name, or clear the row",
@@ -254,16 +254,10 @@ def test_oversight_sees_every_agencys_cases_with_their_lookups(
     assert ice_case.status_code == 201
     # Under the case: a lookup of its subject (explained), one of someone else (not), one refused.
     headers = partner_headers(fbi, case=CASE)
-    assert (
-        client.get("/api/v1/arrests", params={"last_name": "Peña", "dob": "1990-05-04"}, headers=headers).json()[
-            "items"
-        ][0]["id"]
-        == ana["id"]
-    )
-    assert (
-        client.get("/api/v1/arrests", params={"last_name": "Rivera", "first_name": "José"}, headers=headers).status_code
-        == 200
-    )
+    found = client.get("/api/v1/arrests", params={"last_name": "Peña", "dob": "1990-05-04"}, headers=headers)
+    assert [r["id"] for r in found.json()["items"]] == [ana["id"]]
+    other = client.get("/api/v1/arrests", params={"last_name": "Rivera", "first_name": "José"}, headers=headers)
+    assert other.status_code == 200 and len(other.json()["items"]) == 1
     wrong = partner_headers(fbi, purpose="counterterrorism", case=CASE)
     assert client.get(f"/api/v1/arrests/{ana['id']}", headers=wrong).status_code == 403
     assert client.get("/api/v1/arrests", params={"last_name": "Peña", "dob": "1990-05-04"},
@@ -319,3 +313,32 @@ def test_the_search_form_offers_the_open_registered_cases(
     datalist = form.split('<datalist id="open-cases">', 1)[1].split("</datalist>", 1)[0]
     assert datalist == f'<option value="{CASE}">'
     assert 'list="open-cases"' in form and "choose it from the list" in form
+
+
+# Any text at all, control characters and very long strings included.
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+
+
+@pytest.fixture
+def fbi_client(signed_in: SignedIn, fbi_web: WebUser) -> TestClient:
+    """FBI's partner, signed in once for every example of a property test."""
+    return signed_in(fbi_web)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reference=_TEXT, title=_TEXT, last=_TEXT, dob=st.one_of(_TEXT, st.dates().map(str)))
+def test_any_form_input_registers_cleanly_or_changes_nothing(
+    fbi_client: TestClient, reader_engine: Engine, reference: str, title: str, last: str, dob: str
+) -> None:
+    """Whatever is typed, the answer is a registered case or the form with its errors (400, 409,
+    422), never a server error, and a refused form leaves no case and no subject behind."""
+    before = _counts(reader_engine)
+    reply = _register(fbi_client, reference=reference, title=title, subject_last=[last], subject_first=[""],
+                      subject_dob=[dob])  # fmt: skip
+    after = _counts(reader_engine)
+    if reply.status_code == 303:
+        assert after[0] == before[0] + 1 and after[1] - before[1] == (1 if (last + dob).strip() else 0)
+    else:
+        assert reply.status_code in (400, 409, 422), reply.text
+        assert after == before
+        assert "Nothing was saved." in reply.text and 'id="error-summary"' in reply.text

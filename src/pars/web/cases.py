@@ -58,7 +58,11 @@ def _city_reader(actor: Annotated[Actor, Depends(allowed(Permission.READ_CASES))
     if actor.is_partner:
         raise Forbidden(
             "your roles do not allow this page",
-            refusal=Refusal(AuditAction.AUTH_DENIED, None, {"permission": "read_all_cases", "channel": "web"}),
+            refusal=Refusal(
+                AuditAction.AUTH_DENIED,
+                None,
+                {"permission": str(Permission.READ_CASES), "scope": "every agency", "channel": "web"},
+            ),
         )
     return actor
 

@@ -334,7 +334,9 @@ def record(
         grant = _grant(session, actor)
         if grant is None:
             return _not_in_force(request, session, actor)
-        return page(request, "partner/record.html", {"grant": grant, "values": values, "arrest_id": arrest_id})
+        context = {"grant": grant, "values": values, "arrest_id": arrest_id,
+                   "open_cases": _open_cases(session, actor, grant)}  # fmt: skip
+        return page(request, "partner/record.html", context)
     try:
         stated = _stated(purpose, case_reference)
         shared = gate.read(session, actor, arrest_id, stated, zone=settings.zone)
@@ -344,7 +346,8 @@ def record(
             return error_page(request, error.status, error.title, error.detail)
 
         def again(grant: Grant, refused: DomainError) -> HTMLResponse:
-            context = {"grant": grant, "values": values, "arrest_id": arrest_id, "problem": refused.detail}
+            context = {"grant": grant, "values": values, "arrest_id": arrest_id, "problem": refused.detail,
+                       "open_cases": _open_cases(session, actor, grant)}  # fmt: skip
             return page(request, "partner/record.html", context, status=refused.status)
 
         return _refused(request, session, actor, error, again)
