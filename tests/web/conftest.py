@@ -181,7 +181,11 @@ class Browser:
             self.clock.advance(timedelta(seconds=30))
             self.page.get_by_label("Code").fill(who.code(self.clock))
             self.page.get_by_role("button", name="Sign in").click()
-        assert self.page.locator("text=Sign out").count() == 1, self.page.content()
+        # The click starts a navigation; on a busy machine the next page may still be on its way.
+        self.page.wait_for_load_state()
+        signed_in = self.page.locator("text=Sign out")
+        signed_in.wait_for(timeout=15_000)
+        assert signed_in.count() == 1, self.page.content()
 
 
 @pytest.fixture
