@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
 from pars import __version__
-from pars.api import health, idempotency, problems
+from pars.api import health, idempotency, openapi, problems
 from pars.api.deps import api_request
 from pars.api.health import Probe
 from pars.api.metrics import Metrics
@@ -29,7 +29,12 @@ from pars.web import routes as web
 DESCRIPTION = """
 PARS processes arrests from booking to preliminary arraignment and shares arrest data with
 partner agencies only as their agreements allow. Every call to `/api/v1` needs
-`Authorization: Bearer <api key>`; every error is `application/problem+json`.
+`Authorization: Bearer <api key>`; every error is `application/problem+json` (RFC 9457).
+
+Each operation documents every status it can answer: the errors with the `Problem` schema (and
+`InvalidProblem`, whose `errors` name each invalid field, for 422), `Retry-After` on 429 and 503.
+Lists take `limit` (1 to 100, default 50) and `cursor` (the opaque `next_cursor` of the previous
+page). Every POST accepts an `Idempotency-Key`. A method a path does not have is 405 with `Allow`.
 """
 
 
@@ -58,6 +63,7 @@ def create_app(
         app.include_router(router, dependencies=[Depends(api_request)])
     app.include_router(health.router)
     problems.install(app)
+    openapi.install(app)
     idempotency.install(app)
     web.install(app)  # the pages, after the API's error handlers (it answers pages with pages)
     # Outermost last: request id and log, then the body read whole (no slot held while a slow

@@ -45,7 +45,8 @@ def decode_cursor(cursor: str) -> list[Any]:
 
 
 def parse_limit(value: str | int | None) -> int:
-    """Defaults to 50; values above 100 are served as 100 (CONTRACT §2)."""
+    """Defaults to 50; at least 1 and at most 100 (CONTRACT §2), else 422: a client asking for
+    more than a page holds must learn it, not receive a shorter page it takes for the end."""
     if value is None:
         return DEFAULT_LIMIT
     try:
@@ -54,7 +55,9 @@ def parse_limit(value: str | int | None) -> int:
         raise Invalid.one("limit", "must be a whole number") from exc
     if limit < 1:
         raise Invalid.one("limit", "must be at least 1")
-    return min(limit, MAX_LIMIT)
+    if limit > MAX_LIMIT:
+        raise Invalid.one("limit", f"must be at most {MAX_LIMIT}")
+    return limit
 
 
 def keyset_page(

@@ -134,10 +134,16 @@ def test_pages_with_a_cursor_cover_everything_once(client: TestClient, booking: 
     assert len(seen) == 7 and set(seen) == ids
 
 
-def test_limit_above_100_is_served_as_100(client: TestClient, booking: User, book: Book) -> None:
+@pytest.mark.parametrize(("limit", "message"), [("101", "100"), ("0", "1")])
+def test_a_limit_outside_1_to_100_is_422(
+    client: TestClient, booking: User, book: Book, limit: str, message: str
+) -> None:
+    """CONTRACT §2: at most 100. A larger page is refused, not silently shortened."""
     book()
-    response = client.get("/api/v1/arrests", params={"limit": "1000"}, headers=booking.headers)
-    assert response.status_code == 200 and len(response.json()["items"]) == 1
+    response = client.get("/api/v1/arrests", params={"limit": limit}, headers=booking.headers)
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["field"] == "limit" and message in error["message"]
 
 
 def test_a_forged_cursor_is_400(client: TestClient, booking: User) -> None:

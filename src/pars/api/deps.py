@@ -7,7 +7,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,12 +20,22 @@ from pars.auth.principal import Actor
 from pars.auth.service import authenticate
 from pars.errors import BadRequest, Forbidden, Refusal
 from pars.inputs import header_text_problem, text_problem
+from pars.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from pars.records.search import check_parameter_names
 from pars.settings import Settings
 from pars.work import unit_of_work
 
 API_PREFIX = "/api/v1"
 PARTNER_HEADERS = ("PARS-Purpose", "PARS-Case-Reference")
+
+# The paging parameters of every list (CONTRACT §2), declared once so the document states the rule.
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})")
+]
+Cursor = Annotated[
+    str | None,
+    Query(description="the `next_cursor` of the previous page, as returned (opaque); without it, the first page"),
+]
 
 _bearer = HTTPBearer(auto_error=False, description="an API key issued by an administrator")
 
@@ -100,7 +110,10 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-def documented(model: type[Any], status: int = 200) -> dict[str, Any]:
+def documented(
+    model: type[Any], status: int = 200, *, errors: dict[int | str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Route options for a response that is built as a dict (records are projected per caller,
-    so members may be absent): the model documents the shape without validating each reply."""
-    return {"response_model": None, "responses": {status: {"model": model}}}
+    so members may be absent): the model documents the shape without validating each reply.
+    ``errors``: statuses the service adds to those derived for every route (`pars.api.openapi.also`)."""
+    return {"response_model": None, "responses": {status: {"model": model}, **(errors or {})}}

@@ -9,15 +9,20 @@ time. A pool exhausted by stuck requests or a lock held on a table does not make
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import anyio
 import structlog
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import URL, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+
+from pars.api.problems import RETRY_AFTER
 
 router = APIRouter(tags=["health"])
 
@@ -63,14 +68,30 @@ def probe_engine(url: URL) -> Engine:
     return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 1, "options": options})
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable"]
+
+
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Health, "description": "the database answers"},
+    503: {"model": Health, "description": "the database is unreachable or did not answer in time"},
+}
+
+
+@router.get("/healthz", response_model=None, responses=HEALTH_RESPONSES)
 async def healthz(request: Request) -> JSONResponse:
+    """Needs no key; answered outside the request limit, within a second."""
     probe: Probe = request.app.state.probe
     if await probe.healthy():
         return JSONResponse({"status": "ok", "database": "ok"})
-    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse(
+        {"status": "unavailable", "database": "unreachable"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER)},
+    )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse, responses={200: {"description": "Prometheus text format"}})
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

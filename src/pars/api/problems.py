@@ -8,9 +8,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from pars.errors import DomainError, Invalid, TooManyRequests
 
@@ -76,10 +78,23 @@ def validation_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, detail, errors=items)
 
 
-def http_error(_: Request, exc: Exception) -> JSONResponse:
+def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-    return problem(exc.status_code, detail)
+    if exc.status_code == 405:
+        allow = allowed_methods(request)
+        return problem(405, f"{request.method} is not allowed here; allowed: {allow}", headers={"Allow": allow})
+    return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route offers at the request's path. Starlette's own `Allow` names only
+    the first route that matched the path, while the API declares one route per method."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def unavailable(_: Request, exc: Exception) -> JSONResponse:

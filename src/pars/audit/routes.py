@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from pars.api.deps import API_PREFIX, SessionDep, get_settings, require
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings, require
+from pars.api.openapi import also
 from pars.audit import disclosures, trail
 from pars.audit.actions import Outcome
 from pars.audit.models import AuditEntry, Disclosure
@@ -23,7 +24,7 @@ from pars.audit.schemas import (
 )
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
-from pars.pagination import parse_limit
+from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["audit"])
@@ -65,8 +66,8 @@ def read_trail(
     end: Annotated[
         str | None, Query(alias="to", description="date (city time, inclusive) or instant, exclusive")
     ] = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> AuditPage:
     """Newest entry first."""
     page = trail.read_trail(
@@ -93,7 +94,7 @@ def verify_trail(
     )
 
 
-@router.get("/audit/checkpoint", response_model=CheckpointOut)
+@router.get("/audit/checkpoint", response_model=CheckpointOut, responses=also(404))
 def latest_checkpoint(
     session: SessionDep, actor: Annotated[Actor, Depends(require(Permission.READ_CHECKPOINT))]
 ) -> CheckpointOut:
@@ -130,8 +131,8 @@ def list_disclosures(
     actor: Annotated[Actor, Depends(require(Permission.READ_DISCLOSURES))],
     arrest_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> DisclosurePage:
     """Every disclosure of one record (`arrest_id`) or of any record of one person
     (`person_id`), newest first; exactly one of the two."""

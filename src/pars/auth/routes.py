@@ -3,15 +3,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 
-from pars.api.deps import API_PREFIX, SessionDep, require
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, require
 from pars.auth import service
 from pars.auth.models import Agency, User
 from pars.auth.permissions import Permission, Role
 from pars.auth.principal import Actor
 from pars.auth.schemas import AgencyIn, AgencyOut, AgencyPage, NewUserOut, UserIn
-from pars.pagination import parse_limit
+from pars.pagination import DEFAULT_LIMIT, parse_limit
 
 router = APIRouter(prefix=API_PREFIX, tags=["principals"])
 
@@ -30,7 +30,7 @@ def create_agency(body: AgencyIn, session: SessionDep, actor: Admin) -> AgencyOu
 
 @router.get("/agencies", response_model=AgencyPage)
 def list_agencies(
-    session: SessionDep, actor: Anyone, limit: Annotated[int | None, Query()] = None, cursor: str | None = None
+    session: SessionDep, actor: Anyone, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> AgencyPage:
     page = service.list_agencies(session, actor, limit=parse_limit(limit), cursor=cursor)
     return AgencyPage(items=[agency_out(a) for a in page.items], next_cursor=page.next_cursor)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
-from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, require
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings, require
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.feed import service, sse
@@ -27,7 +27,7 @@ from pars.feed.schemas import (
     SubscriptionPage,
 )
 from pars.feed.targets import system_resolver
-from pars.pagination import parse_limit
+from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.settings import Settings
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.vocabulary import Channel
@@ -59,7 +59,7 @@ def poll(
     actor: Reader,
     partner: Purpose,
     after: str | None = None,
-    limit: int | None = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """The caller's stream after `after` (from its start without), as CloudEvents projected now.
 
@@ -121,7 +121,7 @@ def subscribe(
 
 @router.get("/subscriptions", response_model=SubscriptionPage)
 def list_subscriptions(
-    session: SessionDep, actor: Subscriber, limit: int | None = None, cursor: str | None = None
+    session: SessionDep, actor: Subscriber, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> SubscriptionPage:
     page = service.list_subscriptions(session, actor, limit=parse_limit(limit), cursor=cursor)
     return SubscriptionPage(
@@ -165,8 +165,8 @@ def deliveries(
     session: SessionDep,
     actor: Subscriber,
     status: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> AttemptPage:
     """Every attempt, newest first: time, status code, latency, error. `status=failed` lists failures."""
     page = service.attempts(session, actor, subscription_id, status=status, limit=parse_limit(limit), cursor=cursor)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from pars.api.deps import API_PREFIX, SessionDep, get_settings, require
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings, require
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.oversight import alerts
@@ -17,7 +17,7 @@ from pars.oversight.reports import service as reports
 from pars.oversight.reports.service import ReportFormat
 from pars.oversight.rules import Severity
 from pars.oversight.schemas import AlertOut, AlertPage, ComplianceOut, ReviewIn, TransparencyOut
-from pars.pagination import parse_limit
+from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["oversight"])
@@ -38,8 +38,8 @@ def list_alerts(
     end: To = None,
     reviewed: bool | None = None,
     severity: Severity | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> AlertPage:
     """Newest window first; `from`/`to` select alerts whose window overlaps the period."""
     filters = alerts.AlertFilter(agency, rule, start, end, reviewed, severity)

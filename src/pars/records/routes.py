@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, require
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings, require
+from pars.api.openapi import also
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
-from pars.pagination import parse_limit
+from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.records import intake, search, workflow
 from pars.records.models import Arrest
 from pars.records.numbers import display_tracking_number
@@ -63,7 +64,7 @@ def book_arrest(
     return _record(intake.book_arrest(session, actor, body))
 
 
-@router.get("/arrests", **documented(ArrestPage))
+@router.get("/arrests", **documented(ArrestPage, errors=also(429)))
 def search_arrests(
     request: Request,
     session: SessionDep,
@@ -82,8 +83,8 @@ def search_arrests(
     district: str | None = None,
     tracking_number: str | None = None,
     status: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Record:
     """Newest arrest first. Names match without regard to accents, case or spacing."""
     query = search.parse_search(request.query_params)
@@ -94,7 +95,7 @@ def search_arrests(
     return {"items": [_record(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
-@router.get("/arrests/{arrest_id}", **documented(ArrestRecord))
+@router.get("/arrests/{arrest_id}", **documented(ArrestRecord, errors=also(429)))
 def read_arrest(
     arrest_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: Reader, partner: PartnerHeaders
 ) -> Record:
@@ -160,8 +161,8 @@ def arraignment_docket(
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(require(Permission.READ_DOCKET))],
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Record:
     """Waiting for preliminary arraignment, oldest arrest first; `overdue` past the SLA."""
     page = search.arraignment_docket(

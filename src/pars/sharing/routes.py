@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from pars.api.deps import API_PREFIX, SessionDep, documented, get_settings, require
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings, require
+from pars.api.openapi import also
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
 from pars.clock import now
-from pars.pagination import parse_limit
+from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.settings import Settings
 from pars.sharing import agreements, cases, detainers
 from pars.sharing.agreements import Policy
@@ -65,7 +66,7 @@ def propose(body: AgreementIn, session: SessionDep, actor: Governor, rules: Poli
 
 
 @router.get("/agreements", **documented(AgreementPage))
-def list_agreements(session: SessionDep, actor: Reader, limit: int | None = None, cursor: str | None = None) -> Json:
+def list_agreements(session: SessionDep, actor: Reader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Json:
     page = agreements.listing(session, actor, limit=parse_limit(limit), cursor=cursor)
     return {"items": [_out(session, a) for a in page.items], "next_cursor": page.next_cursor}
 
@@ -93,7 +94,7 @@ def suspend(agreement_id: uuid.UUID, body: SuspensionIn, session: SessionDep, ac
     return _out(session, agreements.suspend(session, actor, agreement_id, body.reason))
 
 
-@router.delete("/agreements/{agreement_id}/suspension", **documented(AgreementOut))
+@router.delete("/agreements/{agreement_id}/suspension", **documented(AgreementOut, errors=also(409)))
 def lift(agreement_id: uuid.UUID, session: SessionDep, actor: Governor, rules: PolicyDep) -> Json:
     """The caller's agency votes to lift; it lifts when quorum agencies have voted."""
     return _out(session, agreements.vote_to_lift(session, actor, agreement_id, rules))
@@ -108,7 +109,7 @@ def _detainer(request: DetainerRequest) -> DetainerOut:
     return DetainerOut(id=request.id, arrest_id=request.arrest_id, status=request.status, reason=request.reason)
 
 
-@router.post("/detainers", status_code=201, response_model=DetainerOut, tags=["detainers"])
+@router.post("/detainers", status_code=201, response_model=DetainerOut, tags=["detainers"], responses=also(404))
 def file_detainer(body: DetainerIn, session: SessionDep, actor: Partner) -> DetainerOut:
     """Accepted only with a judicial warrant; nobody is ever held."""
     return _detainer(detainers.file_detainer(session, actor, body))
@@ -116,7 +117,7 @@ def file_detainer(body: DetainerIn, session: SessionDep, actor: Partner) -> Deta
 
 @router.get("/detainers", response_model=DetainerPage, tags=["detainers"])
 def list_detainers(
-    session: SessionDep, actor: Partner, limit: int | None = None, cursor: str | None = None
+    session: SessionDep, actor: Partner, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> DetainerPage:
     page = detainers.list_detainers(session, actor, limit=parse_limit(limit), cursor=cursor)
     return DetainerPage(items=[_detainer(d) for d in page.items], next_cursor=page.next_cursor)
@@ -133,8 +134,8 @@ def register_case(body: CaseIn, session: SessionDep, actor: CaseOwner, settings:
 def list_cases(
     session: SessionDep,
     actor: CaseReader,
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
     agency: str | None = Query(None, description="governance and oversight: one agency's cases only"),
 ) -> Json:
     """Newest first. Governance and oversight see every agency's cases; a partner its own."""
