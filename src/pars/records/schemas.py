@@ -185,7 +185,15 @@ class IdentifiersOut(BaseModel):
     fbi_number: str | None
 
 
+def _nothing_required(schema: dict[str, Any]) -> None:
+    schema.pop("required", None)
+
+
 class PersonOut(BaseModel):
+    """A partner receives only the members its agreement grants: none is required."""
+
+    model_config = ConfigDict(json_schema_extra=_nothing_required)
+
     name: NameOut
     aliases: list[NameOut]
     dob: date
@@ -212,8 +220,15 @@ class ChargeOut(BaseModel):
     status: ChargeStatus
 
 
+def _always_present(schema: dict[str, Any]) -> None:
+    schema["required"] = ["id", "tracking_number", "status"]
+
+
 class ArrestRecord(BaseModel):
-    """The whole record as a city user sees it; a partner gets a subset of these members."""
+    """The whole record as a city user sees it; a partner gets a subset of these members (an
+    omitted one is absent, not null), so only `id`, `tracking_number` and `status` are required."""
+
+    model_config = ConfigDict(json_schema_extra=_always_present)
 
     id: uuid.UUID
     tracking_number: str = Field(examples=["N 917652-1"])
