@@ -15,9 +15,12 @@ from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from pars.errors import BadRequest, Invalid
+from pars.inputs import text_problem
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+FORGED = "cursor is not one this service returned"
+_INT64 = (-(2**63), 2**63 - 1)
 
 T = TypeVar("T")
 
@@ -34,14 +37,24 @@ def encode_cursor(key: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> list[Any]:
+    """The sort key a cursor carries. A client can forge one, so its shape is checked before any
+    query sees it: a non-empty list of texts without control characters and 64-bit integers
+    (what `encode_cursor` is given). Anything else is a 400, never a NUL or an integer the
+    database cannot hold (a 500 once)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise BadRequest("cursor is not one this service returned") from exc
-    if not isinstance(key, list):
-        raise BadRequest("cursor is not one this service returned")
+    except (binascii.Error, ValueError, RecursionError) as exc:
+        raise BadRequest(FORGED) from exc
+    if not isinstance(key, list) or not key or not all(_plain(item) for item in key):
+        raise BadRequest(FORGED)
     return key
+
+
+def _plain(item: Any) -> bool:
+    if isinstance(item, str):
+        return text_problem(item) is None
+    return isinstance(item, int) and not isinstance(item, bool) and _INT64[0] <= item <= _INT64[1]
 
 
 def parse_limit(value: str | int | None) -> int:
@@ -76,7 +89,7 @@ def keyset_page(
         try:
             last_at, last_id = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
         except (IndexError, TypeError, ValueError) as exc:
-            raise BadRequest("cursor is not one this service returned") from exc
+            raise BadRequest(FORGED) from exc
         after: ColumnElement[bool]
         if newest_first:
             after = or_(at < last_at, and_(at == last_at, ident < last_id))
