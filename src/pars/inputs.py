@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, ClassVar, get_args, get_origin
 
@@ -21,6 +22,12 @@ from pydantic import BaseModel, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 FREE_TEXT_LENGTH = 400
+# The instants an input may name: wide enough for any record or period, narrow enough that
+# converting to UTC, the next midnight or the months between two bounds never leave what a
+# datetime can hold (year 9999 at -12:00, or year 1 at +14:00, was a 500).
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "must lie between the years 1000 and 9000"
 # PARS-Purpose and PARS-Case-Reference (CONTRACT §7).
 HEADER_TEXT_LENGTH = 64
 
@@ -97,6 +104,10 @@ class InboundModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, datetime):
+            if value.tzinfo is not None and not EARLIEST <= value <= LATEST:
+                raise PydanticCustomError("datetime_range", OUT_OF_RANGE)
+            return value
         if (
             value is None
             or isinstance(value, BaseModel | int | float | bool)

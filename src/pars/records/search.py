@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
+from pars.audit.periods import within_range
 from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import BadRequest, Forbidden, Invalid, Refusal
@@ -105,7 +106,7 @@ def _parse_instant(value: str, key: str) -> datetime:
         raise Invalid.one(key, "must be an ISO 8601 time with offset") from exc
     if instant.tzinfo is None:
         raise Invalid.one(key, "must carry an offset")
-    return instant
+    return within_range(instant, key)
 
 
 def where_filters(query: Select[Arrest], filters: Mapping[str, str]) -> Select[Arrest]:
