@@ -3,9 +3,11 @@ each error as `application/problem+json` with one shared schema (CONTRACT §3).
 
 The error statuses of an operation are derived in one place (`error_statuses`) from what the
 route is made of, because that is what produces them:
-- every `/api/v1` operation authenticates (401), checks a role and refuses record-field probes
-  among its query parameters (403), refuses unknown query parameters and bad partner headers
-  (400), and touches the database (503 with `Retry-After` when it is saturated or unreachable);
+- every `/api/v1` operation (behind the shared `api_request` dependency) authenticates (401),
+  checks a role and refuses record-field probes among its query parameters (403), refuses
+  unknown query parameters and bad partner headers (400), and touches the database (503 with
+  `Retry-After` when it is saturated or unreachable); so does any other route that opens a
+  request session;
 - a path parameter can name nothing (404); a typed parameter or a body can be invalid (422);
 - a body can be malformed JSON (400), too large (413) or too slow to arrive (408);
 - every POST accepts an `Idempotency-Key`: reused with another request it is 422, while the
@@ -29,7 +31,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import BaseRoute
 
-from pars.api.deps import PARTNER_HEADERS, api_request
+from pars.api.deps import PARTNER_HEADERS, api_request, get_session
 from pars.api.problems import PROBLEM
 from pars.inputs import HEADER_TEXT_LENGTH
 
@@ -107,7 +109,8 @@ def error_statuses(route: Any, method: str) -> set[int]:
     its router added."""
     declared = {int(status) for status in route.responses if str(status).isdigit() and int(status) >= 400}
     if not is_api(route):
-        return declared
+        # A public route that reads the database (a request session) can find it saturated too.
+        return declared | ({503} if _depends_on(route.dependant, get_session) else set())
     kinds = _parameter_kinds(route.dependant)
     statuses = {400, 401, 403, 503} | declared
     if "path" in kinds:
@@ -136,6 +139,10 @@ def _parameter_kinds(dependant: Dependant) -> set[str]:
     for sub in dependant.dependencies:
         kinds |= _parameter_kinds(sub)
     return kinds
+
+
+def _depends_on(dependant: Dependant, call: Any) -> bool:
+    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
 
 
 def is_api(route: Any) -> bool:
