@@ -293,6 +293,17 @@ def resume(session: Session, token: str | None, stage: str) -> WebSession:
     return row
 
 
+def seconds_left(session: Session, token: str | None) -> int:
+    """Seconds until a signed-in session locks for idleness, without restarting its clock: a page
+    asks before warning, since another tab of the same browser may have kept the session alive."""
+    if not token:
+        return 0
+    row = session.scalars(select(WebSession).where(WebSession.digest == token_digest(token))).first()
+    if row is None or row.stage != STAGE_SIGNED_IN or row.ended_at is not None:
+        return 0
+    return max(0, int((row.last_seen_at + IDLE_LIMIT - now(session)).total_seconds()))
+
+
 def sign_out(session: Session, token: str | None) -> None:
     if not token:
         return

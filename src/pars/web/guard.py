@@ -13,12 +13,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pars.api import problems
 from pars.api.deps import SessionDep
@@ -81,12 +82,23 @@ def web_actor(request: Request, session: SessionDep) -> Actor:
         row = resume(session, request.cookies.get(SESSION_COOKIE), STAGE_SIGNED_IN)
     except SessionOver as over:
         session.commit()  # an idle session's end is on the trail
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInNeeded(over.reason, target) from None
+        raise SignInNeeded(over.reason, _return_to(request)) from None
     actor = actor_for(row.user)
     session.info["actor"] = actor
     request.state.actor = actor
     return actor
+
+
+def _return_to(request: Request) -> str:
+    """Where the sign-in leads back to. A form sent after the lock returns to the page it was on
+    (its Referer, when it is this site's), never to its POST address, which has no page; the
+    browser then puts back what was typed (pars.js keeps a draft of a form while it is sent)."""
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.headers.get("host") or not referer.path:
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
 WebActor = Annotated[Actor, Depends(web_actor)]
@@ -188,6 +200,31 @@ def _http_error(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.status_code, "This request cannot be answered", str(exc.detail))
 
 
+class NoStore:
+    """`Cache-Control: no-store` on every answer that does not set its own, the static files
+    excepted: a signed-in page must not come back from the browser's cache (the Back button
+    after sign-out on a shared district terminal), nor an API answer holding a record from a
+    proxy's. Plain ASGI, so event streams pass through untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
 def install(app: FastAPI) -> None:
     """After `problems.install`: page requests get pages, API requests problem+json as before."""
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
@@ -195,3 +232,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(NoStore)

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
+from pars.auth.signin import IDLE_LIMIT
 from pars.settings import Settings
 
 HERE = Path(__file__).parent
@@ -74,6 +75,7 @@ def page(request: Request, template: str, context: dict[str, Any] | None = None,
             "csrf": token,
             "notice": notice,
             "zone": settings.timezone,
+            "idle_seconds": int(IDLE_LIMIT.total_seconds()),
             **(context or {}),
         },
         status_code=status,

@@ -8,12 +8,14 @@ from typing import Annotated
 import segno
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from pars.api.deps import SessionDep
 from pars.auth.models import Credentials
 from pars.auth.signin import (
+    IDLE_LIMIT,
     STAGE_PASSWORD,
+    STAGE_SIGNED_IN,
     SessionOver,
     check_code,
     check_password,
@@ -22,6 +24,7 @@ from pars.auth.signin import (
     pending_enrolment,
     resume,
     sealing_key,
+    seconds_left,
     sign_out,
 )
 from pars.errors import DomainError
@@ -154,3 +157,21 @@ def signout(request: Request, session: SessionDep) -> Response:
     response.delete_cookie(SESSION_COOKIE, path="/")
     flash(response, "You have signed out.")
     return response
+
+
+@router.get("/session")
+def session_state(request: Request, session: SessionDep) -> JSONResponse:
+    """Seconds before this browser's session locks, for the page's warning; asking does not
+    count as activity. Without a session: 0 (nothing else is said)."""
+    return JSONResponse({"seconds_left": seconds_left(session, request.cookies.get(SESSION_COOKIE))})
+
+
+@router.post("/session/keepalive", dependencies=[Csrf])
+def keep_alive(request: Request, session: SessionDep) -> JSONResponse:
+    """ "Stay signed in": the session's idle clock restarts, as if a page had been opened."""
+    try:
+        resume(session, request.cookies.get(SESSION_COOKIE), STAGE_SIGNED_IN)
+    except SessionOver:
+        session.commit()  # an idle session's end is on the trail
+        return JSONResponse({"seconds_left": 0}, status_code=401)
+    return JSONResponse({"seconds_left": int(IDLE_LIMIT.total_seconds())})
