@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pars.oversight.suppression import SMALL, WITHHELD, Relation, exposed, propagate, suppress
+from pars.oversight.suppression import SMALL, WITHHELD, Kind, Relation, exposed, propagate, suppress
 
 
 def table(rows: list[list[int]]) -> tuple[dict[Hashable, int], list[Relation]]:
@@ -75,7 +75,7 @@ def test_a_small_total_is_hidden_with_its_only_part() -> None:
 def test_people_over_months_are_bounded_by_the_months_not_summed() -> None:
     """21 different people, 11 of them in one month: the other month had at least 10, so exactly 10."""
     values = {"march": 10, "april": 11, "people": 21}
-    relations = [Relation("people", ("march", "april"), exact=False)]
+    relations = [Relation("people", ("march", "april"), kind=Kind.DISTINCT)]
     assert propagate({"march": SMALL, "april": 11, "people": 21}, relations)["march"] == (10, 10)
     shown = suppress(values, relations)
     assert shown["march"] == SMALL and exposed(shown, relations) == set()
@@ -133,8 +133,41 @@ def test_distinct_people_over_months_stay_hidden(rows: list[list[int]], data: st
         low, high = max(row), sum(row)
         values.update({(r, m): v for m, v in enumerate(row)})
         values[(r, "people")] = data.draw(st.integers(low, high))
-        relations.append(Relation((r, "people"), tuple((r, m) for m in range(len(row))), exact=False))
+        relations.append(Relation((r, "people"), tuple((r, m) for m in range(len(row))), kind=Kind.DISTINCT))
     shown = suppress(values, relations)
     # A bound, unlike a sum, may keep one hidden month safe alone (11 people, 11 of them in one
     # month: the other month had anywhere from 1 to 10); what counts is that none is pinned.
     assert exposed(shown, relations) == set()
+
+
+def test_people_bound_the_records_that_carried_them() -> None:
+    """Records in two months add up to 32; 20 and 12 different people: the records are at least
+    the people, so 20 and 12 exactly, unless the people are hidden too."""
+    values = {"dec": 20, "jan": 12, "total": 32, "dec people": 20, "jan people": 12, "one": 3, "total with one": 35}
+    relations = [
+        Relation("total", ("dec", "jan")),
+        Relation("dec", ("dec people",), Kind.BOUND),
+        Relation("jan", ("jan people",), Kind.BOUND),
+    ]
+    shown: dict[Hashable, int | str] = {**values, "dec": WITHHELD, "jan": WITHHELD}
+    assert exposed(shown, relations) == {"dec", "jan"}
+    relations.append(Relation("total with one", ("total", "one")))
+    shown = suppress(values, relations)
+    assert shown["one"] == SMALL and exposed(shown, relations) == set()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(counts, counts), min_size=3, max_size=3), min_size=1, max_size=3))
+def test_records_and_people_tables_together_give_nothing_back(rows: list[list[tuple[int, int]]]) -> None:
+    """A records table (rows, columns, totals) whose every cell bounds a people cell below it."""
+    records = [[max(a, b) for a, b in row] for row in rows]
+    values, relations = table(records)
+    for r, row in enumerate(rows):
+        for c, (a, b) in enumerate(row):
+            values[("people", r, c)] = min(a, b)
+            relations.append(Relation((r, c), (("people", r, c),), Kind.BOUND))
+    shown = suppress(values, relations)
+    assert exposed(shown, relations) == set()
+    for relation in relations:
+        if relation.exact:
+            assert hidden_in(relation, shown) != 1

@@ -28,7 +28,7 @@ from pars.audit.actions import AuditAction
 from pars.audit.models import AuditEntry
 from pars.oversight.reports.period import Period
 from pars.oversight.reports.transparency import transparency_report
-from pars.oversight.suppression import SMALL, THRESHOLD, WITHHELD, Relation, Shown, suppress
+from pars.oversight.suppression import SMALL, THRESHOLD, WITHHELD, Kind, Relation, Shown, suppress
 from pars.sharing import agreements
 from pars.sharing.grants import compile_agreement
 from pars.sharing.models import Agreement
@@ -44,6 +44,11 @@ MEASURES = (
 # Summed over months and agencies; people are counted once however many months they appear in.
 ADDITIVE = tuple(m for m in MEASURES if m != "persons_disclosed")
 REASON = "refused:"
+# What a reader knows without being told: each of these counts is at least the other.
+BOUNDS = (
+    ("queries", "refused"), ("records_disclosed", "persons_disclosed"), ("alerts", "alerts_reviewed"),
+    ("detainers_received", "detainers_honoured"),
+)  # fmt: skip
 SUPPRESSION = {
     "small": SMALL,
     "withheld": WITHHELD,
@@ -192,7 +197,7 @@ def suppressed_counts(report: dict[str, Any]) -> dict[str, Any]:
     """The transparency report's counts as published: per agency and month, per agency over the
     period, and for all partner agencies; every number through ``suppress`` with every relation
     a reader could use (sums over months and agencies, refusals by reason against refusals,
-    people over months bounded by the months)."""
+    people over months bounded by the months, each count bounded by the one it is part of)."""
     rows = report["agencies"]
     months = [m["month"] for m in rows[0]["months"]] if rows else []
     columns = [*months, TOTAL]
@@ -239,14 +244,20 @@ def _relations(codes: list[str], months: list[str], reasons: dict[str, list[str]
         for measure in (*ADDITIVE, *(REASON + r for r in reasons[code])):
             yield Relation((code, TOTAL, measure), tuple((code, m, measure) for m in months))
         persons = "persons_disclosed"
-        yield Relation((code, TOTAL, persons), tuple((code, m, persons) for m in months), exact=False)
-        if reasons[code]:
-            for column in columns:
+        yield Relation((code, TOTAL, persons), tuple((code, m, persons) for m in months), Kind.DISTINCT)
+        for column in columns:
+            if reasons[code]:
                 yield Relation((code, column, "refused"), tuple((code, column, REASON + r) for r in reasons[code]))
+            for larger, smaller in BOUNDS:
+                yield Relation((code, column, larger), ((code, column, smaller),), Kind.BOUND)
     for measure in ADDITIVE:
         for column in columns:
             yield Relation((ALL, column, measure), tuple((code, column, measure) for code in codes))
         yield Relation((ALL, TOTAL, measure), tuple((ALL, m, measure) for m in months))
+    for column in columns:
+        for larger, smaller in BOUNDS:
+            if smaller in ADDITIVE:
+                yield Relation((ALL, column, larger), ((ALL, column, smaller),), Kind.BOUND)
 
 
 def number(value: Shown) -> float | None:

@@ -8,8 +8,9 @@ published as ``"withheld"``, until no relation pins a hidden number to one value
 The reader this protects against knows the rules (this module is public): a ``"<11"`` is
 between 1 and 10, and a ``"withheld"`` number is 11 or more (complementary numbers are only
 chosen among counts of 11 or more; a zero or a small count never is). It combines every
-published relation: an exact one (a total is the sum of its parts) or a bound (a count of
-different people over months is at most the sum of the months and at least the largest month).
+published relation: a sum (a total is the sum of its parts), a count of different people (over
+months it is at most the sum of the months and at least the largest month), or a bound (records
+disclosed are at least the people they were about; queries at least the refused ones).
 ``exposed`` is that reader: it narrows every hidden number's range through every relation
 until nothing changes (interval propagation), and names each hidden number left with a single
 possible value. ``suppress`` hides complementary numbers until ``exposed`` names none: it takes
@@ -25,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 SMALL = "<11"
 WITHHELD = "withheld"
@@ -37,14 +39,21 @@ Shown = int | str
 Range = tuple[float, float]
 
 
+class Kind(StrEnum):
+    SUM = "sum"  # total = sum of parts (queries over months)
+    DISTINCT = "distinct"  # max(parts) <= total <= sum(parts) (different people over months)
+    BOUND = "bound"  # total >= each part (records disclosed >= people disclosed; queries >= refused)
+
+
 @dataclass(frozen=True)
 class Relation:
-    """``total`` = sum of ``parts`` (``exact``), or ``max(parts) <= total <= sum(parts)``
-    (not exact: different people over months or agencies, where one person counts once)."""
-
     total: Hashable
     parts: tuple[Hashable, ...]
-    exact: bool = True
+    kind: Kind = Kind.SUM
+
+    @property
+    def exact(self) -> bool:
+        return self.kind == Kind.SUM
 
 
 def shown_as(value: int) -> Shown:
@@ -108,6 +117,11 @@ def _narrow(relation: Relation, ranges: Mapping[Hashable, Range]) -> dict[Hashab
     low_sum = sum(lo for lo, _ in parts)
     high_sum = sum(hi for _, hi in parts)
     result: dict[Hashable, Range] = {}
+    if relation.kind == Kind.BOUND:
+        for key, (lo, hi) in zip(relation.parts, parts, strict=True):
+            result[key] = (lo, min(hi, total[1]))
+        result[relation.total] = (max(total[0], max((lo for lo, _ in parts), default=0)), total[1])
+        return result
     for key, (lo, hi) in zip(relation.parts, parts, strict=True):
         others_high = high_sum - hi if hi != math.inf else _sum_without(parts, key, relation)
         new_lo = max(lo, total[0] - others_high)
@@ -153,7 +167,11 @@ def _check(values: Mapping[Hashable, int], relations: Sequence[Relation]) -> Non
             raise ValueError(f"no value for {missing[0]!r}")
         parts = [values[p] for p in relation.parts]
         total = values[relation.total]
-        holds = total == sum(parts) if relation.exact else max(parts, default=0) <= total <= sum(parts)
+        holds = {
+            Kind.SUM: total == sum(parts),
+            Kind.DISTINCT: max(parts, default=0) <= total <= sum(parts),
+            Kind.BOUND: max(parts, default=0) <= total,
+        }[relation.kind]
         if not holds:
             raise ValueError(f"the values break the relation of {relation.total!r}")
     if any(v < 0 for v in values.values()):
