@@ -39,9 +39,9 @@ def world(
     governors: dict[str, User],  # noqa: F811
     make_user: Callable[..., User],
     agreement: Callable[..., dict[str, Any]],  # noqa: F811
-    propose: Callable[..., dict[str, Any]],
+    propose: Callable[..., dict[str, Any]],  # noqa: F811
     trail: Trail,
-    partner: Callable[..., Actor],  # noqa: F811
+    partner: Callable[..., Actor],
     people: Callable[..., list[Person]],
 ) -> dict[str, Any]:
     crowd = people(20)  # booked now (the trail below only names them)

@@ -40,7 +40,11 @@ def personal_data(session: Session) -> set[str]:
 
 
 def test_the_public_page_shows_no_personal_data_at_desktop_and_phone_width(
-    db: Engine, settings: Settings, clock: FrozenClock, session: Session, tmp_path: Path,
+    db: Engine,
+    settings: Settings,
+    clock: FrozenClock,
+    session: Session,
+    tmp_path: Path,
     open_browser: Callable[..., Browser],  # noqa: F811
 ) -> None:
     build_world(settings, db, arrests=60, keys_file=tmp_path / "keys.json", seed=11,

@@ -97,7 +97,7 @@ def charts(figures: dict[str, Any]) -> dict[str, Markup]:
 def to_html(figures: dict[str, Any]) -> str:
     return _templates.get_template("public.html").render(
         figures=figures, charts=charts(figures), labels=LABELS, measures=MEASURES, additive=ADDITIVE,
-        period=_period(figures), scope=_scope,
+        period=_period(figures), scope=scope_words,
     )  # fmt: skip
 
 
@@ -111,7 +111,7 @@ def _period(figures: dict[str, Any]) -> dict[str, str] | None:
     return {"from": f"{start:%B %Y}", "to": f"{last:%B %Y}", "published": published}
 
 
-def _scope(scope: dict[str, Any] | None) -> str:
+def scope_words(scope: dict[str, Any] | None) -> str:
     """An agreement's scope in words: which records it covers (a record is in scope when one of
     its charges matches every charge restriction and its status is listed)."""
     if not scope or not any(scope.values()):
