@@ -9,7 +9,7 @@ import csv
 import io
 import time
 from collections.abc import Callable, Hashable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -53,6 +53,7 @@ def world(
                   purposes=["criminal_investigation"], channels=["query"], require_case_reference=False,
                   daily_query_limit=None, scope={"titles": None})  # fmt: skip
     for code, vote in (("DAO", "yes"), ("CITY", "no"), ("FJD", "yes")):
+        clock.advance(timedelta(hours=1))
         response = client.post(f"/api/v1/agreements/{ice['id']}/votes", json={"vote": vote},
                                headers=governors[code].headers)  # fmt: skip
         assert response.status_code == 200, response.text

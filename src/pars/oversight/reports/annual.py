@@ -109,7 +109,7 @@ def _events(agreement: dict[str, Any], period: Period) -> list[dict[str, str]]:
     for suspension in agreement["suspensions"]:
         events.append((suspension["from"], f"suspended: {suspension['reason']}"))
         if suspension["until"]:
-            voters = ", ".join(v["agency"] for v in suspension["lift_votes"])
+            voters = ", ".join(sorted(v["agency"] for v in suspension["lift_votes"]))
             events.append((suspension["until"], f"suspension lifted (votes of {voters})"))
     if agreement["terminated_at"]:
         events.append((agreement["terminated_at"], f"terminated: {agreement['termination_reason']}"))
