@@ -138,7 +138,9 @@ def _compliance(session: Session, period: Period, zone: ZoneInfo) -> list[dict[s
             "title": report["terms"][-1]["title"],
             "in_breach": report["in_breach"],
             "breaches": [
-                {"term": b["term"], "rule": b["rule"], "summary": b["summary"], "evidence_count": len(b["evidence"]),
+                # The term and its evidence, not the compliance report's summary: that one counts
+                # alerts by rule, which the alerts table publishes suppressed.
+                {"term": b["term"], "rule": b["rule"], "evidence_count": len(b["evidence"]),
                  "evidence": b["evidence"][:EVIDENCE_LISTED]}
                 for b in report["breaches"]
             ],
