@@ -227,6 +227,28 @@ def test_figures_are_computed_once_and_served_from_the_copy(
     assert {m["month"]: m["queries"] for m in atf["months"]}["2026-01"] == 0
 
 
+def test_a_change_to_an_agreement_refreshes_the_copy(
+    world: dict[str, Any],
+    client: TestClient,
+    governors: dict[str, User],  # noqa: F811
+) -> None:
+    cache: PublicFigures = client.app.state.public_figures  # type: ignore[attr-defined]
+    before = client.get("/transparency.json").json()
+    assert next(a for a in before["agreements"] if a["agency"] == "FBI")["state"] == "in force"
+    fbi_id = world["fbi"]["id"]
+    response = client.post(f"/api/v1/agreements/{fbi_id}/suspension", json={"reason": "Audit of the task force"},
+                           headers=governors["DAO"].headers)  # fmt: skip
+    assert response.status_code == 200, response.text
+    after = client.get("/transparency.json").json()
+    fbi_after = next(a for a in after["agreements"] if a["agency"] == "FBI")
+    assert fbi_after["state"] == "suspended" and fbi_after["suspensions"][0]["reason"] == "Audit of the task force"
+    assert cache.computations == 2
+    # A refused change (a second suspension) leaves the copy as it is.
+    client.post(f"/api/v1/agreements/{fbi_id}/suspension", json={"reason": "again"}, headers=governors["DAO"].headers)
+    client.get("/transparency.json")
+    assert cache.computations == 2
+
+
 def test_a_burst_of_requests_costs_one_computation() -> None:
     """Many requests at once for a cold cache: one computation; the others wait for it."""
     started, release = anyio.Event(), anyio.Event()

@@ -11,7 +11,8 @@ session and fails on any other.
 **It never slows the API down.** The figures are computed at most once per ``TTL`` by one
 computation at a time, on a connection of their own (never one of the API's pool), in a worker
 thread; a burst of anonymous requests waits in the event loop for that one computation, and
-while a refresh runs, requests are answered from the previous copy. The three paths need no
+while a refresh runs, requests are answered from the previous copy. A change to an agreement
+made through this process marks the copy stale at once (`InvalidateOnAgreementChange`). The three paths need no
 admission slot (`api.middleware.UNLIMITED`): the cached copy costs no database work. Readings
 are not audited: nothing personal leaves, and a public page's readers are anonymous.
 """
@@ -31,6 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pars.clock import Clock
 from pars.oversight.public import public_figures
@@ -38,6 +40,7 @@ from pars.oversight.public_render import to_csv, to_html
 from pars.settings import Settings
 
 PUBLIC_PATHS = ("/transparency", "/transparency.json", "/transparency.csv")
+AGREEMENT_PATHS = ("/api/v1/agreements", "/agreements")
 TTL = 600.0  # seconds: the figures are of complete months; ten minutes old is fresh enough
 HEADERS = {
     # No script, no frame, nothing from elsewhere: styles and SVG charts are inline.
@@ -115,10 +118,33 @@ def reader_engine(url: URL) -> Engine:
     return create_engine(url, poolclass=NullPool, pool_pre_ping=True)
 
 
+class InvalidateOnAgreementChange:
+    """A successful change to an agreement through this process (API or pages) marks the copy
+    stale, so the next reader gets the new terms; other processes' changes show within ``TTL``."""
+
+    def __init__(self, app: ASGIApp, figures: PublicFigures) -> None:
+        self.app, self.figures = app, figures
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope["type"] != "http" or scope["method"] == "GET" or not path.startswith(AGREEMENT_PATHS):
+            await self.app(scope, receive, send)
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                self.figures.invalidate()
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
 def install(app: FastAPI, *, dependencies: Sequence[Any]) -> None:
     state = app.state
-    app.state.public_figures = PublicFigures(computer(state.settings, state.engine, state.clock))
+    figures = PublicFigures(computer(state.settings, state.engine, state.clock))
+    app.state.public_figures = figures
     app.include_router(router, dependencies=dependencies)
+    app.add_middleware(InvalidateOnAgreementChange, figures=figures)
 
 
 def _figures(request: Request) -> PublicFigures:
