@@ -281,6 +281,25 @@ def test_a_burst_of_requests_costs_one_computation() -> None:
     assert len(calls) == 1 and all(r.figures == {"n": 1} for r in results)
 
 
+def test_a_failed_refresh_keeps_the_last_copy() -> None:
+    outcomes: list[Snapshot | Exception] = [Snapshot(time.monotonic(), {"n": 1}, "", ""), OSError("database away")]
+
+    def compute() -> Snapshot:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def main() -> tuple[Snapshot, Snapshot]:
+        cache = PublicFigures(compute, ttl=3600)
+        first = await cache.get()
+        cache.invalidate()
+        return first, await cache.get()
+
+    first, second = anyio.run(main)
+    assert first.figures == second.figures == {"n": 1} and outcomes == []
+
+
 def test_before_any_agreement_there_is_nothing_to_count(client: TestClient) -> None:
     body = client.get("/transparency.json").json()
     assert body["agreements"] == [] and body["months"] == [] and body["period"] is None

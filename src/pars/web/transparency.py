@@ -87,9 +87,17 @@ class PublicFigures:
         async with self._lock:
             if self.fresh(self.snapshot) and self.snapshot is not None:
                 return self.snapshot  # computed while this request waited
-            self.snapshot = await to_thread.run_sync(self.compute)
+            try:
+                fresh = await to_thread.run_sync(self.compute)
+            except Exception:
+                if self.snapshot is None:
+                    raise
+                # The database is away or slow: the last copy stays published; the next request retries.
+                log.warning("public transparency refresh failed; serving the previous copy", exc_info=True)
+                return self.snapshot
+            self.snapshot = fresh
             self.computations += 1
-            return self.snapshot
+            return fresh
 
 
 def computer(settings: Settings, engine: Engine, clock: Clock) -> Callable[[], Snapshot]:
