@@ -21,7 +21,7 @@ from pars.demo.world import build_world
 from pars.errors import Invalid
 from pars.oversight.commands import run_scan
 from pars.oversight.reports.annual import annual_report
-from pars.oversight.reports.annual_render import to_html, write_pdf
+from pars.oversight.reports.annual_render import PdfUnavailable, to_html, write_pdf
 from pars.oversight.suppression import SMALL, WITHHELD
 from pars.settings import Settings
 from tests.browser import ARGS, CHROMIUM, browser_or_skip
@@ -82,14 +82,16 @@ def test_years_outside_the_record_are_refused(db: Engine, settings: Settings, cl
                 annual_report(session, year, zone=settings.zone, now=clock.now())
 
 
-def test_the_demo_year_in_html_pdf_and_a_browser(
-    db: Engine, settings: Settings, clock: FrozenClock, tmp_path: Path
-) -> None:
+def demo_year(db: Engine, settings: Settings, clock: FrozenClock, tmp_path: Path) -> dict[str, Any]:
     build_world(settings, db, arrests=60, keys_file=tmp_path / "keys.json", seed=11,
                 console=Console(quiet=True), clock=clock)  # fmt: skip
     run_scan(settings, db, clock=clock)
     with Session(db) as session:
-        report = annual_report(session, 2025, zone=settings.zone, now=clock.now())
+        return annual_report(session, 2025, zone=settings.zone, now=clock.now())
+
+
+def test_the_demo_year_and_its_pdf(db: Engine, settings: Settings, clock: FrozenClock, tmp_path: Path) -> None:
+    report = demo_year(db, settings, clock, tmp_path)
     ice = next(c for c in report["compliance"] if c["agency"] == "ICE")
     assert ice["in_breach"] is True
     purpose = next(b for b in ice["breaches"] if b["term"] == "purpose_limitation")
@@ -106,14 +108,22 @@ def test_the_demo_year_in_html_pdf_and_a_browser(
     html = to_html(report)
     assert "in breach" in html and str(purpose["evidence"][0]) in html
     target = tmp_path / "annual.pdf"
-    pages = write_pdf(html, target)
+    try:
+        pages = write_pdf(html, target)
+    except PdfUnavailable as missing:  # the HTML is the report then (docs/oversight.md)
+        pytest.skip(str(missing))
     data = target.read_bytes()
     # A whole PDF (header and end-of-file marker); each of the five parts starts a new page.
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF") and pages >= 5
 
+
+def test_the_demo_year_at_desktop_and_phone_width(
+    db: Engine, settings: Settings, clock: FrozenClock, tmp_path: Path
+) -> None:
     browser_or_skip()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - a test-only dependency
 
+    html = to_html(demo_year(db, settings, clock, tmp_path))
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
