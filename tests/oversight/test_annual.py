@@ -6,6 +6,7 @@ demonstration world (ICE's alerts and breaches with their evidence), as HTML and
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,20 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from pars.auth.permissions import Role
+from pars.auth.principal import Actor
 from pars.cli import app as cli
 from pars.clock import FrozenClock
+from pars.db import make_session_factory
 from pars.demo.world import build_world
 from pars.errors import Invalid
 from pars.oversight.commands import run_scan
+from pars.oversight.complaints import ComplaintOutcome, NewComplaint, record_complaint, set_outcome
 from pars.oversight.reports.annual import annual_report
 from pars.oversight.reports.annual_render import PdfUnavailable, to_html, write_pdf
 from pars.oversight.suppression import SMALL, WITHHELD
 from pars.settings import Settings
+from pars.work import unit_of_work
 from tests.browser import ARGS, CHROMIUM, browser_or_skip
 from tests.oversight.test_public import world  # noqa: F401
 from tests.sharing.conftest import agreement, approve, fbi, governors, propose  # noqa: F401
@@ -31,7 +37,24 @@ from tests.sharing.conftest import agreement, approve, fbi, governors, propose  
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "annual"
 
 
+COMPLAINANT = "Maria Testcomplainant"
+COMPLAINT_TEXT = "ICE officers came to my home with my record"
+
+
+def record_complaints(db: Engine, clock: FrozenClock) -> None:
+    """In 2026: ICE, 12 substantiated and 2 not substantiated; FBI, 1 still open."""
+    actor = Actor(None, "CITY", "city", frozenset({Role.OVERSIGHT}))
+    received = datetime.fromisoformat("2026-03-02T10:00:00-05:00")
+    plan = [("ICE", ComplaintOutcome.SUBSTANTIATED)] * 12 + [("ICE", ComplaintOutcome.NOT_SUBSTANTIATED)] * 2
+    with unit_of_work(make_session_factory(db), clock, actor) as session:
+        for agency, outcome in [*plan, ("FBI", ComplaintOutcome.OPEN)]:
+            made = record_complaint(session, actor, NewComplaint(COMPLAINANT, received, agency, COMPLAINT_TEXT))
+            if outcome != ComplaintOutcome.OPEN:
+                set_outcome(session, actor, made.id, outcome=outcome, note="inquiry closed")
+
+
 def test_the_year_of_the_known_world(world: dict[str, Any], db: Engine, settings: Settings, clock: FrozenClock) -> None:  # noqa: F811
+    record_complaints(db, clock)
     with Session(db) as session:
         report = annual_report(session, 2026, zone=settings.zone, now=clock.now())
     assert report["period"] == {
@@ -56,7 +79,13 @@ def test_the_year_of_the_known_world(world: dict[str, Any], db: Engine, settings
     totals = {a["agency"]: a["totals"]["queries"] for a in report["agencies"]}
     assert totals["FBI"] in (18, WITHHELD) and totals["ICE"] in (16, WITHHELD)
     assert report["all_agencies"]["totals"]["queries"] in (34, WITHHELD)
-    assert report["complaints"] is None and report["alerts"]["by_outcome"]["rows"] == []
+    assert report["alerts"]["by_outcome"]["rows"] == []
+    complaints = {row["agency"]: row for row in report["complaints"]["rows"]}
+    assert report["complaints"]["columns"] == ["open", "substantiated", "not_substantiated", "withdrawn"]
+    assert complaints["ICE"]["not_substantiated"] == SMALL and complaints["ICE"]["withdrawn"] == 0
+    assert complaints["FBI"]["open"] == SMALL and complaints["FBI"]["total"] == SMALL
+    # 12 beside a 2 in a row of 14 would give the 2 back: withheld, and what would give it back.
+    assert complaints["ICE"]["substantiated"] == WITHHELD
     assert {c["agency"]: c["in_breach"] for c in report["compliance"]} == {"FBI": False, "ICE": False}
 
     with Session(db) as session:
@@ -72,7 +101,8 @@ def test_the_year_of_the_known_world(world: dict[str, Any], db: Engine, settings
     for anchor in ("agreements", "shared", "violations", "complaints", "impact"):
         assert f'id="{anchor}"' in html
     assert "Nightly name sweeps without a case reference" in html and "small numbers are not shown" in html
-    assert "&lt;11" in html and "This installation does not record complaints" in html
+    assert "&lt;11" in html and "not substantiated" in html
+    assert COMPLAINANT not in html and COMPLAINT_TEXT not in html and "inquiry closed" not in html
 
 
 def test_years_outside_the_record_are_refused(db: Engine, settings: Settings, clock: FrozenClock) -> None:

@@ -28,6 +28,7 @@ from pars.clock import now
 from pars.errors import Invalid
 from pars.oversight import alerts as alert_service
 from pars.oversight.alerts import ReviewOutcome
+from pars.oversight.complaints import ComplaintOutcome, complaints_between
 from pars.oversight.public import SUPPRESSION, agreements_shown, suppressed_counts
 from pars.oversight.reports.compliance import compliance_report
 from pars.oversight.reports.period import Period
@@ -58,11 +59,9 @@ def annual_report(
     *,
     zone: ZoneInfo,
     now: datetime,
-    complaints: Callable[[Session, datetime, datetime], Iterable[Any]] | None = None,
     step: Step | None = None,
 ) -> dict[str, Any]:
-    """The whole report as data (the HTML and the PDF are drawn from it). ``complaints`` lists
-    the complaints recorded in a period (each with ``agency`` and ``outcome``)."""
+    """The whole report as data (the HTML and the PDF are drawn from it)."""
     say = step or (lambda _: None)
     period = year_period(year, zone=zone, now=now)
     say("Counting what was shared, month by month")
@@ -86,7 +85,7 @@ def annual_report(
         **shared,
         "alerts": _alerts(session, period),
         "compliance": compliance,
-        "complaints": _complaints(session, period, complaints),
+        "complaints": _complaints(session, period),
         "disparate_impact": _impact(report["disparate_impact"]),
     }
 
@@ -163,21 +162,13 @@ def _alerts(session: Session, period: Period) -> dict[str, Any]:
     return {"outcomes": OUTCOMES, "by_outcome": table, "rules": by_rule["columns"], "by_rule": by_rule}
 
 
-def _complaints(
-    session: Session, period: Period, source: Callable[[Session, datetime, datetime], Iterable[Any]] | None
-) -> dict[str, Any] | None:
-    """Complaints recorded by oversight in the year, per agency and outcome (null when this
-    installation records none)."""
-    if source is None:
-        return None
+def _complaints(session: Session, period: Period) -> dict[str, Any]:
+    """Complaints received in the year, per agency and outcome: counts only (complainant and
+    text stay with oversight)."""
     counts: dict[str, Counter[str]] = {}
-    for complaint in source(session, period.start, period.end):
-        agency = getattr(complaint, "agency", None) or "unknown"
-        agency = getattr(agency, "code", agency)
-        outcome = getattr(complaint, "outcome", None) or "open"
-        counts.setdefault(str(agency), Counter())[str(outcome)] += 1
-    outcomes = sorted({o for c in counts.values() for o in c})
-    return _suppressed_table(counts, outcomes)
+    for complaint in complaints_between(session, period.start, period.end):
+        counts.setdefault(complaint.agency, Counter())[str(complaint.outcome)] += 1
+    return _suppressed_table(counts, [str(outcome) for outcome in ComplaintOutcome])
 
 
 def _suppressed_table(counts: dict[str, Counter[str]], columns: Iterable[str]) -> dict[str, Any]:
@@ -235,10 +226,9 @@ def produce(
     year: int,
     *,
     zone: ZoneInfo,
-    complaints: Callable[[Session, datetime, datetime], Iterable[Any]] | None = None,
     step: Step | None = None,
 ) -> dict[str, Any]:
     """The report for ``year``, its reading on the trail (as every report's is)."""
-    report = annual_report(session, year, zone=zone, now=now(session), complaints=complaints, step=step)
+    report = annual_report(session, year, zone=zone, now=now(session), step=step)
     record_event(session, actor, AuditAction.OVERSIGHT_REPORT_READ, None, {"report": "annual", "year": year})
     return report
