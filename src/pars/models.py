@@ -6,7 +6,7 @@ from pars.auth.models import Agency, ApiKey, User
 from pars.db import Base
 from pars.feed.models import FeedEvent, FeedStream, Subscription, WebhookAttempt, WebhookJob
 from pars.feed.outbox import OutboxEvent
-from pars.oversight.models import Alert, ScanCursor, Tally
+from pars.oversight.models import Alert, Complaint, ScanCursor, Tally
 from pars.records.models import Arrest, Charge, Counter, Person
 from pars.sharing.models import Agreement, AgreementVersion, DetainerRequest, LiftVote, Vote
 
@@ -14,7 +14,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Agency", "Agreement", "AgreementVersion", "Alert", "ApiKey", "Arrest", "AuditCheckpoint", "AuditEntry",
-    "AuditHead", "Charge", "Counter", "DetainerRequest", "Disclosure", "FeedEvent", "FeedStream", "IdempotencyKey",
-    "LiftVote", "OutboxEvent", "Person", "ScanCursor", "Subscription", "Tally", "User", "Vote", "WebhookAttempt",
-    "WebhookJob", "metadata",
+    "AuditHead", "Charge", "Complaint", "Counter", "DetainerRequest", "Disclosure", "FeedEvent", "FeedStream",
+    "IdempotencyKey", "LiftVote", "OutboxEvent", "Person", "ScanCursor", "Subscription", "Tally", "User", "Vote",
+    "WebhookAttempt", "WebhookJob", "metadata",
 ]  # fmt: skip

@@ -22,8 +22,11 @@ MAX_BODY = 1024 * 1024
 # A request that is refused before its body was read whole: the connection cannot carry another.
 _CLOSE = {"Connection": "close"}
 # Paths answered without an admission slot: monitoring must see an overloaded node, and event
-# streams hold no connection between batches.
-UNLIMITED = ("/healthz", "/metrics", "/api/v1/feed/stream")
+# streams hold no connection between batches; the public transparency page serves a cached copy
+# and computes it on a connection of its own (`pars.web.transparency`).
+UNLIMITED = (
+    "/healthz", "/metrics", "/api/v1/feed/stream", "/transparency", "/transparency.json", "/transparency.csv",
+)  # fmt: skip
 
 log = structlog.get_logger("pars.access")
 

@@ -59,6 +59,8 @@ class AuditAction(StrEnum):
     AGREEMENT_LIFT = "agreement.lift"
     AGREEMENT_TERMINATE = "agreement.terminate"
     AGREEMENT_READ = "agreement.read"
+    # The impact preview of a version (issue 16): counts only, the version and the period.
+    AGREEMENT_IMPACT = "agreement.impact_preview"
 
     # Partners' registered cases (CONTRACT §7): registering, closing, reading them.
     CASE_REGISTER = "case.register"
@@ -84,3 +86,7 @@ class AuditAction(StrEnum):
     OVERSIGHT_ALERTS_READ = "oversight.alerts_read"
     OVERSIGHT_ALERT_REVIEW = "oversight.alert_review"
     OVERSIGHT_REPORT_READ = "oversight.report_read"
+    # Complaints about partner agencies (issue 16): details carry lengths, never their text.
+    OVERSIGHT_COMPLAINT_RECORD = "oversight.complaint_record"
+    OVERSIGHT_COMPLAINT_OUTCOME = "oversight.complaint_outcome"
+    OVERSIGHT_COMPLAINTS_READ = "oversight.complaints_read"

@@ -40,6 +40,9 @@ class Permission(StrEnum):
     READ_REPORTS = "read_reports"
     REGISTER_CASES = "register_cases"
     READ_CASES = "read_cases"
+    READ_COMPLAINTS = "read_complaints"
+    RECORD_COMPLAINTS = "record_complaints"
+    PREVIEW_IMPACT = "preview_impact"
 
 
 CITY_ROLES = frozenset(Role) - {Role.PARTNER}
@@ -79,6 +82,12 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REGISTER_CASES: frozenset({Role.PARTNER}),
     # Governance and oversight read every agency's cases, a partner its own (the service filters).
     Permission.READ_CASES: frozenset({Role.GOVERNANCE, Role.OVERSIGHT, Role.PARTNER}),
+    # Complaints about partner agencies are oversight's own record (issue 16): it reads them and
+    # records them and their outcome, a change to its own files, never to a record or agreement.
+    Permission.READ_COMPLAINTS: frozenset({Role.OVERSIGHT}),
+    Permission.RECORD_COMPLAINTS: frozenset({Role.OVERSIGHT}),
+    # What a proposed agreement version would cover: for those who vote on it and those who watch.
+    Permission.PREVIEW_IMPACT: frozenset({Role.GOVERNANCE, Role.OVERSIGHT}),
 }
 
 

@@ -1,14 +1,16 @@
-"""`pars oversight scan` and `pars report transparency` (CONTRACT §1), as Typer sub-apps that
+"""`pars oversight scan`, `pars report transparency` (CONTRACT §1) and `pars report annual`, as Typer sub-apps that
 `pars.cli` mounts; and ``run_scan``, which `pars demo` calls so alerts exist when it ends."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, inspect
 
 from pars.audit import AuditAction, record_event
@@ -18,7 +20,9 @@ from pars.auth.principal import SYSTEM
 from pars.clock import Clock, SystemClock
 from pars.db import make_engine
 from pars.errors import DomainError
+from pars.oversight.reports import annual
 from pars.oversight.reports import service as reports
+from pars.oversight.reports.annual_render import PdfUnavailable, to_html, write_pdf
 from pars.oversight.reports.service import ReportFormat
 from pars.oversight.scan import ScanResult, rebuild, scan
 from pars.settings import Settings
@@ -103,3 +107,54 @@ def transparency_command(
         return
     out.write_text(content, encoding="utf-8")
     err.print(f"Wrote the transparency report for {start} to {end} to {out}.")
+
+
+@report_app.command("annual")
+def annual_command(
+    year: Annotated[int, typer.Option("--year", help="the calendar year, city time (the current one: so far)")],
+    out: Annotated[Path, typer.Option("--out", help="the file to write: report.pdf or report.html")],
+) -> None:
+    """Write the annual report for the city council (agreements, sharing, violations, complaints,
+    disparate impact), small numbers suppressed as on the public page."""
+    form = out.suffix.lower()
+    if form not in (".pdf", ".html", ".htm"):
+        err.print(f"[red]--out must name a .pdf or an .html file, not {out}.[/red]")
+        raise typer.Exit(2)
+    if (
+        out.is_dir()
+        or not out.parent.is_dir()
+        or not os.access(out.parent, os.W_OK)
+        or (out.exists() and not os.access(out, os.W_OK))
+    ):
+        err.print(f"[red]Cannot write {out}: its folder must exist and be writable.[/red]")
+        raise typer.Exit(2)
+    settings = settings_or_exit()
+    engine = _engine(settings)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("Opening the trail", total=None)
+
+            def step(text: str) -> None:
+                progress.update(task, description=text)
+
+            with unit_of_work(signed_session_factory(settings, engine), SystemClock()) as session:
+                report = annual.produce(session, SYSTEM, year, zone=settings.zone, step=step)
+            step("Laying out the report")
+            html = to_html(report)
+            pages = None
+            if form == ".pdf":
+                step("Writing the PDF")
+                pages = write_pdf(html, out)
+            else:
+                out.write_text(html, encoding="utf-8")
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    except (AuditKeyError, PdfUnavailable, OSError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    size = "" if pages is None else f", {pages} pages"
+    err.print(f"Wrote the annual report for {year} to {out}{size}.")

@@ -76,3 +76,28 @@ class ScanCursor(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(SeqType)
     updated_at: Mapped[datetime | None]
+
+
+class Complaint(Base):
+    """A complaint oversight received about a partner agency (issue 16). ``complainant`` and
+    ``text`` may hold personal data: they are shown to oversight only, never logged, never on
+    the trail (which keeps their lengths) and never published (the public page counts)."""
+
+    __tablename__ = "oversight_complaints"
+    __table_args__ = (Index("ix_oversight_complaints_received", "received_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # Free text: the complainant need not be a PARS user ("a resident, by letter").
+    complainant: Mapped[str] = mapped_column(String(400))
+    received_at: Mapped[datetime]
+    agency: Mapped[str] = mapped_column(String(16), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # open, substantiated, not_substantiated or withdrawn (pars.oversight.complaints.ComplaintOutcome).
+    outcome: Mapped[str] = mapped_column(String(24))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[uuid.UUID | None]
+    # The last change of outcome; closed_* are set while the outcome is not "open".
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[uuid.UUID | None]

@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings, require
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
-from pars.oversight import alerts
+from pars.oversight import alerts, complaints
+from pars.oversight.complaint_schemas import ComplaintIn, ComplaintOut, ComplaintPage, OutcomeIn
+from pars.oversight.complaints import ComplaintFilter, ComplaintOutcome, NewComplaint
 from pars.oversight.reports import service as reports
 from pars.oversight.reports.service import ReportFormat
 from pars.oversight.rules import Severity
@@ -66,6 +68,63 @@ def review_alert(
     """Marks the alert reviewed, with a note and an outcome; once only (then 409)."""
     alert = alerts.review_alert(session, actor, alert_id, note=body.note, outcome=body.outcome)
     return AlertOut.model_validate(alerts.describe(alert))
+
+
+@router.post("/oversight/complaints", response_model=ComplaintOut, status_code=201)
+def record_complaint(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(require(Permission.RECORD_COMPLAINTS))],
+    body: ComplaintIn,
+) -> ComplaintOut:
+    """Records an open complaint about a partner agency. Complainant and text are kept for
+    oversight only: the trail keeps their lengths, the public page counts complaints."""
+    data = NewComplaint(complainant=body.complainant, received_at=body.received_at, agency=body.agency, text=body.text)
+    return ComplaintOut.model_validate(complaints.as_record(complaints.record_complaint(session, actor, data)),
+                                       from_attributes=True)  # fmt: skip
+
+
+@router.get("/oversight/complaints", response_model=ComplaintPage)
+def list_complaints(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(require(Permission.READ_COMPLAINTS))],
+    settings: SettingsDep,
+    agency: str | None = None,
+    outcome: ComplaintOutcome | None = None,
+    start: From = None,
+    end: To = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> ComplaintPage:
+    """Newest received first; `from`/`to` bound the day received (city time, inclusive)."""
+    filters = ComplaintFilter(agency=agency, outcome=outcome, start=start, end=end)
+    page = complaints.list_complaints(
+        session, actor, filters, zone=settings.zone, limit=parse_limit(limit), cursor=cursor
+    )
+    items = [ComplaintOut.model_validate(complaints.as_record(c), from_attributes=True) for c in page.items]
+    return ComplaintPage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/oversight/complaints/{complaint_id}", response_model=ComplaintOut)
+def get_complaint(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(require(Permission.READ_COMPLAINTS))],
+    complaint_id: uuid.UUID,
+) -> ComplaintOut:
+    complaint = complaints.get_complaint(session, actor, complaint_id)
+    return ComplaintOut.model_validate(complaints.as_record(complaint), from_attributes=True)
+
+
+@router.post("/oversight/complaints/{complaint_id}/outcome", response_model=ComplaintOut)
+def complaint_outcome(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(require(Permission.RECORD_COMPLAINTS))],
+    complaint_id: uuid.UUID,
+    body: OutcomeIn,
+) -> ComplaintOut:
+    """Sets the outcome (open, substantiated, not_substantiated, withdrawn) with a note; it may
+    change again later, and every change is on the audit trail."""
+    complaint = complaints.set_outcome(session, actor, complaint_id, outcome=body.outcome, note=body.note)
+    return ComplaintOut.model_validate(complaints.as_record(complaint), from_attributes=True)
 
 
 @router.get("/reports/compliance/{agreement_id}", response_model=ComplianceOut)

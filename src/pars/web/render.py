@@ -47,6 +47,7 @@ NAV = (
     NavItem("Reports", "/oversight/reports", Permission.READ_REPORTS),
     NavItem("Audit trail", "/oversight/audit", Permission.READ_AUDIT),
     NavItem("Disclosures", "/oversight/disclosures", Permission.READ_DISCLOSURES),
+    NavItem("Complaints", "/oversight/complaints", Permission.READ_COMPLAINTS),
 )
 
 

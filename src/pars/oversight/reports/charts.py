@@ -18,7 +18,8 @@ FONT = "font-family:Helvetica,Arial,sans-serif"
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: Sequence[float]
+    # None: a number that is not published (small-cell suppression): no bar, a mark on the axis.
+    values: Sequence[float | None]
     # The part of each value drawn hatched on top of the solid part (refused of queries, say).
     hatched: Sequence[float] | None = None
 
@@ -50,7 +51,7 @@ def grouped_bars(
     keeps the hatch pattern's id unique on a page with several charts."""
     left, right, top, bottom = 56, 12, 12, 64
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_max(max((v for s in series for v in s.values), default=0))
+    peak = _nice_max(max((v for s in series for v in s.values if v is not None), default=0))
     group_w = plot_w / max(1, len(categories))
     bar_w = max(2.0, (group_w * 0.8) / max(1, len(series)))
     parts = [_open(width, height, label), _hatch_pattern(ident)]
@@ -62,9 +63,16 @@ def grouped_bars(
     for i, category in enumerate(categories):
         x0 = left + group_w * i + group_w * 0.1
         for j, item in enumerate(series):
-            value = item.values[i]
-            hatched = item.hatched[i] if item.hatched is not None else 0
+            shown = item.values[i]
             x = x0 + bar_w * j
+            if shown is None:
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{top + plot_h - 3:.1f}" width="{bar_w - 1:.1f}" height="3" fill="#999">'
+                    f"<title>{escape(item.name)}, {escape(category)}: not published</title></rect>"
+                )
+                continue
+            value = shown
+            hatched = item.hatched[i] if item.hatched is not None else 0
             solid_h = plot_h * (value - hatched) / peak
             hatch_h = plot_h * hatched / peak
             y = top + plot_h - solid_h
