@@ -11,11 +11,14 @@ from fastapi.testclient import TestClient
 from pars.api.middleware import UNLIMITED
 from pars.web.transparency import PUBLIC_PATHS
 
-# Health and metrics (CONTRACT §11), the sign-in steps themselves, and the public page.
+# Health and metrics (CONTRACT §11), the sign-in steps themselves, the idle warning's two routes
+# (they read or extend only the browser's own session: without one, 0 seconds left and 401), and
+# the public page.
 OPEN = {
     ("GET", "/healthz"), ("GET", "/metrics"),
     ("GET", "/signin"), ("POST", "/signin"), ("GET", "/signin/enrol"), ("POST", "/signin/enrol"),
     ("GET", "/signin/code"), ("POST", "/signin/code"), ("POST", "/signout"),
+    ("GET", "/session"), ("POST", "/session/keepalive"),
     ("GET", "/transparency"), ("GET", "/transparency.json"), ("GET", "/transparency.csv"),
 }  # fmt: skip
 GUARDS = {"current_actor", "web_actor"}
