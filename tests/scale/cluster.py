@@ -103,7 +103,7 @@ class Cluster:
                     return
             else:
                 try:
-                    if httpx.get(f"{node.url}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(f"{node.url}/healthz", timeout=10).status_code == 200:
                         return
                 except httpx.HTTPError:
                     pass
