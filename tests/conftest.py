@@ -10,11 +10,20 @@ deadline and no "too slow" or "data too large" health checks, because a busy mac
 example slow and a test that fails for that is a defect; examples are derandomized, so a CI run
 is repeatable (the `dev` profile, the default, keeps searching afresh). A test's own `@settings`
 still wins where it sets a value.
+
+Reliability figures: a test of the hostile-world suite passes what it measured to `figures`
+(name, value, the limit it was held to); the run lists them in a "reliability figures" section
+of the terminal summary and writes them to tests/.reliability.json (git-ignored), so a closing
+note can quote the figures of the last `make test`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import statistics
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -61,6 +70,10 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
 )
+
+RELIABILITY_FILE = Path(__file__).parent / ".reliability.json"
+# CONTRACT §3: /healthz answers within a second, whatever else the node is doing.
+HEALTH_SECONDS = 1.0
 
 # A Tuesday afternoon in Philadelphia, away from any daylight-saving change.
 START = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
@@ -310,3 +323,72 @@ def audit_actions(session: Session) -> list[tuple[str, str]]:
     """(action, outcome) of every audit entry, in order."""
     session.expire_all()
     return [(e.action, e.outcome) for e in session.query(AuditEntry).order_by(AuditEntry.seq)]
+
+
+# --- reliability figures and time budgets ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    test: str
+    name: str
+    value: float
+    limit: float | None
+    unit: str
+
+
+_FIGURES: list[Figure] = []
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """`figures(name, value, limit=..., unit="s")` records a measured figure of this test."""
+
+    def record(name: str, value: float, *, limit: float | None = None, unit: str = "s") -> None:
+        _FIGURES.append(Figure(request.node.nodeid, name, round(value, 4), limit and round(limit, 4), unit))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for figure in _FIGURES:
+        limit = "" if figure.limit is None else f"  (limit {figure.limit:g} {figure.unit})"
+        terminalreporter.write_line(f"{figure.name}: {figure.value:g} {figure.unit}{limit}  [{figure.test}]")
+    # Written whole and renamed: a second run beside this one never leaves a torn file.
+    partial = RELIABILITY_FILE.with_name(f".reliability.{os.getpid()}.json")
+    run = {"finished": datetime.now(UTC).isoformat(timespec="seconds"), "exit_status": int(exitstatus)}
+    partial.write_text(json.dumps({**run, "figures": [f.__dict__ for f in _FIGURES]}, indent=2) + "\n")
+    partial.replace(RELIABILITY_FILE)
+    terminalreporter.write_line(f"written to {RELIABILITY_FILE}")
+
+
+def baseline_seconds(call: Callable[[], object], times: int = 3) -> float:
+    """The median time of `call`, a request that waits for nothing: how quickly this machine
+    answers right now. Budgets below grow with it, so a busy machine does not fail a test."""
+    samples = []
+    for _ in range(times):
+        started = time.monotonic()
+        call()
+        samples.append(time.monotonic() - started)
+    return statistics.median(samples)
+
+
+def health_budget(baseline: float) -> float:
+    """The contract's second for /healthz, plus five times what a trivial request costs on this
+    machine now. On an idle machine that is a few milliseconds over the second; under load it
+    stretches, while a /healthz stuck behind a lock, a slow body or a dead database (what the
+    tests look for) still waits seconds longer than any such budget."""
+    return HEALTH_SECONDS + 5 * baseline
+
+
+def listening_socket() -> socket.socket:
+    """A socket already listening on a port the OS chose, for a server in a thread
+    (`server.run(sockets=[...])`): no window between choosing a free port and binding it in
+    which a second test run beside this one could take the same port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock

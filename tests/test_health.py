@@ -14,7 +14,7 @@ from pars.clock import FrozenClock
 from pars.db import make_engine
 from pars.migrate import upgrade
 from pars.settings import Settings
-from tests.conftest import START
+from tests.conftest import START, baseline_seconds, health_budget
 
 
 def test_healthz_checks_the_database(client: TestClient) -> None:
@@ -63,9 +63,12 @@ def test_healthz_answers_within_a_second_when_the_database_does_not_answer(audit
     url = "postgresql+psycopg://postgres@10.255.255.1:5432/none"
     settings = Settings(database_url=url, audit_key_file=audit_key_file)
     with TestClient(create_app(settings, clock=FrozenClock(START))) as client:
+        # The second, stretched by what a request that waits for nothing costs on this machine
+        # now (a busy machine must not fail it; a wait for the connect timeout still does).
+        baseline = baseline_seconds(lambda: client.get("/docs"))
         started = time.monotonic()
         response = client.get("/healthz")
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < health_budget(baseline)
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError
 
 from pars.audit import commands as audit_commands
 from pars.audit.signing import AuditKeyError
 from pars.auth.bootstrap import bootstrap
 from pars.auth.commands import users_app
 from pars.clock import SystemClock
-from pars.db import make_engine, unit_of_work
+from pars.db import DatabaseWait, command_engine, missed_deadline, unit_of_work
 from pars.feed import bus as nats_bus
 from pars.feed import worker as worker_module
 from pars.feed.vocabulary import PrivateTargets
@@ -23,7 +24,41 @@ from pars.oversight.commands import oversight_app, report_app, run_scan
 from pars.settings import Settings, lease_floor, parse_duration
 from pars.terminal import console, err, settings_or_exit
 
-app = typer.Typer(help="PARS: Preliminary Arraignment Reporting System.", no_args_is_help=True)
+# The exit status of a command that ran past a database deadline or could not reach the
+# database (EX_TEMPFAIL): what it was doing was rolled back; running it again is safe.
+EXIT_DATABASE_BUSY = 75
+
+
+def database_problem(exc: OperationalError, settings: Settings) -> str:
+    """What to tell the operator; never the statement or its values, only which wait ran out."""
+    match missed_deadline(exc):
+        case DatabaseWait.LOCK:
+            return (f"The database is busy: another connection holds a lock this command needs, and it was not "
+                    f"released within PARS_DATABASE_COMMAND_LOCK_TIMEOUT={settings.database_command_lock_timeout:g}s. "
+                    f"What the command was doing was rolled back; run it again once the lock is released.")  # fmt: skip
+        case DatabaseWait.STATEMENT:
+            return (f"A database statement ran past PARS_DATABASE_COMMAND_STATEMENT_TIMEOUT="
+                    f"{settings.database_command_statement_timeout:g}s and was cancelled. What the command was "
+                    f"doing was rolled back; raise the setting for this run if the work is that long.")  # fmt: skip
+        case None:
+            cause = getattr(exc, "orig", None) or exc
+            name = type(cause).__name__
+            return f"The database could not be used ({name}): is PARS_DATABASE_URL right and the server up?"
+
+
+class _Pars(typer.Typer):
+    """`pars`: a database that is busy or unreachable ends a command with a message saying so
+    and exit status 75, not a traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except OperationalError as exc:
+            err.print(f"[red]{database_problem(exc, settings_or_exit())}[/red]", highlight=False)
+            raise SystemExit(EXIT_DATABASE_BUSY) from None
+
+
+app = _Pars(help="PARS: Preliminary Arraignment Reporting System.", no_args_is_help=True)
 
 
 def initialise(settings: Settings, engine: Engine) -> str | None:
@@ -48,7 +83,7 @@ def _is_new(engine: Engine) -> bool:
 def init() -> None:
     """Create or upgrade the database; on a new one, create the administrator and print its key once."""
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     key = initialise(settings, engine)
     if key is None:
         console.print("Database is up to date.")
@@ -71,7 +106,7 @@ def serve(
     from pars.app import create_app  # noqa: PLC0415 - keeps `pars --help` fast
 
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     if _is_new(engine):
         key = initialise(settings, engine)
         if key and not settings.admin_key:
@@ -112,7 +147,7 @@ def worker(
             err.print(f"[red]--lease must be at least {floor:g}s: a lease must outlive every attempt "
                       f"(PARS_WEBHOOK_DEADLINE_SECONDS={settings.webhook_deadline_seconds:g})[/red]")  # fmt: skip
             raise typer.Exit(2)
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     if _is_new(engine):
         initialise(settings, engine)
     engine.dispose()
@@ -136,7 +171,7 @@ def demo(
     from pars.demo.world import build_world  # noqa: PLC0415 - the demo is not needed to serve
 
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     initialise(settings, engine)
     build_world(settings, engine, arrests=arrests, keys_file=keys_file, seed=seed, console=console, receiver_port=port)
     result = run_scan(settings, engine)  # so the demo's alerts are there from the start

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import psycopg
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -24,6 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from pars.clock import Clock
+
+if TYPE_CHECKING:
+    from pars.settings import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -79,8 +85,9 @@ def _json_text(value: Any) -> str:
 @dataclass(frozen=True)
 class Deadlines:
     """How long one statement, one lock wait, one wait for another SQLite writer and one wait
-    for a pooled connection may take, in seconds. The API's engine has them (a saturated
-    database gives a quick 503, not a hang); commands and the worker keep the patient defaults."""
+    for a pooled connection may take, in seconds. The API's engine has short ones (a saturated
+    database gives a quick 503, not a hang: ``pars.app.deadlines``); commands and the worker
+    longer ones (``command_deadlines``); ``None`` waits for ever."""
 
     statement: float | None = None
     lock: float | None = None
@@ -107,6 +114,38 @@ def make_engine(url: str, *, deadlines: Deadlines | None = None, **kwargs: Any) 
     if options:
         connect_args["options"] = " ".join(options)
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+def command_deadlines(settings: Settings) -> Deadlines:
+    """Deadlines of `pars` commands and the worker: a lock wait as long as
+    PARS_DATABASE_COMMAND_LOCK_TIMEOUT (PostgreSQL's lock_timeout, SQLite's busy timeout), any
+    statement as long as PARS_DATABASE_COMMAND_STATEMENT_TIMEOUT."""
+    lock = settings.database_command_lock_timeout
+    return Deadlines(statement=settings.database_command_statement_timeout, lock=lock, busy=lock)
+
+
+def command_engine(settings: Settings) -> Engine:
+    """The engine of a `pars` command or of the worker, with ``command_deadlines``."""
+    return make_engine(settings.database_url, deadlines=command_deadlines(settings))
+
+
+class DatabaseWait(StrEnum):
+    """Which deadline a database error means, for a message that says what to do."""
+
+    LOCK = "lock"  # a lock another connection holds was not released in time
+    STATEMENT = "statement"  # a statement ran past the statement timeout
+
+
+def missed_deadline(exc: BaseException) -> DatabaseWait | None:
+    """The deadline ``exc`` (a SQLAlchemy error or the driver's own) ran past, if any."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, psycopg.errors.LockNotAvailable):
+        return DatabaseWait.LOCK
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        return DatabaseWait.STATEMENT
+    if isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause):
+        return DatabaseWait.LOCK
+    return None
 
 
 def _private_file(database: str | None) -> None:

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     database_busy_timeout: float = Field(default=5, gt=0, le=600)
     database_pool_timeout: float = Field(default=5, gt=0, le=600)
     database_connect_timeout: int = Field(default=3, ge=1, le=60)
+    # The same for `pars` commands and the worker (`pars worker`, and its thread in `pars serve`):
+    # a lock another connection holds ends a command with a clear message after the lock timeout
+    # (PostgreSQL's lock_timeout, SQLite's busy timeout), and the worker tries again on its next
+    # round. The statement timeout is long: `pars audit verify` and `pars audit export` read a
+    # large trail in batches, each its own statement, and a migration may rewrite a big table.
+    database_command_lock_timeout: float = Field(default=10, gt=0, le=3600)
+    database_command_statement_timeout: float = Field(default=600, gt=0, le=86400)
     # A request body must arrive whole within this many seconds (a slow-body client holds no
     # admission slot meanwhile); a request waits at most this long for a slot before a 503.
     http_body_timeout: float = Field(default=10, gt=0, le=600)

@@ -17,8 +17,7 @@ from pars.auth.permissions import Role
 from pars.clock import FrozenClock
 from pars.db import make_engine
 from pars.settings import Settings
-from tests.conftest import User
-from tests.feed.receivers import free_port
+from tests.conftest import User, listening_socket
 
 
 def test_a_burst_larger_than_the_thread_pool_is_served_without_errors(
@@ -28,15 +27,17 @@ def test_a_burst_larger_than_the_thread_pool_is_served_without_errors(
     # Two connections, and a pool that gives up quickly: without admission control, 80 requests
     # at once leave every worker thread waiting for a connection, and requests fail after 3 s.
     small = make_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=3)
-    port = free_port()
+    sock = listening_socket()  # bound now: a second test run cannot take the port meanwhile
+    port = sock.getsockname()[1]
     # The queue may take a while to drain on a busy machine: waiting in it is not what is tested.
     patient = settings.model_copy(update={"http_admission_timeout": 120})
     server = uvicorn.Server(
         uvicorn.Config(create_app(patient, clock=clock, engine=small), host="127.0.0.1", port=port, log_level="error")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    while not server.started:
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     try:
 
@@ -51,4 +52,5 @@ def test_a_burst_larger_than_the_thread_pool_is_served_without_errors(
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
         small.dispose()

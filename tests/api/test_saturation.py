@@ -1,6 +1,10 @@
 """CONTRACT §3: a database that refuses connections, a pool with nothing to lend, or a lock held
 past its deadline is 503 with Retry-After, never a 500 or a hang; /healthz says so within a
-second. (The same against real `pars serve` processes: test_hostile_clients.py.)"""
+second. (The same against real `pars serve` processes: test_hostile_clients.py.)
+
+The times are held to budgets that grow with how long a request that waits for nothing (/docs)
+takes on this machine at the moment (tests/conftest.py): a busy machine must not fail them, a
+wait on the database still does."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from pars.app import create_app
 from pars.clock import FrozenClock
 from pars.db import Deadlines, make_engine
 from pars.settings import Settings
-from tests.conftest import START, User, arrest_body
+from tests.conftest import START, User, arrest_body, baseline_seconds, health_budget
 
 REFUSING = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 
@@ -34,9 +38,10 @@ def test_a_refused_database_connection_is_503_with_retry_after(audit_key_file: P
     with TestClient(create_app(settings, clock=FrozenClock(START))) as client:
         _unavailable(client.get("/api/v1/agencies", headers={"Authorization": "Bearer pars_x_y"}))
         _unavailable(client.post("/api/v1/arrests", json=arrest_body(), headers={"Authorization": "Bearer x"}))
+        baseline = baseline_seconds(lambda: client.get("/docs"))
         started = time.monotonic()
         health = client.get("/healthz")
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < health_budget(baseline)
         assert health.status_code == 503 and health.json()["database"] == "unreachable"
 
 
@@ -44,10 +49,11 @@ def test_an_exhausted_pool_is_503_not_a_hang(db: Engine, settings: Settings, clo
     small = make_engine(settings.database_url, deadlines=Deadlines(pool=0.5), pool_size=1, max_overflow=0)
     try:
         with TestClient(create_app(settings, clock=clock, engine=small)) as client:
+            baseline = baseline_seconds(lambda: client.get("/docs"))
             with small.connect():  # the pool's only connection, held elsewhere
                 started = time.monotonic()
                 _unavailable(client.get("/api/v1/agencies", headers=booking.headers))
-                assert time.monotonic() - started < 5
+                assert time.monotonic() - started < 5 + 5 * baseline  # the pool deadline, not a hang
                 assert client.get("/healthz").status_code == 200  # it has its own way in
             assert client.get("/api/v1/agencies", headers=booking.headers).status_code == 200
     finally:
@@ -63,16 +69,17 @@ def test_a_held_lock_is_503_within_the_lock_deadline(
     engine = make_engine(settings.database_url, deadlines=deadlines)
     try:
         with TestClient(create_app(settings, clock=clock, engine=engine)) as client, reader_engine.connect() as holder:
+            baseline = baseline_seconds(lambda: client.get("/docs"))
             if holder.dialect.name == "postgresql":
                 holder.execute(text("LOCK TABLE arrests IN ACCESS EXCLUSIVE MODE"))
             else:
                 holder.exec_driver_sql("BEGIN IMMEDIATE")
             started = time.monotonic()
             _unavailable(client.post("/api/v1/arrests", json=arrest_body(), headers=booking.headers))
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 5 + 5 * baseline  # the lock deadline, not a hang
             started = time.monotonic()
             assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
-            assert time.monotonic() - started < 1.0
+            assert time.monotonic() - started < health_budget(baseline)
             holder.rollback()
             assert client.post("/api/v1/arrests", json=arrest_body(), headers=booking.headers).status_code == 201
     finally:

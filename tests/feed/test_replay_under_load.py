@@ -125,7 +125,7 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
     assert errors == [], errors
     assert worker.failures == [], worker.failures
     # Every request the receiver got is an attempt row: no round's results were lost.
-    assert receiver.when(lambda: all(r.ended > 0 for r in receiver.received), timeout=10)
+    assert receiver.when(lambda: all(r.ended > 0 for r in receiver.received), timeout=60)
     session.expire_all()
     recorded = session.scalar(select(func.count()).select_from(WebhookAttempt))
     assert recorded == len(receiver.received)

@@ -21,9 +21,9 @@ from pars.app import create_app
 from pars.clock import FrozenClock
 from pars.feed.worker import FeedWorker
 from pars.settings import Settings
-from tests.conftest import User
+from tests.conftest import User, listening_socket
 from tests.feed.conftest import feed_headers
-from tests.feed.receivers import Receiver, free_port
+from tests.feed.receivers import Receiver
 from tests.sharing.test_no_other_path import MARK, _marked_booking
 
 Make = Callable[..., dict[str, Any]]
@@ -33,16 +33,19 @@ Make = Callable[..., dict[str, Any]]
 def live(db: Engine, settings: Settings, clock: FrozenClock) -> Iterator[str]:
     app = create_app(settings, clock=clock, engine=db)
     app.state.feed_keepalive, app.state.feed_poll = 0.3, 0.1
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=1)
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{config.port}"
+    yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(5)
+    sock.close()
 
 
 @dataclass
@@ -86,7 +89,7 @@ def test_resuming_with_last_event_id_gives_no_gap_and_no_repeat(
     booked = [book()["id"] for _ in range(3)]
     worker.fan_out()
     headers = feed_headers(fbi)
-    with httpx.Client(base_url=live, timeout=10) as http:
+    with httpx.Client(base_url=live, timeout=30) as http:
         with http.stream("GET", "/api/v1/feed/stream", headers={**headers, "Last-Event-ID": "0"}) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -113,7 +116,7 @@ def test_a_new_stream_starts_after_the_connection_and_keeps_alive(
     worker.fan_out()
     seen: list[Frame] = []
     with (
-        httpx.Client(base_url=live, timeout=10) as http,
+        httpx.Client(base_url=live, timeout=30) as http,
         http.stream("GET", "/api/v1/feed/stream", headers=feed_headers(fbi)) as response,
     ):
         for frame in frames(response):
@@ -133,11 +136,14 @@ def test_the_stream_closes_when_the_agreement_stops(
     agreement_id = agreement()["id"]
     started = time.monotonic()
     with (
-        httpx.Client(base_url=live, timeout=10) as http,
+        httpx.Client(base_url=live, timeout=30) as http,
         http.stream("GET", "/api/v1/feed/stream", headers=feed_headers(fbi)) as response,
     ):
         comments = []
         for frame in frames(response):  # ends when the server closes the stream
+            # Keep-alives come every 0.3 s, so a stream that never closes is noticed here: a
+            # bound on a hang, not a speed the machine must reach.
+            assert time.monotonic() - started < 60, "the stream did not close"
             comments.append(frame.comment)
             if frame.comment == "keep-alive" and len(comments) == 1:
                 body = {"reason": "under review"}
@@ -146,7 +152,6 @@ def test_the_stream_closes_when_the_agreement_stops(
                     f"/api/v1/agreements/{agreement_id}/suspension", json=body, headers=headers
                 ).is_success
     assert any("no longer allows" in (c or "") for c in comments)
-    assert time.monotonic() - started < 8
 
 
 def test_every_channel_carries_only_granted_fields(
@@ -166,7 +171,7 @@ def test_every_channel_carries_only_granted_fields(
     assert receiver.wait_for(1)
     polled = client.get("/api/v1/feed", headers=feed_headers(fbi)).text
     with (
-        httpx.Client(base_url=live, timeout=10) as http,
+        httpx.Client(base_url=live, timeout=30) as http,
         http.stream("GET", "/api/v1/feed/stream", headers={**feed_headers(fbi), "Last-Event-ID": "0"}) as response,
     ):
         streamed = read_events(response, 1)[0].data or ""

@@ -117,7 +117,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     second = spawn()
     assert receiver.when(lambda: len({r.webhook_id for r in receiver.received}) >= 200, timeout=90)
     second.send_signal(signal.SIGTERM)
-    assert second.wait(20) == 0  # a clean stop
+    assert second.wait(60) == 0  # a clean stop (60 s only bounds a hang)
     expected = _expected(session)
     assert len(expected) == 200
     repeats = _check_order_and_ids(receiver, expected)
@@ -144,7 +144,7 @@ def test_two_workers_share_the_work_without_sending_anything_twice(
     time.sleep(1.0)  # anything sent twice would show up now
     for worker in workers:
         worker.send_signal(signal.SIGTERM)
-    assert [worker.wait(20) for worker in workers] == [0, 0]
+    assert [worker.wait(60) for worker in workers] == [0, 0]
     expected = _expected(session)
     assert len(expected) == 500
     assert _check_order_and_ids(receiver, expected) == 0  # no crash, a receiver that always says 2xx: exactly once

@@ -30,6 +30,8 @@ class Node:
     process: subprocess.Popen[bytes]
     log: Path
     url: str | None = None
+    nats_url: str | None = None
+    restarts: int = 0
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -72,7 +74,18 @@ class Cluster:
         port = free_port()
         node = self._start("serve", ["serve", "--no-worker", "--port", str(port)], nats_url)
         node.url = f"http://127.0.0.1:{port}"
+        node.nats_url = nats_url
         return node
+
+    def _serve_again(self, node: Node) -> bool:
+        """A port chosen free can be taken by another process (a second test run beside this
+        one) before the server binds it: then the same node starts again on another port."""
+        if node.url is None or node.restarts >= 3 or "address already in use" not in node.text():
+            return False
+        again = self.serve(node.nats_url)
+        self.nodes.remove(again)
+        node.process, node.log, node.url, node.restarts = again.process, again.log, again.url, node.restarts + 1
+        return True
 
     def worker(self, nats_url: str | None) -> Node:
         return self._start("worker", ["worker", "--lease", "3s", "--poll", "1.0"], nats_url)
@@ -82,13 +95,15 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if node.process.poll() is not None:
+                if self._serve_again(node):
+                    continue
                 raise AssertionError(f"{node.log.name} exited:\n{node.text()}")
             if node.url is None:
                 if "feed worker started" in node.text():
                     return
             else:
                 try:
-                    if httpx.get(f"{node.url}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(f"{node.url}/healthz", timeout=10).status_code == 200:
                         return
                 except httpx.HTTPError:
                     pass
@@ -196,7 +211,7 @@ class StreamReader:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self, timeout: float = 10.0) -> StreamReader:
+    def start(self, timeout: float = 60.0) -> StreamReader:
         self._thread.start()
         assert self.open.wait(timeout), "the event stream did not open"
         return self
@@ -209,7 +224,7 @@ class StreamReader:
 
     def _read(self) -> None:
         with (
-            httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as http,
+            httpx.Client(timeout=httpx.Timeout(30.0, read=None)) as http,
             http.stream("GET", f"{self.url}/api/v1/feed/stream", headers=self.headers) as response,
         ):
             assert response.status_code == 200

@@ -29,8 +29,7 @@ from pars.db import make_session_factory
 from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.browser import ARGS, CHROMIUM, browser_or_skip
-from tests.conftest import User
-from tests.feed.receivers import free_port
+from tests.conftest import User, listening_socket
 
 PASSWORD = "correct horse battery"
 
@@ -121,13 +120,14 @@ def signed_in(browser_client: Callable[[], TestClient], clock: FrozenClock) -> C
 def live(db: Engine, settings: Settings, clock: FrozenClock) -> Iterator[str]:
     """The app on a real port (uvicorn in a thread); yields its base URL."""
     browser_or_skip()
-    port = free_port()
+    sock = listening_socket()
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, clock=clock, engine=db), host="127.0.0.1", port=port, log_level="warning")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
@@ -135,6 +135,7 @@ def live(db: Engine, settings: Settings, clock: FrozenClock) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+    sock.close()
 
 
 @pytest.fixture
@@ -184,7 +185,7 @@ class Browser:
         # The click starts a navigation; on a busy machine the next page may still be on its way.
         self.page.wait_for_load_state()
         signed_in = self.page.locator("text=Sign out")
-        signed_in.wait_for(timeout=15_000)
+        signed_in.wait_for(timeout=60_000)
         assert signed_in.count() == 1, self.page.content()
 
 
@@ -201,6 +202,8 @@ def open_browser(live: str, chromium: Any, tmp_path: Path, clock: FrozenClock) -
     def make(*, phone: bool = False) -> Browser:
         viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
         context = chromium.new_context(viewport=viewport)
+        # Playwright's 30 s default bounds a hang; two test runs on a busy machine can need more.
+        context.set_default_timeout(60_000)
         page = context.new_page()
         page.route("**/*", refuse_external)
         return Browser(page, live, tmp_path, clock)

@@ -26,7 +26,7 @@ from pars.audit.signing import AuditKeyError, create_key_file, key_id_of, load_s
 from pars.audit.verify import Verification, verify_trail
 from pars.auth.principal import SYSTEM
 from pars.clock import Clock, SystemClock
-from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.db import command_engine, make_session_factory, unit_of_work
 from pars.errors import Invalid
 from pars.settings import Settings
 
@@ -73,7 +73,7 @@ def _reader(settings: Settings) -> Engine:
     # verification needs (see audit.verify).
     if settings.is_sqlite:
         return create_engine(settings.database_url)
-    return make_engine(settings.database_url)
+    return command_engine(settings)
 
 
 class _Progress:
@@ -147,7 +147,7 @@ def export(
         return 2
     signer = load_signer(settings.audit_key_file)
     # The export is itself on the trail, and a checkpoint signed now covers everything exported.
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     try:
         with unit_of_work(signed_session_factory(settings, engine), clock) as session:
             record_event(session, SYSTEM, AuditAction.AUDIT_EXPORT, None, {"from": start, "to": end, "via": "cli"})
@@ -184,7 +184,7 @@ def _stamp(instant: datetime, settings: Settings) -> str:
 
 
 def _record(settings: Settings, action: AuditAction, details: dict[str, Any], clock: Clock) -> None:
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     try:
         with unit_of_work(signed_session_factory(settings, engine), clock) as session:
             record_event(session, SYSTEM, action, None, details)

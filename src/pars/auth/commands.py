@@ -14,7 +14,7 @@ from pars.audit.signing import AuditKeyError
 from pars.auth.principal import SYSTEM
 from pars.auth.signin import PASSWORD_MIN_LENGTH, set_password
 from pars.clock import SystemClock
-from pars.db import make_engine
+from pars.db import command_engine
 from pars.errors import DomainError
 from pars.terminal import console, err, settings_or_exit
 from pars.work import unit_of_work
@@ -34,7 +34,7 @@ def set_password_command(
     except ValueError:
         err.print(f"[red]{user_id!r} is not a user id (a UUID)[/red]")
         raise typer.Exit(2) from None
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     if not inspect(engine).has_table("credentials"):
         err.print("[red]The database is not initialised or not upgraded: run `pars init` first.[/red]")
         raise typer.Exit(2)

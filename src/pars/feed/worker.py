@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pars.audit.chain import session_info
 from pars.audit.commands import checkpoint_policy
 from pars.clock import Clock, SystemClock
-from pars.db import make_engine, make_session_factory
+from pars.db import command_engine, make_session_factory
 from pars.feed import delivery, fanout
 from pars.feed.bus import connected_to
 from pars.feed.delivery import RetryPolicy
@@ -388,7 +388,7 @@ def build(settings: Settings, engine: Engine, clock: Clock, **options: object) -
 
 def run_in_foreground(settings: Settings, *, lease: timedelta | None, poll: float) -> None:
     """`pars worker`: until SIGTERM or SIGINT."""
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     options: dict[str, object] = {"poll": poll} if lease is None else {"poll": poll, "lease": lease}
     worker = build(settings, engine, SystemClock(), **options)
     stop = threading.Event()
@@ -433,7 +433,7 @@ def attach(app: FastAPI, settings: Settings) -> None:
 
 
 def start_in_background(settings: Settings) -> Background:
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     worker = build(settings, engine, SystemClock())
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"engine": engine}, name="pars-feed-worker")

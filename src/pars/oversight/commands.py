@@ -18,7 +18,7 @@ from pars.audit.commands import signed_session_factory
 from pars.audit.signing import AuditKeyError
 from pars.auth.principal import SYSTEM
 from pars.clock import Clock, SystemClock
-from pars.db import make_engine
+from pars.db import command_engine
 from pars.errors import DomainError
 from pars.oversight.reports import annual
 from pars.oversight.reports import service as reports
@@ -34,7 +34,7 @@ report_app = typer.Typer(help="Reports for oversight bodies and the public.", no
 
 
 def _engine(settings: Settings) -> Engine:
-    engine = make_engine(settings.database_url)
+    engine = command_engine(settings)
     if not inspect(engine).has_table("oversight_cursor"):
         err.print("[red]The database is not initialised or not upgraded: run `pars init` first.[/red]")
         raise typer.Exit(2)
