@@ -298,7 +298,10 @@ class WebhookSender:
         targets: PrivateTargets = PrivateTargets.DENY,
         resolve: Resolver = system_resolver,
         wall: Callable[[], datetime] = _wall,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: the certificates trusted for https endpoints; the system's by default (a
+        test passes a context that trusts its own authority)."""
         self._deadline = deadline
         self._targets, self._resolve = targets, resolve
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pars-webhook")
@@ -308,7 +311,7 @@ class WebhookSender:
         self._opened: set[http.client.HTTPConnection] = set()
         self._lock = threading.Lock()
         self._signers: dict[str, Webhook] = {}
-        self._tls = ssl.create_default_context()
+        self._tls = tls or ssl.create_default_context()
         self._watchdog = _Watchdog()
 
     def submit(self, outgoing: Outgoing, done: Callable[[Result], None]) -> None:

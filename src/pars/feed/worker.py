@@ -150,6 +150,7 @@ class FeedWorker:
         self._results: list[Result] = []  # back from the sender, not yet recorded
         self._lock = threading.Lock()
         self._news = False  # a wake-up from outside since the last round
+        self._wake_at = 1  # results back that wake the loop
 
     @property
     def in_flight(self) -> int:
@@ -160,10 +161,14 @@ class FeedWorker:
             return fanout.fan_out(session)
 
     def _finished(self, result: Result) -> None:
-        """The sender's callback (its thread): keep the result, wake the loop."""
+        """The sender's callback (its thread): keep the result, and wake the loop once as many
+        are back as it waits for (``gather`` raises that number while results pour in: a wake-up
+        per result would hand the interpreter lock back and forth with every one)."""
         with self._lock:
             self._results.append(result)
-        self.signal.notify()
+            back = len(self._results)
+        if back >= self._wake_at:
+            self.signal.notify()
 
     def step(self, *, fan_out: bool = True, claim: bool = True) -> bool:
         """One short unit of work: records the results that came back, fans out, claims what
@@ -213,14 +218,18 @@ class FeedWorker:
         replay: fan-out and claims are not held up): one transaction per result would spend
         the worker on commits while results come back one by one."""
         give_up = time.monotonic() + GATHER
-        while not self._news:
-            with self._lock:
-                back = len(self._results)
-            left = give_up - time.monotonic()
-            enough = max(GATHER_ENOUGH, len(self._in_flight) // 2)
-            if back == 0 or back >= len(self._in_flight) or back >= enough or left <= 0:
-                return
-            self.signal.wait(self.signal.count, left)
+        enough = min(max(GATHER_ENOUGH, len(self._in_flight) // 2), len(self._in_flight))
+        try:
+            while not self._news:
+                with self._lock:
+                    back = len(self._results)
+                    self._wake_at = enough
+                left = give_up - time.monotonic()
+                if back == 0 or back >= enough or left <= 0:
+                    return
+                self.signal.wait(self.signal.count, left)
+        finally:
+            self._wake_at = 1
 
     def _heard(self) -> None:
         """A wake-up from outside (commits, NOTIFY, NATS): the next round goes ahead at once."""
