@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, not_, select, true
+from sqlalchemy import ColumnElement, Text, and_, case, cast, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
@@ -42,7 +42,6 @@ from pars.oversight.reports.transparency import (
     UNKNOWN,
     ArrestFacts,
     Counts,
-    _arrest_population,
     disparate_impact,
     transparency_report,
 )
@@ -98,53 +97,77 @@ def default_period(today: date) -> tuple[str, str]:
     return (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
 
 
-@dataclass(frozen=True)
-class Admitted:
-    arrests: int
-    persons: int
-    fields: dict[str, int]
+@dataclass
+class Tally:
+    """The period's arrests counted once, by (race, ethnicity) of each row."""
+
+    arrests: int = 0  # admitted by the version
+    persons: int = 0  # the different people of those
+    fields: Counter[str] = field(default_factory=Counter)
+    added: int = 0  # admitted by the version and not by the compared one
+    removed: int = 0  # admitted by the compared one and not by the version
+    population: Counter[tuple[str, str]] = field(default_factory=Counter)  # every arrest of the period
+    people: Counter[tuple[str, str]] = field(default_factory=Counter)  # admitted people, each once
 
 
 def _booked(period: Period) -> ColumnElement[bool]:
     return and_(Arrest.arrested_at >= period.start, Arrest.arrested_at < period.end)
 
 
-def admitted(session: Session, scope: Scope, fields: list[str], period: Period) -> Admitted:
-    """One aggregate over the period's arrests the scope admits."""
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def tally(session: Session, period: Period, scope: Scope, fields: list[str], compared: Scope | None) -> Tally:
+    """One statement, one pass over the period's arrests: each scope condition (the gate's) is
+    evaluated once per arrest in a materialised CTE (otherwise SQLite would repeat the EXISTS
+    at every use), then ranked per person (their latest admitted arrest first: where they are
+    counted, as the transparency report counts people disclosed) and summed by race and
+    ethnicity. Needs SQLite 3.35 or PostgreSQL 12 (``AS MATERIALIZED``)."""
     chosen = sorted(f for f in set(fields) if f in _PRESENT)
-    columns: list[Any] = [func.count(), func.count(Arrest.person_id.distinct())]
-    columns += [func.coalesce(func.sum(case((_PRESENT[f], 1), else_=0)), 0) for f in chosen]
-    row = session.execute(select(*columns).where(_booked(period), scope.condition())).one()
-    return Admitted(arrests=row[0], persons=row[1], fields=dict(zip(chosen, row[2:], strict=True)))
-
-
-def _count(session: Session, query: Select[Any]) -> int:
-    return int(session.scalar(query) or 0)
-
-
-def people_by_group(session: Session, scope: Scope, period: Period) -> Counter[tuple[str, str]]:
-    """The admitted people by (race, ethnicity), each once, as their latest admitted arrest in
-    the period has it: the rule the transparency report applies to people disclosed."""
-    latest = (
+    rows = (
         select(
+            Arrest.id,
+            Arrest.person_id,
+            Arrest.arrested_at,
             Arrest.race,
             Arrest.ethnicity,
-            func.row_number()
-            .over(partition_by=Arrest.person_id, order_by=(Arrest.arrested_at.desc(), Arrest.id.desc()))
-            .label("nth"),
+            _flag(scope.condition()).label("ours"),
+            (_flag(compared.condition()) if compared is not None else literal(0)).label("theirs"),
+            *(_flag(_PRESENT[f]).label(f"f{i}") for i, f in enumerate(chosen)),
         )
-        .where(_booked(period), scope.condition())
-        .subquery()
+        .where(_booked(period))
+        .cte("period_arrests")
+        .prefix_with("MATERIALIZED")
     )
-    rows = session.execute(
-        select(latest.c.race, latest.c.ethnicity, func.count())
-        .where(latest.c.nth == 1)
-        .group_by(latest.c.race, latest.c.ethnicity)
+    nth = func.row_number().over(
+        partition_by=rows.c.person_id, order_by=(rows.c.ours.desc(), rows.c.arrested_at.desc(), rows.c.id.desc())
     )
-    groups: Counter[tuple[str, str]] = Counter()
-    for race, ethnicity, count in rows:
-        groups[(race or UNKNOWN, ethnicity or UNKNOWN)] += count
-    return groups
+    ranked = select(rows, nth.label("nth")).subquery("ranked")
+    c = ranked.c
+    first = and_(c.ours == 1, c.nth == 1)
+    sums = [
+        func.count(),
+        func.sum(c.ours),
+        func.sum(_flag(first)),
+        func.sum(_flag(and_(c.ours == 1, c.theirs == 0))),
+        func.sum(_flag(and_(c.theirs == 1, c.ours == 0))),
+        *(func.sum(c.ours * c[f"f{i}"]) for i in range(len(chosen))),
+    ]
+    result = Tally(fields=Counter(dict.fromkeys(chosen, 0)))
+    for race, ethnicity, everyone, ours, people, added, removed, *present in session.execute(
+        select(c.race, c.ethnicity, *sums).group_by(c.race, c.ethnicity)
+    ):
+        group = (race or UNKNOWN, ethnicity or UNKNOWN)
+        result.population[group] += everyone
+        result.people[group] += people or 0
+        result.arrests += ours or 0
+        result.persons += people or 0
+        result.added += added or 0
+        result.removed += removed or 0
+        for name, count in zip(chosen, present, strict=True):
+            result.fields[name] += count or 0
+    return result
 
 
 def _version(agreement: Agreement, number: int) -> AgreementVersion:
@@ -176,43 +199,37 @@ def preview(
     first, last = default_period(instant.astimezone(zone).date())
     period = Period.parse(start or first, end or last, zone=zone)
     scope = Scope.from_terms(version.scope)
-    mine = admitted(session, scope, version.fields, period)
-    people = people_by_group(session, scope, period)
+    other = _compared_grant(agreement, instant)
+    if other is not None and other.version == version.version:
+        other = None
+    counts = tally(session, period, scope, version.fields, None if other is None else other.scope)
     report: dict[str, Any] = {
         "agreement_id": str(agreement.id),
         "agency": agreement.agency.code,
         "version": version.version,
         "status": version.status,
         "period": period.shown(zone),
-        "arrests": mine.arrests,
-        "persons": mine.persons,
-        "fields": mine.fields,
-        "disparate_impact": disparate_impact(_arrest_population(session, period), people),
+        "arrests": counts.arrests,
+        "persons": counts.persons,
+        "fields": dict(sorted(counts.fields.items())),
+        "disparate_impact": disparate_impact(counts.population, counts.people),
         "difference": None,
         "received": None,
     }
-    other = _compared_grant(agreement, instant)
-    if other is not None and other.version != version.version:
-        report["difference"] = _difference(session, scope, set(version.fields), other, period)
+    if other is not None:
+        report["difference"] = {
+            "against_version": other.version,
+            "arrests_added": counts.added,
+            "arrests_removed": counts.removed,
+            "fields_added": sorted(set(version.fields) - other.fields),
+            "fields_removed": sorted(other.fields - set(version.fields)),
+        }
         report["received"] = _received(session, agreement, other, period, zone=zone)
     record_event(
         session, actor, AuditAction.AGREEMENT_IMPACT, agreement.id,
-        {"version": version.version, **period.shown(zone), "arrests": mine.arrests, "persons": mine.persons},
+        {"version": version.version, **period.shown(zone), "arrests": counts.arrests, "persons": counts.persons},
     )  # fmt: skip
     return report
-
-
-def _difference(session: Session, scope: Scope, fields: set[str], other: Grant, period: Period) -> dict[str, Any]:
-    theirs = other.scope.condition()
-    ours = scope.condition()
-    counted = select(func.count()).select_from(Arrest).where(_booked(period))
-    return {
-        "against_version": other.version,
-        "arrests_added": _count(session, counted.where(ours, not_(theirs))),
-        "arrests_removed": _count(session, counted.where(theirs, not_(ours))),
-        "fields_added": sorted(fields - other.fields),
-        "fields_removed": sorted(other.fields - fields),
-    }
 
 
 def _received(
