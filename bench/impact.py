@@ -24,8 +24,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from pars.auth.principal import Actor
 from pars.auth.permissions import Role
+from pars.auth.principal import Actor
 from pars.clock import SystemClock
 from pars.db import make_session_factory
 from pars.oversight import impact
@@ -38,8 +38,8 @@ from pars.sharing.schemas import TermsIn
 from pars.work import unit_of_work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
-import seed  # noqa: E402
-from figures import Figure  # noqa: E402
+import seed
+from figures import Figure
 
 TARGET_MS = 1000.0  # for 60,000 arrests
 AMENDMENT = {
