@@ -123,11 +123,12 @@ def tally(session: Session, period: Period, scope: Scope, fields: list[str], com
     evaluated once per arrest in a materialised CTE (otherwise SQLite would repeat the EXISTS
     at every use), then ranked per person (their latest admitted arrest first: where they are
     counted, as the transparency report counts people disclosed) and summed by race and
-    ethnicity. Needs SQLite 3.35 or PostgreSQL 12 (``AS MATERIALIZED``)."""
+    ethnicity. Needs SQLite 3.35 or PostgreSQL 12 (``AS MATERIALIZED``). Two arrests of one
+    person at the very same instant would make "latest" either one: only their group could
+    differ, and booking never records one person twice at once."""
     chosen = sorted(f for f in set(fields) if f in _PRESENT)
     rows = (
         select(
-            Arrest.id,
             Arrest.person_id,
             Arrest.arrested_at,
             Arrest.race,
@@ -141,7 +142,7 @@ def tally(session: Session, period: Period, scope: Scope, fields: list[str], com
         .prefix_with("MATERIALIZED")
     )
     nth = func.row_number().over(
-        partition_by=rows.c.person_id, order_by=(rows.c.ours.desc(), rows.c.arrested_at.desc(), rows.c.id.desc())
+        partition_by=rows.c.person_id, order_by=(rows.c.ours.desc(), rows.c.arrested_at.desc())
     )
     ranked = select(rows, nth.label("nth")).subquery("ranked")
     c = ranked.c
