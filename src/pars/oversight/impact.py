@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Text, and_, case, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Text, and_, case, cast, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
@@ -121,11 +121,11 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def tally(session: Session, period: Period, scope: Scope, fields: list[str], compared: Scope | None) -> Tally:
     """One statement, one pass over the period's arrests: each scope condition (the gate's) is
     evaluated once per arrest in a materialised CTE (otherwise SQLite would repeat the EXISTS
-    at every use), then ranked per person (their latest admitted arrest first: where they are
-    counted, as the transparency report counts people disclosed) and summed by race and
-    ethnicity. Needs SQLite 3.35 or PostgreSQL 12 (``AS MATERIALIZED``). Two arrests of one
-    person at the very same instant would make "latest" either one: only their group could
-    differ, and booking never records one person twice at once."""
+    at every use), summed by race and ethnicity; the admitted arrests ranked per person (the
+    latest is where they are counted, as the transparency report counts people disclosed).
+    Needs SQLite 3.35 or PostgreSQL 12 (``AS MATERIALIZED``). Two arrests of one person at the
+    very same instant would make "latest" either one: only their group could differ, and
+    booking never records one person twice at once."""
     chosen = sorted(f for f in set(fields) if f in _PRESENT)
     rows = (
         select(
@@ -141,26 +141,27 @@ def tally(session: Session, period: Period, scope: Scope, fields: list[str], com
         .cte("period_arrests")
         .prefix_with("MATERIALIZED")
     )
-    nth = func.row_number().over(
-        partition_by=rows.c.person_id, order_by=(rows.c.ours.desc(), rows.c.arrested_at.desc())
+    # Two aggregates over the one materialised pass: every arrest by group; and the admitted
+    # people, each ranked by their admitted arrests alone (a window over fewer rows).
+    counted = select(
+        rows.c.race, rows.c.ethnicity, func.count(), func.sum(rows.c.ours),
+        func.sum(_flag(and_(rows.c.ours == 1, rows.c.theirs == 0))),
+        func.sum(_flag(and_(rows.c.theirs == 1, rows.c.ours == 0))),
+        *(func.sum(rows.c.ours * rows.c[f"f{i}"]) for i in range(len(chosen))),
+        literal(0),
+    ).group_by(rows.c.race, rows.c.ethnicity)  # fmt: skip
+    nth = func.row_number().over(partition_by=rows.c.person_id, order_by=rows.c.arrested_at.desc())
+    ranked = select(rows.c.race, rows.c.ethnicity, nth.label("nth")).where(rows.c.ours == 1).subquery("ranked")
+    latest = (
+        select(ranked.c.race, ranked.c.ethnicity, *(literal(0) for _ in range(4 + len(chosen))), func.count())
+        .where(ranked.c.nth == 1)
+        .group_by(ranked.c.race, ranked.c.ethnicity)
     )
-    ranked = select(rows, nth.label("nth")).subquery("ranked")
-    c = ranked.c
-    first = and_(c.ours == 1, c.nth == 1)
-    sums = [
-        func.count(),
-        func.sum(c.ours),
-        func.sum(_flag(first)),
-        func.sum(_flag(and_(c.ours == 1, c.theirs == 0))),
-        func.sum(_flag(and_(c.theirs == 1, c.ours == 0))),
-        *(func.sum(c.ours * c[f"f{i}"]) for i in range(len(chosen))),
-    ]
     result = Tally(fields=Counter(dict.fromkeys(chosen, 0)))
-    for race, ethnicity, everyone, ours, people, added, removed, *present in session.execute(
-        select(c.race, c.ethnicity, *sums).group_by(c.race, c.ethnicity)
-    ):
+    for race, ethnicity, everyone, ours, added, removed, *rest in session.execute(union_all(counted, latest)):
         group = (race or UNKNOWN, ethnicity or UNKNOWN)
-        result.population[group] += everyone
+        *present, people = rest
+        result.population[group] += everyone or 0
         result.people[group] += people or 0
         result.arrests += ours or 0
         result.persons += people or 0
