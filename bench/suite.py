@@ -57,6 +57,7 @@ AREAS = (
     Area("audit", "audit_chain"),
     Area("feed", "feed"),
     Area("oversight", "oversight"),
+    Area("impact", "impact"),
     Area("load", "load", ("postgresql",)),
     Area("growth", "growth"),
 )

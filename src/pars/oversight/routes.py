@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings, require
 from pars.auth.permissions import Permission
 from pars.auth.principal import Actor
-from pars.oversight import alerts, complaints
+from pars.oversight import alerts, complaints, impact
 from pars.oversight.complaint_schemas import ComplaintIn, ComplaintOut, ComplaintPage, OutcomeIn
 from pars.oversight.complaints import ComplaintFilter, ComplaintOutcome, NewComplaint
+from pars.oversight.impact_schemas import ImpactOut
 from pars.oversight.reports import service as reports
 from pars.oversight.reports.service import ReportFormat
 from pars.oversight.rules import Severity
@@ -125,6 +126,24 @@ def complaint_outcome(
     change again later, and every change is on the audit trail."""
     complaint = complaints.set_outcome(session, actor, complaint_id, outcome=body.outcome, note=body.note)
     return ComplaintOut.model_validate(complaints.as_record(complaint), from_attributes=True)
+
+
+@router.get("/agreements/{agreement_id}/versions/{version}/impact", response_model=ImpactOut, tags=["agreements"])
+def impact_preview(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(require(Permission.PREVIEW_IMPACT))],
+    settings: SettingsDep,
+    agreement_id: uuid.UUID,
+    version: int,
+    start: Annotated[str | None, Query(alias="from", description="date, city time, inclusive")] = None,
+    end: Annotated[str | None, Query(alias="to", description="date, city time, inclusive")] = None,
+) -> dict[str, Any]:
+    """What version n would have covered in the period (default: the last 365 days, today
+    included), as counts only: arrests its scope admits (never sealed), people, records per
+    field, the disparate-impact table, and against the version in force the difference and what
+    the agency received under it. Lives beside the reports it reuses (oversight depends on
+    sharing, not the reverse)."""
+    return impact.preview(session, actor, agreement_id, version, start=start, end=end, zone=settings.zone)
 
 
 @router.get("/reports/compliance/{agreement_id}", response_model=ComplianceOut)

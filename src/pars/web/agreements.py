@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,7 @@ from pars.web.agreement_forms import (
     terms_input,
     vocabulary,
 )
+from pars.web.agreement_impact import impact_context
 from pars.web.agreement_views import (
     actions_for,
     countdown_of,
@@ -176,8 +177,10 @@ def _detail_page(
     errors: Errors | None = None,
     values: EndForm | None = None,
     status: int = 200,
+    period: tuple[str, str] = ("", ""),
 ) -> HTMLResponse:
-    """The agreement page; after a refused form, `failed` names it and `errors` say why."""
+    """The agreement page; after a refused form, `failed` names it and `errors` say why. With a
+    version awaiting votes, its impact preview over `period` (from, to; empty: the default)."""
     agreement = agreements.visible(session, actor, agreement_id)
     instant, zone = now(session), _settings(request).zone
     quorum = _settings(request).agreement_quorum
@@ -203,12 +206,21 @@ def _detail_page(
         "values": values or EndForm(),
         "title": shown_version(agreement, plan, instant).title,
     }
+    context |= impact_context(session, actor, agreement, pending_version(agreement), period, zone)
     return page(request, "agreements/detail.html", context, status=status)
 
 
 @router.get("/agreements/{agreement_id}")
-def agreement_page(request: Request, session: SessionDep, actor: Reader, agreement_id: str) -> HTMLResponse:
-    return _detail_page(request, session, actor, _agreement_id(agreement_id))
+def agreement_page(
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    agreement_id: str,
+    start: Annotated[str, Query(alias="from")] = "",
+    end: Annotated[str, Query(alias="to")] = "",
+) -> HTMLResponse:
+    """`from`/`to`: the impact preview's period (dates, city time, both included)."""
+    return _detail_page(request, session, actor, _agreement_id(agreement_id), period=(start.strip(), end.strip()))
 
 
 def _refused(
