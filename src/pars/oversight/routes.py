@@ -93,8 +93,8 @@ def list_complaints(
     outcome: ComplaintOutcome | None = None,
     start: From = None,
     end: To = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> ComplaintPage:
     """Newest received first; `from`/`to` bound the day received (city time, inclusive)."""
     filters = ComplaintFilter(agency=agency, outcome=outcome, start=start, end=end)
