@@ -304,3 +304,24 @@ def test_before_any_agreement_there_is_nothing_to_count(client: TestClient) -> N
     body = client.get("/transparency.json").json()
     assert body["agreements"] == [] and body["months"] == [] and body["period"] is None
     assert "No partner agreement has been in force" in client.get("/transparency").text
+
+
+def test_a_proposed_amendment_is_listed_but_the_agreement_keeps_the_title_it_is_in_force_under(
+    world: dict[str, Any],
+    client: TestClient,
+    governors: dict[str, User],  # noqa: F811
+) -> None:
+    fbi_id = world["fbi"]["id"]
+    current = client.get(f"/api/v1/agreements/{fbi_id}", headers=governors["DAO"].headers).json()["versions"][-1]
+    terms = {k: current[k] for k in ("document_ref", "effective_from", "expires_at", "purposes", "channels", "fields",
+                                     "scope", "require_case_reference", "require_registered_case", "daily_query_limit")}  # fmt: skip
+    response = client.post(f"/api/v1/agreements/{fbi_id}/versions", json={**terms, "title": "FBI: wider terms asked"},
+                           headers=governors["DAO"].headers)  # fmt: skip
+    assert response.status_code == 201, response.text
+    shown = next(a for a in client.get("/transparency.json").json()["agreements"] if a["agency"] == "FBI")
+    assert shown["title"] == current["title"]
+    assert [(v["title"], v["status"], v["in_force_from"]) for v in shown["versions"]][-1] == (
+        "FBI: wider terms asked",
+        "proposed",
+        None,
+    )

@@ -150,7 +150,8 @@ def _agreement(
     return {
         "agency": agreement.agency.code,
         "agency_name": agreement.agency.name,
-        "title": versions[-1]["title"] if versions else None,
+        # The title it was in force under: a proposed amendment's title is listed with its version.
+        "title": next((v["title"] for v in reversed(versions) if v["in_force_from"] is not None), None),
         "state": state,
         "in_force_from": first.astimezone(zone).isoformat(),
         "in_force_until": last.astimezone(zone).isoformat(),
