@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
+from pars.actors import CityActor
 from pars.audit import chain
 from pars.audit.canonical import GENESIS, entry_hash, instant_text
 from pars.audit.chain import CheckpointPolicy, session_info
@@ -36,11 +37,10 @@ from pars.audit.models import AuditEntry, AuditHead
 from pars.audit.reading import stored_columns, with_computed_hashes
 from pars.audit.signing import create_key_file, load_signer
 from pars.audit.verify import verify_trail
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_engine, make_session_factory, unit_of_work
 from pars.migrate import upgrade
+from pars.permissions import Role
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
@@ -52,7 +52,7 @@ from seed import empty_schema
 OVERHEAD_TARGET = 10.0  # per cent
 VERIFY_TARGET = 500_000.0  # entries per second
 
-CLERK = Actor(user_id=uuid.uuid4(), agency_code="PPD", agency_kind="city", roles=frozenset({Role.BOOKING}))
+CLERK = CityActor(user_id=uuid.uuid4(), agency_code="PPD", roles=frozenset({Role.BOOKING}))
 NOW = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 
 

@@ -48,8 +48,8 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import Actor
 from pars.auth.models import User
-from pars.auth.principal import Actor
 from pars.auth.service import actor_for
 from pars.cli import initialise
 from pars.clock import SystemClock
@@ -57,11 +57,10 @@ from pars.db import make_engine, make_session_factory
 from pars.demo.world import build_world
 from pars.feed import service as feed_service
 from pars.feed.schemas import SubscriptionIn
-from pars.feed.vocabulary import PrivateTargets
 from pars.oversight.scan import scan as oversight_scan
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
-from pars.settings import Settings
+from pars.settings import PrivateTargets, Settings
 from pars.work import unit_of_work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
+from pars.actors import CityActor
 from pars.clock import SystemClock
 from pars.db import make_session_factory
 from pars.oversight import impact
 from pars.oversight.reports.period import Period
+from pars.permissions import Role
 from pars.records.models import Arrest
 from pars.sharing import agreements
 from pars.sharing.agreements import Policy
@@ -81,7 +81,7 @@ def figures(url: str, *, quick: bool = False, arrests: int | None = None, runs: 
                 {**AMENDMENT, "effective_from": current.effective_from, "expires_at": current.expires_at}
             )
             agreements.amend(session, governor, agreement_id, terms, rules)
-        viewer = Actor(None, "CITY", "city", frozenset({Role.OVERSIGHT}))
+        viewer = CityActor(None, "CITY", frozenset({Role.OVERSIGHT}))
         zone = settings.zone
 
         def preview() -> dict[str, object]:

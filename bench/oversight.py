@@ -31,12 +31,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from pars.actors import SYSTEM, Actor, CityActor, PartnerActor
 from pars.audit import AuditAction, Outcome
 from pars.audit.canonical import entry_hash, instant_text, plain_details
 from pars.audit.models import AuditEntry, AuditHead
 from pars.audit.signing import load_signer
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn
 from pars.auth.service import create_agency
 from pars.cli import initialise
@@ -44,6 +43,7 @@ from pars.clock import FrozenClock, SystemClock
 from pars.db import make_engine, make_session_factory
 from pars.oversight.models import Alert
 from pars.oversight.scan import scan
+from pars.permissions import Role
 from pars.records import intake
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
@@ -64,7 +64,7 @@ FIELDS = ["charges", "id", "person.dob", "person.name", "status", "tracking_numb
 
 
 def _arrests(factory: object, count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    clerk = Actor(None, "PPD", "city", frozenset({Role.BOOKING}))
+    clerk = CityActor(None, "PPD", frozenset({Role.BOOKING}))
     made = []
     with unit_of_work(factory, FrozenClock(START), clerk) as session:  # type: ignore[arg-type]
         for i in range(count):
@@ -124,8 +124,8 @@ class DirectWriter:
 
 def _write_trail(engine: Engine, total: int, people: list[tuple[uuid.UUID, uuid.UUID]], rng: random.Random) -> int:
     """About ``total`` entries over 365 days, one transaction per city day."""
-    actors = {code: Actor(uuid.uuid4(), code, "partner", frozenset({Role.PARTNER})) for code in [*LAWFUL, "ICE", "CBP"]}
-    city = Actor(uuid.uuid4(), "PPD", "city", frozenset({Role.BOOKING}))
+    actors = {code: PartnerActor(uuid.uuid4(), code, frozenset({Role.PARTNER})) for code in [*LAWFUL, "ICE", "CBP"]}
+    city = CityActor(uuid.uuid4(), "PPD", frozenset({Role.BOOKING}))
     agreement = uuid.uuid4()
     per_hour = total / (365 * 24)
     written, case = 0, 0

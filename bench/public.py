@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 import oversight  # bench/oversight.py, side by side
 from pars.db import make_engine
+from pars.oversight.pages_public import PublicFigures, Snapshot
 from pars.oversight.public import suppressed_counts
 from pars.oversight.public_render import to_csv, to_html
 from pars.oversight.reports.annual import annual_report
@@ -38,7 +39,6 @@ from pars.oversight.reports.annual_render import to_html as annual_html
 from pars.oversight.reports.annual_render import write_pdf
 from pars.oversight.reports.period import Period
 from pars.oversight.reports.transparency import transparency_report
-from pars.web.transparency import PublicFigures, Snapshot
 
 ZONE = ZoneInfo("America/New_York")
 NOW = datetime(2026, 1, 15, 17, tzinfo=UTC)

@@ -23,11 +23,10 @@ import psycopg
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import SYSTEM, Actor
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.signing import create_key_file, load_signer
 from pars.auth.bootstrap import bootstrap
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, create_agency, create_user
 from pars.catalog import get_catalog, statute_from_parts
@@ -37,6 +36,7 @@ from pars.demo.people import random_person
 from pars.demo.places import random_arrest_details, random_charges
 from pars.migrate import upgrade
 from pars.models import metadata
+from pars.permissions import Role
 from pars.records.models import Arrest, Charge, Counter, Person
 from pars.records.names import name_key
 from pars.records.numbers import tracking_number

@@ -19,15 +19,15 @@ from scenarios import Act, Episode, Plan
 from sqlalchemy import select
 from world import ZONE, Database, Population, book_all, city_midnight, fresh_database, open_database
 
+from pars.actors import SYSTEM, Actor
 from pars.auth.models import User
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, create_agency, create_user
 from pars.clock import FrozenClock
 from pars.errors import DomainError
 from pars.oversight.models import Alert
 from pars.oversight.scan import scan
+from pars.permissions import Role
 from pars.records.search import parse_search
 from pars.sharing import agreements, cases, gate
 from pars.sharing.agreements import Policy

@@ -28,10 +28,10 @@ import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import Actor
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.signing import create_key_file, load_signer
 from pars.auth.bootstrap import bootstrap
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_engine, make_session_factory
 from pars.demo import people

@@ -39,19 +39,19 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from pars.actors import SYSTEM
 from pars.app import create_app
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.models import AuditEntry
 from pars.audit.signing import create_key_file, load_signer
 from pars.auth.bootstrap import bootstrap
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import agency_by_code, create_agency, create_user
 from pars.clock import FrozenClock
 from pars.db import make_engine, make_session_factory, unit_of_work
 from pars.migrate import upgrade
 from pars.models import metadata
+from pars.permissions import Role
 from pars.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("PARS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

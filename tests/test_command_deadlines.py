@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from pars.audit.actions import AuditAction
+from pars.actions import AuditAction
 from pars.audit.models import AuditEntry
 from pars.cli import EXIT_DATABASE_BUSY
 from pars.db import DatabaseWait, missed_deadline

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError
 
+from pars import worker as worker_module
 from pars.audit import commands as audit_commands
 from pars.audit.signing import AuditKeyError
 from pars.auth.bootstrap import bootstrap
@@ -17,11 +18,9 @@ from pars.auth.commands import users_app
 from pars.clock import SystemClock
 from pars.db import DatabaseWait, command_engine, missed_deadline, unit_of_work
 from pars.feed import bus as nats_bus
-from pars.feed import worker as worker_module
-from pars.feed.vocabulary import PrivateTargets
 from pars.migrate import upgrade
 from pars.oversight.commands import oversight_app, report_app, run_scan
-from pars.settings import Settings, lease_floor, parse_duration
+from pars.settings import PrivateTargets, Settings, lease_floor, parse_duration
 from pars.terminal import console, err, settings_or_exit
 
 # The exit status of a command that ran past a database deadline or could not reach the

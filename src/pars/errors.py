@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     # run time would be a cycle.
     from sqlalchemy.orm import Session
 
-    from pars.audit.actions import AuditAction
+    from pars.actions import AuditAction
 
 
 @dataclass(frozen=True)

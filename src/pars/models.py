@@ -5,7 +5,7 @@ from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead, Disclosure
 from pars.auth.models import Agency, ApiKey, User
 from pars.db import Base
 from pars.feed.models import FeedEvent, FeedStream, Subscription, WebhookAttempt, WebhookJob
-from pars.feed.outbox import OutboxEvent
+from pars.outbox.events import OutboxEvent
 from pars.oversight.models import Alert, Complaint, ScanCursor, Tally
 from pars.records.models import Arrest, Charge, Counter, Person
 from pars.sharing.models import Agreement, AgreementVersion, DetainerRequest, LiftVote, Vote

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from pars.feed.vocabulary import PrivateTargets
+
+class PrivateTargets(StrEnum):
+    """``PARS_WEBHOOK_PRIVATE_TARGETS``: which addresses a webhook may go to (CONTRACT §1)."""
+
+    DENY = "deny"  # public addresses only
+    LOOPBACK = "loopback"  # public and loopback addresses (development, tests, `pars demo`)
+    ALLOW = "allow"  # any address (a closed network)
+
 
 DEFAULT_PROTECTED_FIELDS = (
     "person.place_of_birth",

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import SYSTEM, Actor
 from pars.audit import Outcome, record_event
-from pars.auth.principal import SYSTEM, Actor
 from pars.clock import Clock
 from pars.errors import DomainError, Refusal
 

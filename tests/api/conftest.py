@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pars.auth.permissions import CITY_ROLES, Role
+from pars.permissions import CITY_ROLES, Role
 from tests.conftest import User
 
 

@@ -13,9 +13,9 @@ import uvicorn
 from sqlalchemy import Engine
 
 from pars.app import create_app
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
 from pars.db import make_engine
+from pars.permissions import Role
 from pars.settings import Settings
 from tests.conftest import User, listening_socket
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pars.auth.permissions import Role
 from pars.pagination import encode_cursor
+from pars.permissions import Role
 from tests.api.test_openapi import UNKNOWN_ID, Checked, _api_operations
 from tests.conftest import User
 from tests.sharing.conftest import TERMS

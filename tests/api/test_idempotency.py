@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from pars.api.models import IdempotencyKey
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
-from pars.feed.outbox import OutboxEvent
+from pars.outbox.events import OutboxEvent
+from pars.permissions import Role
 from pars.records.models import Arrest
 from tests.conftest import User, arrest_body
 

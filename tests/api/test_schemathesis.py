@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from pars.auth.permissions import CITY_ROLES, Role
+from pars.permissions import CITY_ROLES, Role
 from tests.conftest import User
 from tests.sharing.conftest import TERMS
 

@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import CityActor
 from pars.audit import AuditAction, record_event
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.signing import Signer, load_signer
 from pars.audit.verify import Verification, verify_trail
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_session_factory, unit_of_work
+from pars.permissions import Role
 from pars.settings import Settings
 
-CLERK = Actor(user_id=uuid.uuid4(), agency_code="PPD", agency_kind="city", roles=frozenset({Role.BOOKING}))
+CLERK = CityActor(user_id=uuid.uuid4(), agency_code="PPD", roles=frozenset({Role.BOOKING}))
 
 
 @pytest.fixture

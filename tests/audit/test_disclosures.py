@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor, PartnerActor
 from pars.audit import AuditAction, record_disclosure
 from pars.audit.models import AuditEntry, Disclosure
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_session_factory, unit_of_work
+from pars.permissions import Role
 from tests.conftest import User
 
 AGREEMENT = uuid.uuid4()
@@ -33,7 +33,7 @@ def oversight(make_user: Callable[..., User]) -> User:
 @pytest.fixture
 def agent(make_user: Callable[..., User]) -> Actor:
     user = make_user(Role.PARTNER, agency="FBI")
-    return Actor(user_id=uuid.UUID(user.id), agency_code="FBI", agency_kind="partner", roles=frozenset({Role.PARTNER}))
+    return PartnerActor(user_id=uuid.UUID(user.id), agency_code="FBI", roles=frozenset({Role.PARTNER}))
 
 
 @pytest.fixture

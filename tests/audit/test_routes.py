@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from pars.api.deps import ActorDep, SessionDep
+from pars.api.deps import SessionDep
 from pars.audit import AuditAction, record_event
 from pars.audit.canonical import checkpoint_message
 from pars.audit.models import AuditEntry
 from pars.audit.signing import Signer, signature_valid
-from pars.auth.permissions import Role
+from pars.auth.deps import ActorDep
 from pars.errors import Conflict, Refusal
+from pars.permissions import Role
 from tests.audit.conftest import tampering
 from tests.conftest import User, audit_actions
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from pars.actors import SYSTEM
 from pars.audit import AuditAction, record_event
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.signing import load_signer
-from pars.auth.principal import SYSTEM
 from pars.clock import SystemClock
 from pars.db import make_engine, make_session_factory, unit_of_work
 from pars.settings import Settings

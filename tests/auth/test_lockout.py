@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from pars.audit.models import AuditEntry
 from pars.auth.keys import digest, key_id_of, new_key
 from pars.auth.models import ApiKey
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
+from pars.permissions import Role
 from tests.conftest import ADMIN_KEY, User
 
 AGENCIES = "/api/v1/agencies"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pars.auth.keys import digest
 from pars.auth.models import ApiKey
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.conftest import User, arrest_body, audit_actions
 
 

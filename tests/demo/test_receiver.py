@@ -20,9 +20,8 @@ from pars.db import make_session_factory
 from pars.demo.receiver import Secrets, make_handler
 from pars.demo.world import build_world
 from pars.feed.models import Subscription
-from pars.feed.vocabulary import PrivateTargets
 from pars.feed.worker import FeedWorker, WorkerOptions
-from pars.settings import Settings
+from pars.settings import PrivateTargets, Settings
 from tests.conftest import arrest_body
 from tests.feed.receivers import free_port
 

@@ -13,13 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from pars.app import create_app
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed.targets import system_resolver
-from pars.feed.vocabulary import PrivateTargets
 from pars.feed.worker import FeedWorker, WorkerOptions
-from pars.settings import Settings
+from pars.permissions import Role
+from pars.settings import PrivateTargets, Settings
 from tests.conftest import User
 from tests.feed.receivers import Receiver
 from tests.sharing.conftest import agreement, approve, fbi, governors, propose  # noqa: F401 - shared fixtures

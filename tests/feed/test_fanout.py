@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
 from pars.feed.models import FeedEvent
 from pars.feed.worker import FeedWorker
+from pars.permissions import Role
 from pars.sharing.models import DetainerRequest
 from tests.conftest import User, audit_actions
 from tests.feed.conftest import ASSAULT_CHARGE, ATF_TERMS, FIREARMS_CHARGE, feed_headers

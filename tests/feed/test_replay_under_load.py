@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import Actor
 from pars.auth.models import User as UserRow
-from pars.auth.principal import Actor
 from pars.auth.service import actor_for
 from pars.clock import FrozenClock, SystemClock
 from pars.db import make_session_factory

@@ -23,10 +23,9 @@ from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed.models import Subscription, WebhookAttempt, WebhookJob
 from pars.feed.targets import allowed
-from pars.feed.vocabulary import PrivateTargets
 from pars.feed.webhooks import Outgoing, WebhookSender, new_secret
 from pars.feed.worker import FeedWorker, WorkerOptions
-from pars.settings import Settings
+from pars.settings import PrivateTargets, Settings
 from pars.work import unit_of_work
 from tests.conftest import User
 from tests.feed.conftest import PUBLIC_ADDRESS, SCHEDULE, FakeDNS

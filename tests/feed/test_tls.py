@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pars.feed.vocabulary import DeliveryError, PrivateTargets
+from pars.feed.vocabulary import DeliveryError
 from pars.feed.webhooks import Outgoing, Result, WebhookSender, new_secret
+from pars.settings import PrivateTargets
 
 PARTNER = "hooks.partner.test"
 

@@ -24,9 +24,8 @@ from pars.db import make_session_factory
 from pars.feed import delivery
 from pars.feed.fanout import fan_out
 from pars.feed.models import Subscription, WebhookJob
-from pars.feed.vocabulary import PrivateTargets
 from pars.feed.worker import FeedWorker, WorkerOptions
-from pars.settings import Settings
+from pars.settings import PrivateTargets, Settings
 from pars.work import unit_of_work
 from tests.conftest import User
 from tests.feed.conftest import ASSAULT_CHARGE

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed.models import FeedEvent
-from pars.feed.outbox import EventType, emit
+from pars.outbox.events import EventType, emit
 from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.conftest import User

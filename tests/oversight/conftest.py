@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import Actor, CityActor, PartnerActor
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.oversight.models import Alert
 from pars.oversight.scan import ScanResult, scan
+from pars.permissions import Role
 from pars.records import intake
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
@@ -110,7 +110,7 @@ def trail(db: Engine) -> Trail:
 
 
 def partner_actor(user: User) -> Actor:
-    return Actor(uuid.UUID(user.id), user.agency, "partner", frozenset({Role.PARTNER}), name=user.agency)
+    return PartnerActor(uuid.UUID(user.id), user.agency, frozenset({Role.PARTNER}), name=user.agency)
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def people(db: Engine, clock: FrozenClock, make_user: Callable[..., User]) -> Ca
 
     def book(n: int, **person: Any) -> list[Person]:
         clerk = make_user(Role.BOOKING)
-        actor = Actor(uuid.UUID(clerk.id), "PPD", "city", frozenset({Role.BOOKING}))
+        actor = CityActor(uuid.UUID(clerk.id), "PPD", frozenset({Role.BOOKING}))
         made = []
         with unit_of_work(make_session_factory(db), clock, actor) as session:
             for i in range(n):

@@ -16,8 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
+from pars.actors import CityActor
 from pars.cli import app as cli
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -28,6 +27,7 @@ from pars.oversight.complaints import ComplaintOutcome, NewComplaint, record_com
 from pars.oversight.reports.annual import annual_report
 from pars.oversight.reports.annual_render import PdfUnavailable, to_html, write_pdf
 from pars.oversight.suppression import SMALL, WITHHELD
+from pars.permissions import Role
 from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.browser import ARGS, CHROMIUM, browser_or_skip
@@ -43,7 +43,7 @@ COMPLAINT_TEXT = "ICE officers came to my home with my record"
 
 def record_complaints(db: Engine, clock: FrozenClock) -> None:
     """In 2026: ICE, 12 substantiated and 2 not substantiated; FBI, 1 still open."""
-    actor = Actor(None, "CITY", "city", frozenset({Role.OVERSIGHT}))
+    actor = CityActor(None, "CITY", frozenset({Role.OVERSIGHT}))
     received = datetime.fromisoformat("2026-03-02T10:00:00-05:00")
     plan = [("ICE", ComplaintOutcome.SUBSTANTIATED)] * 12 + [("ICE", ComplaintOutcome.NOT_SUBSTANTIATED)] * 2
     with unit_of_work(make_session_factory(db), clock, actor) as session:

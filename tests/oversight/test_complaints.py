@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
 from pars.oversight.complaints import ComplaintOutcome, ComplaintRecord, complaints_between
 from pars.oversight.models import Complaint
+from pars.permissions import Role
 from tests.conftest import START, User
 
 URL = "/api/v1/oversight/complaints"

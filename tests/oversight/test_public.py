@@ -17,12 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
+from pars.actors import Actor
 from pars.clock import FrozenClock
+from pars.oversight.pages_public import PublicFigures, Snapshot
 from pars.oversight.public import ADDITIVE, ALL, MEASURES, REASON, TOTAL, _relations
 from pars.oversight.suppression import SMALL, WITHHELD, exposed
-from pars.web.transparency import PublicFigures, Snapshot
+from pars.permissions import Role
 from tests.conftest import START, User
 from tests.oversight.conftest import Ask, Person, Refuse, Trail
 from tests.sharing.conftest import agreement, approve, fbi, governors, propose  # noqa: F401

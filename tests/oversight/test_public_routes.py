@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pars.api.middleware import UNLIMITED
-from pars.web.transparency import PUBLIC_PATHS
+from pars.oversight.pages_public import PUBLIC_PATHS
 
 # Health and metrics (CONTRACT §11), the sign-in steps themselves, the idle warning's two routes
 # (they read or extend only the browser's own session: without one, 0 seconds left and 401), and

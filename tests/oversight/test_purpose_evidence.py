@@ -13,8 +13,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
+from pars.permissions import Role
 from tests.conftest import User, arrest_body
 from tests.sharing.conftest import agreement, approve, fbi, governors, partner_headers, propose  # noqa: F401
 

@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
 from pars.auth.service import agency_by_code
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -27,6 +26,7 @@ from pars.oversight.reports.period import Period
 from pars.oversight.reports.render import to_csv, to_html
 from pars.oversight.reports.transparency import transparency_report
 from pars.oversight.scan import ScanResult
+from pars.permissions import Role
 from pars.sharing import agreements
 from pars.sharing.models import DetainerRequest
 from pars.work import unit_of_work

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
 from pars.oversight.scan import ScanResult
+from pars.permissions import Role
 from tests.conftest import User, arrest_body
 from tests.sharing.conftest import agreement, approve, fbi, governors, partner_headers, propose  # noqa: F401
 

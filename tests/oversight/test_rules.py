@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pars.actors import Actor
 from pars.audit import AuditAction
-from pars.auth.principal import Actor
 from pars.oversight.models import Alert
 from pars.oversight.scan import ScanResult
 from pars.settings import Settings

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from pars.actors import Actor, CityActor
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.oversight.models import Alert
 from pars.oversight.scan import ScanResult
+from pars.permissions import Role
 from pars.records import intake
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
@@ -103,7 +103,7 @@ def arrested(db: Engine, clock: FrozenClock, make_user: Callable[..., User]) -> 
 
     def book(n: int, when: datetime, **person: Any) -> list[Person]:
         clerk = make_user(Role.BOOKING)
-        actor = Actor(uuid.UUID(clerk.id), "PPD", "city", frozenset({Role.BOOKING}))
+        actor = CityActor(uuid.UUID(clerk.id), "PPD", frozenset({Role.BOOKING}))
         made = []
         with unit_of_work(make_session_factory(db), clock, actor) as session:
             for i in range(n):

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars import worker as worker_module
+from pars.actors import Actor, CityActor
 from pars.audit.models import AuditEntry
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
-from pars.feed import worker as worker_module
 from pars.oversight import windows
 from pars.oversight.models import Alert, ScanCursor
 from pars.oversight.scan import ScanResult, rebuild, scan, scan_once
@@ -80,7 +80,7 @@ def test_city_users_searches_are_not_partner_misuse(
     trail: Trail, people: Callable[[int], list[Person]], run_scan: Callable[..., ScanResult], alerts: Callable[..., list[Alert]],
 ) -> None:  # fmt: skip
     """A clerk reading ten records at night is the job; a probe by place of birth is not."""
-    clerk = Actor(None, "PPD", "city", frozenset())
+    clerk = CityActor(None, "PPD", frozenset())
     for i, p in enumerate(people(10)):
         trail.write(clerk, at(0, 1 + i / 10), Ask([p]))
     trail.write(clerk, at(0, 3), Refuse("protected_field_probe", parameters=["citizenship"]))

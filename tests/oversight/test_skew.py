@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pars.auth.principal import Actor
+from pars.actors import Actor
 from pars.oversight.models import Alert
 from pars.oversight.scan import ScanResult
 from pars.oversight.skew import assess, binomial_tail

@@ -12,19 +12,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
+from pars.actors import CityActor
 from pars.clock import FrozenClock
 from pars.db import make_session_factory, unit_of_work
 from pars.errors import InvalidTransition
+from pars.permissions import Role
 from pars.records import intake, workflow
 from pars.records.models import Arrest, Person
 from pars.records.schemas import ArrestIn, ChargingDecisionIn
 from tests.conftest import arrest_body
 
-CLERK = Actor(user_id=uuid.uuid4(), agency_code="PPD", agency_kind="city", roles=frozenset({Role.BOOKING}))
+CLERK = CityActor(user_id=uuid.uuid4(), agency_code="PPD", roles=frozenset({Role.BOOKING}))
 CITY = ZoneInfo("America/New_York")
-ADA = Actor(user_id=uuid.uuid4(), agency_code="DAO", agency_kind="city", roles=frozenset({Role.CHARGING}))
+ADA = CityActor(user_id=uuid.uuid4(), agency_code="DAO", roles=frozenset({Role.CHARGING}))
 
 
 def _body(index: int) -> ArrestIn:

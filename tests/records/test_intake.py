@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
-from pars.feed.outbox import OutboxEvent
+from pars.outbox.events import OutboxEvent
 from pars.records.models import Arrest, Charge, Person
 from pars.records.numbers import is_valid_tracking_number
 from tests.conftest import START, User, arrest_body

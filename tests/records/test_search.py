@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.conftest import User, arrest_body
 
 Book = Callable[..., dict[str, Any]]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.clock import FrozenClock
-from pars.feed.outbox import OutboxEvent
+from pars.outbox.events import OutboxEvent
 from tests.conftest import User, arrest_body, audit_actions
 
 Walk = Callable[..., dict[str, Any]]

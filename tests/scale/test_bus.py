@@ -15,9 +15,9 @@ from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed import bus
 from pars.feed.bus import NatsBus, Notice
-from pars.feed.outbox import EventType, emit
-from pars.feed.signals import StreamNews, Wakeup
 from pars.feed.worker import FeedWorker
+from pars.outbox.events import EventType, emit
+from pars.outbox.signals import StreamNews, Wakeup
 from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.conftest import User

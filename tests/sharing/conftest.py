@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.conftest import User
 
 TERMS: dict[str, Any] = {

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
+from pars.permissions import Role
 from tests.conftest import User, audit_actions
 from tests.sharing.conftest import TERMS
 

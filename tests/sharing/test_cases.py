@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
+from pars.permissions import Role
 from tests.conftest import User, arrest_body
 from tests.sharing.conftest import partner_headers
 

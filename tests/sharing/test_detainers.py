@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from pars.sharing.models import DetainerRequest
 from tests.conftest import User, audit_actions
 

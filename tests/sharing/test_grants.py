@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor, PartnerActor
 from pars.audit import AuditAction, record_event
-from pars.auth.permissions import Role
-from pars.auth.principal import Actor
 from pars.clock import FrozenClock
 from pars.db import make_session_factory, unit_of_work
+from pars.permissions import Role
 from pars.records.models import Arrest
 from pars.records.serialize import arrest_record
 from pars.sharing.gate import QueryCounts
@@ -61,7 +61,7 @@ def test_in_memory_scope_agrees_with_the_sql_scope(
 @pytest.fixture
 def fbi_actor(make_user: Callable[..., User]) -> Actor:
     user = make_user(Role.PARTNER, agency="FBI")
-    return Actor(user_id=uuid.UUID(user.id), agency_code="FBI", agency_kind="partner", roles=frozenset({Role.PARTNER}))
+    return PartnerActor(user_id=uuid.UUID(user.id), agency_code="FBI", roles=frozenset({Role.PARTNER}))
 
 
 def test_query_count_follows_the_trail_and_recounts_when_the_trail_is_not_the_one_it_counted(
@@ -71,7 +71,7 @@ def test_query_count_follows_the_trail_and_recounts_when_the_trail_is_not_the_on
     zone = ZoneInfo("America/New_York")
     midnight = datetime.combine(clock.now().astimezone(zone).date(), time(0), tzinfo=zone)
     counts = QueryCounts()
-    other = Actor(user_id=uuid.uuid4(), agency_code="ATF", agency_kind="partner", roles=frozenset({Role.PARTNER}))
+    other = PartnerActor(user_id=uuid.uuid4(), agency_code="ATF", roles=frozenset({Role.PARTNER}))
 
     def add(count: int, action: AuditAction = AuditAction.ARREST_SEARCH, actor: Actor = fbi_actor) -> None:
         # Each in its own transaction, as other requests (or other processes) would write them.

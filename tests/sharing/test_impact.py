@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pars.actors import SYSTEM, Actor, CityActor
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn
 from pars.auth.service import create_agency
 from pars.clock import FrozenClock
 from pars.db import make_session_factory, unit_of_work
 from pars.oversight import impact
+from pars.permissions import Role
 from pars.records import intake, workflow
 from pars.records.schemas import ArrestIn, ChargingDecisionIn, SealIn
 from pars.settings import Settings
@@ -213,9 +213,8 @@ def test_the_preview_counts_what_a_brute_force_reading_of_the_scope_admits(
     )
     make_user(Role.GOVERNANCE, agency="DAO")
     clerk_user = make_user(Role.BOOKING, Role.CHARGING, Role.MAGISTRATE, agency="PPD")
-    clerk = Actor(uuid.UUID(clerk_user.id), "PPD", "city",
-                  frozenset({Role.BOOKING, Role.CHARGING, Role.MAGISTRATE}))  # fmt: skip
-    viewer = Actor(None, "CITY", "city", frozenset({Role.OVERSIGHT}))
+    clerk = CityActor(uuid.UUID(clerk_user.id), "PPD", frozenset({Role.BOOKING, Role.CHARGING, Role.MAGISTRATE}))  # fmt: skip
+    viewer = CityActor(None, "CITY", frozenset({Role.OVERSIGHT}))
     codes = (f"Q{n:04d}" for n in itertools.count())
     days = itertools.count(1)
 

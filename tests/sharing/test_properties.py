@@ -20,12 +20,12 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM
+from pars.actors import SYSTEM
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, create_agency, create_user
 from pars.clock import FrozenClock
 from pars.db import make_session_factory, unit_of_work
+from pars.permissions import Role
 from pars.records import intake, workflow
 from pars.records.fields import RECORD_FIELDS
 from pars.records.names import name_key

@@ -20,12 +20,12 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from pars.actors import SYSTEM
 from pars.app import create_app
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM
 from pars.auth.signin import set_password
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
+from pars.permissions import Role
 from pars.settings import Settings
 from pars.work import unit_of_work
 from tests.browser import ARGS, CHROMIUM, browser_or_skip

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.oversight.scan import scan
+from pars.permissions import Role
 from pars.settings import Settings
 from tests.conftest import User, arrest_body
 from tests.sharing.conftest import agreement, approve, fbi, governors, partner_headers, propose

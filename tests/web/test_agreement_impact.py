@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.sharing import test_impact
 from tests.sharing.conftest import agreement, approve, fbi, governors, propose
 from tests.web.conftest import WebUser

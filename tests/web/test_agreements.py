@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.conftest import User, audit_actions
 from tests.sharing.conftest import TERMS, agreement, approve, fbi, governors, propose
 from tests.web.conftest import WebUser, csrf_of

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.conftest import User
 from tests.sharing.conftest import agreement, approve, fbi, governors, propose
 from tests.web.conftest import Browser, WebUser

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.web import partner_world
 from tests.web.conftest import Browser, WebUser
 from tests.web.partner_world import World

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.web.conftest import Browser, WebUser
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.web.conftest import Browser, WebUser
 
 

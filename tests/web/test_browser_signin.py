@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from tests.web.conftest import Browser, WebUser
 
 

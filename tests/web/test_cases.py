@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from pars.sharing.models import CaseSubject, RegisteredCase
 from tests.conftest import User, arrest_body
 from tests.sharing.conftest import partner_headers

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
 from pars.oversight.models import Complaint
+from pars.permissions import Role
 from tests.conftest import User
 from tests.web.conftest import WebUser, csrf_of
 

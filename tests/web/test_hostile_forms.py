@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
 from pars.records.models import Arrest
 from tests.web import partner_world
 from tests.web.conftest import WebUser, csrf_of

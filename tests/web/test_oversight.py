@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
 from pars.oversight.models import Alert
+from pars.permissions import Role
 from tests.audit.conftest import tampering
 from tests.web import partner_world
 from tests.web.conftest import WebUser, csrf_of

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.audit.models import AuditEntry
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
+from pars.permissions import Role
 from tests.conftest import User, arrest_body
 from tests.web import partner_world
 from tests.web.conftest import WebUser, csrf_of

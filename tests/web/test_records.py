@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
+from pars.permissions import Role
+from pars.records import pages_read
 from pars.records.models import Arrest
-from pars.web import records_pages
 from tests.conftest import audit_actions
 from tests.sharing.conftest import agreement, approve, fbi, governors, partner_headers, propose  # noqa: F401
 from tests.web.conftest import WebUser, csrf_of
@@ -193,7 +193,7 @@ def test_search_page_finds_records_and_pages_with_a_next_link(
     assert other["tracking_number"] not in found.text
     assert f'href="/arrests/{first["id"]}"' in found.text
 
-    monkeypatch.setattr(records_pages, "PAGE_SIZE", 1)
+    monkeypatch.setattr(pages_read, "PAGE_SIZE", 1)
     one = client.get("/arrests", params={"last_name": "Peña"})
     assert second["tracking_number"] in one.text and first["tracking_number"] not in one.text  # newest first
     link = re.search(r'<a href="([^"]+)" rel="next">Next page</a>', one.text)

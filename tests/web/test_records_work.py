@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
+from pars.permissions import Role
 from pars.records.models import Arrest
 from tests.conftest import audit_actions
 from tests.web.conftest import WebUser, csrf_of

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Role
 from pars.clock import FrozenClock
+from pars.permissions import Role
 from tests.conftest import User, audit_actions
 from tests.web.conftest import WebUser, csrf_of
 

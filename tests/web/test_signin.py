@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.actors import SYSTEM
 from pars.auth.models import Credentials, WebSession
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM
 from pars.auth.signin import set_password
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
+from pars.permissions import Role
 from pars.work import unit_of_work
 from tests.conftest import audit_actions
 from tests.web.conftest import PASSWORD, WebUser, csrf_of, secret_of, sign_in

@@ -1,21 +1,20 @@
 """Prometheus metrics. Each app has its own registry, so several apps in one process (tests)
-do not collide. Arrest counts by status are read from the database at scrape time, so they are
-right across any number of API processes, through the health check's short-timeout connections
-(`pars.api.health.probe_engine`), so a scrape never waits behind the API's requests."""
+do not collide. Gauges of stored things (arrests by status, given by the app) are read from the
+database at scrape time, so they are right across any number of API processes, through the
+health check's short-timeout connections (`pars.api.health.probe_engine`), so a scrape never
+waits behind the API's requests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-
-from pars.records.models import Arrest
 
 log = structlog.get_logger()
 
@@ -41,22 +40,35 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 
-    def watch_arrests(self, factory: sessionmaker[Session]) -> None:
-        self.registry.register(_ArrestsByStatus(factory))
+    def watch(self, factory: sessionmaker[Session], gauge: StoredGauge) -> None:
+        self.registry.register(_Stored(factory, gauge))
 
 
-class _ArrestsByStatus(Collector):
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+@dataclass(frozen=True)
+class StoredGauge:
+    """A gauge with one label, read at scrape time: ``read`` gives (label value, count) rows."""
+
+    name: str
+    documentation: str
+    label: str
+    read: Callable[[Session], Iterable[tuple[str, int]]]
+
+
+class _Stored(Collector):
+    def __init__(self, factory: sessionmaker[Session], gauge: StoredGauge) -> None:
         self.factory = factory
+        self.gauge = gauge
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("pars_arrests", "Arrests by workflow status", labels=["status"])
+        gauge = GaugeMetricFamily(self.gauge.name, self.gauge.documentation, labels=[self.gauge.label])
         try:
             with self.factory() as session:
-                for status, count in session.execute(select(Arrest.status, func.count()).group_by(Arrest.status)):
-                    gauge.add_metric([status], count)
+                for value, count in self.gauge.read(session):
+                    gauge.add_metric([value], count)
         except SQLAlchemyError as exc:
             # A busy or unreachable database leaves the gauge out; the request metrics still go out.
-            log.warning("arrest counts unavailable", error_type=type(getattr(exc, "orig", None) or exc).__name__)
+            log.warning(
+                "gauge unavailable", gauge=self.gauge.name, error_type=type(getattr(exc, "orig", None) or exc).__name__
+            )
             return
         yield gauge

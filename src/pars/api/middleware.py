@@ -23,7 +23,7 @@ MAX_BODY = 1024 * 1024
 _CLOSE = {"Connection": "close"}
 # Paths answered without an admission slot: monitoring must see an overloaded node, and event
 # streams hold no connection between batches; the public transparency page serves a cached copy
-# and computes it on a connection of its own (`pars.web.transparency`).
+# and computes it on a connection of its own (`pars.oversight.pages_public`).
 UNLIMITED = (
     "/healthz", "/metrics", "/api/v1/feed/stream", "/transparency", "/transparency.json", "/transparency.csv",
 )  # fmt: skip

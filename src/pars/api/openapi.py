@@ -31,7 +31,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import BaseRoute
 
-from pars.api.deps import PARTNER_HEADERS, api_request, get_session
+from pars.api.deps import API_PREFIX, PARTNER_HEADERS, get_session
 from pars.api.problems import PROBLEM
 from pars.inputs import HEADER_TEXT_LENGTH
 
@@ -146,8 +146,9 @@ def _depends_on(dependant: Dependant, call: Any) -> bool:
 
 
 def is_api(route: Any) -> bool:
-    """Behind the shared `/api/v1` dependency: authenticated, parameters checked, one transaction."""
-    return any(sub.call is api_request for sub in route.dependant.dependencies)
+    """Under `/api/v1`, where every route is behind the shared request dependency
+    (`pars.app.api_request`): authenticated, parameters checked, one transaction."""
+    return str(route.path).startswith(API_PREFIX + "/")
 
 
 def operations(routes: Sequence[BaseRoute]) -> Iterator[tuple[Any, str]]:

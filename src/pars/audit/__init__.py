@@ -1,7 +1,7 @@
 """The audit trail. Every action anywhere in PARS is written through ``record_event``; every
 record that leaves for a partner is also accounted for through ``record_disclosure``."""
 
-from pars.audit.actions import AuditAction, Outcome
+from pars.actions import AuditAction, Outcome
 from pars.audit.disclosures import record_disclosure
 from pars.audit.service import record_event
 

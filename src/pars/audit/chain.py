@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from pars.audit.canonical import GENESIS, checkpoint_message, entry_hash, instant_text
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from pars.audit.signing import Signer
+from pars.audit.signing import Signer, load_signer
 from pars.clock import now
 from pars.settings import Settings
 
@@ -222,3 +222,8 @@ def _create_head(session: Session) -> None:
 event.listen(Session, "before_commit", _seal)
 event.listen(Session, "after_soft_rollback", _discard_savepoint)
 event.listen(Session, "after_transaction_end", _discard)
+
+
+def checkpoint_policy(settings: Settings) -> CheckpointPolicy:
+    """The policy of a command's or the worker's sessions, with the key of PARS_AUDIT_KEY_FILE."""
+    return CheckpointPolicy.from_settings(settings, load_signer(settings.audit_key_file))

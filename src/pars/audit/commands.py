@@ -16,15 +16,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pars.audit.actions import AuditAction
-from pars.audit.chain import CheckpointPolicy, request_checkpoint, session_info
+from pars.actions import AuditAction
+from pars.actors import SYSTEM
+from pars.audit.chain import checkpoint_policy, request_checkpoint, session_info
 from pars.audit.export import export_period
 from pars.audit.models import AuditCheckpoint
 from pars.audit.periods import parse_bound
 from pars.audit.service import record_event
 from pars.audit.signing import AuditKeyError, create_key_file, key_id_of, load_signer
 from pars.audit.verify import Verification, verify_trail
-from pars.auth.principal import SYSTEM
 from pars.clock import Clock, SystemClock
 from pars.db import command_engine, make_session_factory, unit_of_work
 from pars.errors import Invalid
@@ -50,10 +50,6 @@ def prepare_key(settings: Settings, engine: Engine) -> bool:
     created = create_key_file(path)
     load_signer(path)
     return created
-
-
-def checkpoint_policy(settings: Settings) -> CheckpointPolicy:
-    return CheckpointPolicy.from_settings(settings, load_signer(settings.audit_key_file))
 
 
 def signed_session_factory(settings: Settings, engine: Engine) -> sessionmaker[Session]:

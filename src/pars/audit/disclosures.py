@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from pars.audit.actions import AuditAction
+from pars.actions import AuditAction
+from pars.actors import Actor
 from pars.audit.models import Disclosure
 from pars.audit.service import record_event
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import BadRequest, Invalid
 from pars.pagination import Page, decode_cursor, encode_cursor

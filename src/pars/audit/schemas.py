@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pars.audit.actions import Outcome
+from pars.actions import Outcome
 
 
 class AuditEntryOut(BaseModel):

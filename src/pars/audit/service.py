@@ -4,11 +4,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pars.actions import AuditAction, Outcome
+from pars.actors import Actor
 from pars.audit import chain
-from pars.audit.actions import AuditAction, Outcome
 from pars.audit.canonical import plain_details
 from pars.audit.models import AuditEntry
-from pars.auth.principal import Actor
 from pars.clock import now
 
 

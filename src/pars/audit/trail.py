@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pars.audit.actions import AuditAction, Outcome
+from pars.actions import AuditAction, Outcome
+from pars.actors import Actor
 from pars.audit.models import AuditCheckpoint, AuditEntry
 from pars.audit.periods import parse_bound
 from pars.audit.service import record_event
 from pars.audit.verify import Verification, verify_trail
-from pars.auth.principal import Actor
 from pars.errors import BadRequest, NotFound, Refusal
 from pars.pagination import Page, decode_cursor, encode_cursor
 

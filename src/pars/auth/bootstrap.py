@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from pars.actors import SYSTEM
 from pars.audit import AuditAction, record_event
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import SYSTEM_AGENCY, agency_by_code, create_agency, create_user
+from pars.permissions import Role
 
 
 def bootstrap(session: Session, *, admin_key: str | None) -> str | None:

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import inspect
 
+from pars.actors import SYSTEM
 from pars.audit.commands import signed_session_factory
 from pars.audit.signing import AuditKeyError
-from pars.auth.principal import SYSTEM
 from pars.auth.signin import PASSWORD_MIN_LENGTH, set_password
 from pars.clock import SystemClock
 from pars.db import command_engine

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
+from pars.actors import SYSTEM, Actor
 from pars.audit import AuditAction, record_event
 from pars.auth.models import ApiKey, Credentials
-from pars.auth.principal import SYSTEM, Actor
 from pars.clock import now
 
 LOCK_AFTER = 5

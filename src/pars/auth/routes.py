@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, require
+from pars.actors import Actor
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep
 from pars.auth import service
+from pars.auth.deps import require
 from pars.auth.models import Agency, User
-from pars.auth.permissions import Permission, Role
-from pars.auth.principal import Actor
 from pars.auth.schemas import AgencyIn, AgencyOut, AgencyPage, NewUserOut, UserIn
 from pars.pagination import DEFAULT_LIMIT, parse_limit
+from pars.permissions import Permission, Role
 
 router = APIRouter(prefix=API_PREFIX, tags=["principals"])
 

@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from pars.auth.permissions import Role
 from pars.inputs import InboundModel
+from pars.permissions import Role
 
 
 class AgencyIn(InboundModel):

@@ -10,31 +10,27 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor, AnyActor, CityActor, PartnerActor
 from pars.audit import AuditAction, record_event
 from pars.auth import lockout
 from pars.auth.keys import digest, key_id_of, new_key
 from pars.auth.models import Agency, ApiKey, User
-from pars.auth.permissions import CITY_ROLES, Role
-from pars.auth.principal import Actor
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.clock import now
 from pars.errors import Conflict, Invalid, NotFound, Refusal, Unauthenticated
 from pars.pagination import Page, decode_cursor, encode_cursor
+from pars.permissions import CITY_ROLES, Role
 
 SYSTEM_AGENCY = "PARS"
 
 
-def actor_for(user: User) -> Actor:
-    return Actor(
-        user_id=user.id,
-        agency_code=user.agency.code,
-        agency_kind=user.agency.kind,
-        roles=frozenset(Role(r) for r in user.roles),
-        name=user.name,
-    )
+def actor_for(user: User) -> AnyActor:
+    """The one place a stored user becomes an actor, of the kind its agency is."""
+    kind = PartnerActor if user.agency.kind == "partner" else CityActor
+    return kind(user.id, user.agency.code, frozenset(Role(r) for r in user.roles), name=user.name)
 
 
-def authenticate(session: Session, key: str | None) -> Actor:
+def authenticate(session: Session, key: str | None) -> AnyActor:
     """Missing, unknown, revoked or locked key: 401. A failure is audited (never with the key
     itself, only its public key id); a wrong secret for a known key id counts towards its lock."""
     if not key:

@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
 from pars.auth.lockout import LOCK_AFTER, failure_counter
 from pars.auth.models import Credentials, User, WebSession
-from pars.auth.principal import Actor
 from pars.auth.service import actor_for
 from pars.clock import now
 from pars.errors import Invalid, NotFound, Refusal, Unauthenticated

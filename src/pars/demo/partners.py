@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -29,14 +29,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pars.auth.principal import Actor
+from pars.actors import AnyActor, PartnerActor
 from pars.demo.people import common_hispanic_name
 from pars.feed import service as feed_service
 from pars.feed.models import Subscription
 from pars.feed.schemas import SubscriptionIn
-from pars.feed.vocabulary import PrivateTargets, SubscriptionStatus
+from pars.feed.vocabulary import SubscriptionStatus
 from pars.records.models import Arrest, Charge
 from pars.records.search import parse_search
+from pars.settings import PrivateTargets
 from pars.sharing import agreements, cases, gate
 from pars.sharing.agreements import Policy
 from pars.sharing.gate import PartnerRequest
@@ -196,7 +197,14 @@ def activity(
 
 
 def perform(
-    session: Session, actor: Actor, act: PartnerAct, *, at: datetime, rng: random.Random, policy: Policy, zone: ZoneInfo
+    session: Session,
+    actor: AnyActor,
+    act: PartnerAct,
+    *,
+    at: datetime,
+    rng: random.Random,
+    policy: Policy,
+    zone: ZoneInfo,
 ) -> None:
     """Runs one act through the same services the HTTP API calls. Refusals raise DomainError."""
     if isinstance(act, Proposal):
@@ -210,13 +218,17 @@ def perform(
         ).first()
         assert target is not None
         agreements.vote(session, actor, target.id, act.vote, policy)
+    elif not isinstance(actor, PartnerActor):
+        raise TypeError(f"{act} is a partner's act; {actor.name} is not a partner")
     elif isinstance(act, TaskForce):
         _task_force(session, actor, act, at=at, rng=rng, zone=zone)
     else:
         _lookup(session, actor, act, at=at, rng=rng, zone=zone)
 
 
-def _register(session: Session, actor: Actor, reference: str, title: str, people: list[Arrest], zone: ZoneInfo) -> None:
+def _register(
+    session: Session, actor: PartnerActor, reference: str, title: str, people: list[Arrest], zone: ZoneInfo
+) -> None:
     """Registers the case with its subjects, once (a second demo run finds it open already)."""
     assert actor.agency_code is not None
     if cases.standing(session, actor.agency_code, reference).registered:
@@ -226,7 +238,7 @@ def _register(session: Session, actor: Actor, reference: str, title: str, people
 
 
 def _task_force(
-    session: Session, actor: Actor, act: TaskForce, *, at: datetime, rng: random.Random, zone: ZoneInfo
+    session: Session, actor: PartnerActor, act: TaskForce, *, at: datetime, rng: random.Random, zone: ZoneInfo
 ) -> None:
     recent = list(session.scalars(select(Arrest).where(Arrest.arrested_at < at).order_by(Arrest.arrested_at.desc())))
     defendants = rng.sample(recent, min(act.size, len(recent)))
@@ -239,7 +251,9 @@ def _task_force(
             gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
 
 
-def _sweep(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo) -> None:
+def _sweep(
+    session: Session, actor: PartnerActor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo
+) -> None:
     """A first and last name, nothing else: half the time one of the commonest (the city's
     namesakes: refused as ambiguous once two are on file), a fifth the name of someone on file,
     Hispanic when there is one (answered when no one shares it, and read), else another common
@@ -267,7 +281,9 @@ def _sweep(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: ra
         gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
 
 
-def _lookup(session: Session, actor: Actor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo) -> None:
+def _lookup(
+    session: Session, actor: PartnerActor, act: Lookup, *, at: datetime, rng: random.Random, zone: ZoneInfo
+) -> None:
     pool = select(Arrest).where(Arrest.arrested_at < at)
     if act.how == "tracking":
         pool = pool.where(Arrest.charges.any((Charge.title == 18) & Charge.section.in_(FIREARMS)))
@@ -306,11 +322,11 @@ def receiver_url(agency: str, port: int) -> str:
     return f"http://127.0.0.1:{port}/{agency.lower()}"
 
 
-def subscribe_receiver(session: Session, actors: dict[str, Actor], *, port: int) -> None:
+def subscribe_receiver(session: Session, actors: Mapping[str, AnyActor], *, port: int) -> None:
     """FBI's and ATF's webhooks point at the demo receiver; once per URL, however often the demo runs."""
     for handle, purpose in SUBSCRIBERS.items():
         actor = actors[handle]
-        assert actor.agency_code is not None
+        assert isinstance(actor, PartnerActor) and actor.agency_code is not None, actor
         url = receiver_url(actor.agency_code, port)
         existing = session.scalars(
             select(Subscription.id).where(

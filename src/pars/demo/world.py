@@ -28,11 +28,10 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.actors import SYSTEM, CityActor
 from pars.audit.chain import CheckpointPolicy, session_info
 from pars.audit.signing import load_signer
 from pars.auth.models import User
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM, Actor
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, agency_by_code, create_agency, create_user, issue_key
 from pars.auth.signin import set_password
@@ -43,6 +42,7 @@ from pars.demo.partners import PartnerAct
 from pars.demo.people import Person, random_person, random_victim, random_witness
 from pars.demo.places import PLAIN_OFFENSES, random_arrest_details, random_charges, random_narrative
 from pars.errors import DomainError
+from pars.permissions import Role
 from pars.records import intake, workflow
 from pars.records.models import Arrest
 from pars.records.schemas import (
@@ -160,9 +160,9 @@ def build_world(
                     partners.perform(session, actor, payload, at=step.at, rng=rng, policy=policy, zone=zone)
             else:
                 with unit_of_work(factory, FrozenClock(step.at)) as session:
-                    arrest = _execute(
-                        session, actors[PERFORMER[type(payload)]], payload, ids.get(step.arrest), zone=zone
-                    )
+                    performer = actors[PERFORMER[type(payload)]]
+                    assert isinstance(performer, CityActor), performer
+                    arrest = _execute(session, performer, payload, ids.get(step.arrest), zone=zone)
                     ids.setdefault(step.arrest, arrest.id)
             progress.advance(task)
     # Subscribed now, so the receiver gets what happens from here on, not the months of history.
@@ -288,7 +288,7 @@ def _booking(rng: random.Random, person: Person, arrested_at: datetime, sequence
 
 
 def _execute(
-    session: Session, actor: Actor, payload: Payload, arrest_id: uuid.UUID | None, *, zone: ZoneInfo
+    session: Session, actor: CityActor, payload: Payload, arrest_id: uuid.UUID | None, *, zone: ZoneInfo
 ) -> Arrest:
     if isinstance(payload, ArrestIn):
         return intake.book_arrest(session, actor, payload)

@@ -42,9 +42,9 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.dml import Insert
 
 from pars.feed.models import FeedEvent
-from pars.feed.outbox import _WAKE as FEED_WORK  # set by outbox.wake_on_commit: "this commit has feed work"
-from pars.feed.outbox import OutboxEvent
-from pars.feed.signals import NEWS, WAKE, StreamNews, Wakeup
+from pars.outbox.events import _WAKE as FEED_WORK  # set by outbox.wake_on_commit: "this commit has feed work"
+from pars.outbox.events import OutboxEvent
+from pars.outbox.signals import NEWS, WAKE, StreamNews, Wakeup
 from pars.settings import Settings, parse_duration
 
 log = structlog.get_logger()

@@ -29,14 +29,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from pars.actors import SYSTEM, PartnerActor
 from pars.audit import AuditAction, record_event
-from pars.auth.permissions import Role
-from pars.auth.principal import SYSTEM, Actor
 from pars.clock import now
 from pars.feed.events import feed_item, to_json
 from pars.feed.models import Subscription, WebhookAttempt, WebhookJob
 from pars.feed.vocabulary import DeliveryError, JobStatus, SubscriptionStatus
 from pars.feed.webhooks import Outgoing, Result
+from pars.permissions import Role
 from pars.sharing import gate
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.vocabulary import Channel
@@ -59,13 +59,12 @@ class RetryPolicy:
         return self.schedule[min(max(attempts, 1), len(self.schedule)) - 1]
 
 
-def subscriber(subscription: Subscription) -> Actor:
+def subscriber(subscription: Subscription) -> PartnerActor:
     """Deliveries to an endpoint are disclosures to its agency, made for the partner user who
     registered it, under the purpose it gave."""
-    return Actor(
+    return PartnerActor(
         user_id=subscription.user_id,
         agency_code=subscription.agency,
-        agency_kind="partner",
         roles=frozenset({Role.PARTNER}),
         name="webhook subscription",
     )

@@ -10,7 +10,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from pars.feed.models import FeedEvent
-from pars.feed.outbox import EventType
+from pars.outbox.events import EventType
 from pars.sharing.gate import FeedItem, FeedKind
 
 SOURCE = "pars"

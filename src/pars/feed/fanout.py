@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 from pars.audit.models import Disclosure
 from pars.clock import now
 from pars.feed.models import FeedEvent, FeedStream, Subscription, WebhookJob
-from pars.feed.outbox import EventType, OutboxEvent, wake_on_commit
 from pars.feed.vocabulary import JobStatus, SubscriptionStatus
+from pars.outbox.events import EventType, OutboxEvent, wake_on_commit
 from pars.sharing import gate
 from pars.sharing.detainers import accepted_for_release
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings, require
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.actors import PartnerActor
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings
+from pars.auth.deps import require_partner
 from pars.feed import service, sse
 from pars.feed.delivery import error_category
 from pars.feed.events import format_sequence
@@ -28,14 +28,15 @@ from pars.feed.schemas import (
 )
 from pars.feed.targets import system_resolver
 from pars.pagination import DEFAULT_LIMIT, parse_limit
+from pars.permissions import Permission
 from pars.settings import Settings
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.vocabulary import Channel
 
 router = APIRouter(prefix=API_PREFIX, tags=["feed"])
 
-Reader = Annotated[Actor, Depends(require(Permission.READ_FEED))]
-Subscriber = Annotated[Actor, Depends(require(Permission.SUBSCRIBE_FEED))]
+Reader = Annotated[PartnerActor, Depends(require_partner(Permission.READ_FEED))]
+Subscriber = Annotated[PartnerActor, Depends(require_partner(Permission.SUBSCRIBE_FEED))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -14,20 +14,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Uuid, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from pars.actors import PartnerActor
 from pars.audit import AuditAction, record_event
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.db import UTCDateTime
 from pars.errors import Conflict, Invalid, NotFound
 from pars.feed.delivery import cancel_pending, lock_subscription
 from pars.feed.events import feed_item, format_sequence, to_dict
 from pars.feed.models import FeedEvent, Subscription, WebhookAttempt, WebhookJob
-from pars.feed.outbox import wake_on_commit
 from pars.feed.schemas import SubscriptionIn
 from pars.feed.targets import ForbiddenTarget, Resolver, checked_addresses, parse_address, system_resolver
-from pars.feed.vocabulary import JobStatus, PrivateTargets, SubscriptionStatus
+from pars.feed.vocabulary import JobStatus, SubscriptionStatus
 from pars.feed.webhooks import new_secret
+from pars.outbox.events import wake_on_commit
 from pars.pagination import Page, decode_cursor, encode_cursor, keyset_page
+from pars.settings import PrivateTargets
 from pars.sharing import gate
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.grants import grant_in_force
@@ -47,7 +48,7 @@ def parse_sequence(value: str | None, field: str) -> int:
 
 
 def poll(
-    session: Session, actor: Actor, request: PartnerRequest, *, after: int, limit: int, zone: ZoneInfo
+    session: Session, actor: PartnerActor, request: PartnerRequest, *, after: int, limit: int, zone: ZoneInfo
 ) -> tuple[list[dict[str, Any]], int]:
     """The next ``limit`` events of the caller's stream after ``after``, each decided by the gate
     now; withheld ones are left out (and audited). Returns them and the last sequence examined."""
@@ -114,7 +115,7 @@ def _is_loopback(host: str) -> bool:
 
 def subscribe(
     session: Session,
-    actor: Actor,
+    actor: PartnerActor,
     data: SubscriptionIn,
     *,
     targets: PrivateTargets = PrivateTargets.DENY,
@@ -143,7 +144,7 @@ def subscribe(
     return subscription
 
 
-def _own(session: Session, actor: Actor, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription:
+def _own(session: Session, actor: PartnerActor, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription:
     """The caller's subscription; with ``lock``, locked for a change of it or its jobs (first,
     before any job: the lock order of ``delivery.record``)."""
     subscription = lock_subscription(session, subscription_id) if lock else session.get(Subscription, subscription_id)
@@ -156,13 +157,13 @@ def _own(session: Session, actor: Actor, subscription_id: uuid.UUID, *, lock: bo
     return subscription
 
 
-def read_subscription(session: Session, actor: Actor, subscription_id: uuid.UUID) -> Subscription:
+def read_subscription(session: Session, actor: PartnerActor, subscription_id: uuid.UUID) -> Subscription:
     subscription = _own(session, actor, subscription_id)
     record_event(session, actor, AuditAction.FEED_SUBSCRIPTION_READ, subscription.id)
     return subscription
 
 
-def list_subscriptions(session: Session, actor: Actor, *, limit: int, cursor: str | None) -> Page[Subscription]:
+def list_subscriptions(session: Session, actor: PartnerActor, *, limit: int, cursor: str | None) -> Page[Subscription]:
     query = select(Subscription).where(
         Subscription.agency == actor.agency_code, Subscription.status != SubscriptionStatus.DELETED
     )
@@ -171,7 +172,7 @@ def list_subscriptions(session: Session, actor: Actor, *, limit: int, cursor: st
     return page
 
 
-def delete_subscription(session: Session, actor: Actor, subscription_id: uuid.UUID) -> None:
+def delete_subscription(session: Session, actor: PartnerActor, subscription_id: uuid.UUID) -> None:
     subscription = _own(session, actor, subscription_id, lock=True)
     subscription.status = SubscriptionStatus.DELETED
     subscription.ended_at = now(session)
@@ -181,7 +182,7 @@ def delete_subscription(session: Session, actor: Actor, subscription_id: uuid.UU
 
 def attempts(
     session: Session,
-    actor: Actor,
+    actor: PartnerActor,
     subscription_id: uuid.UUID,
     *,
     status: str | None,
@@ -209,7 +210,7 @@ def attempts(
     return Page(rows, encode_cursor([rows[-1].id]) if more else None)
 
 
-def replay(session: Session, actor: Actor, subscription_id: uuid.UUID, *, after: int) -> int:
+def replay(session: Session, actor: PartnerActor, subscription_id: uuid.UUID, *, after: int) -> int:
     """Queues every event of the agency's stream after ``after`` for this endpoint again; each
     still passes the gate when sent. Pending jobs after that point are superseded (cancelled),
     so no event is in the queue twice. Returns how many were queued.

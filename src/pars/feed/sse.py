@@ -25,14 +25,14 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.actors import PartnerActor
 from pars.audit import AuditAction, record_event
-from pars.auth.principal import Actor
 from pars.clock import Clock
 from pars.errors import DomainError
 from pars.feed.events import feed_item, format_sequence, to_json
 from pars.feed.models import FeedEvent
 from pars.feed.service import last_sequence, parse_sequence
-from pars.feed.signals import NEWS, WAKE
+from pars.outbox.signals import NEWS, WAKE
 from pars.sharing import gate
 from pars.sharing.gate import PartnerRequest
 from pars.work import unit_of_work
@@ -56,7 +56,7 @@ class StreamStart:
 class StreamContext:
     factory: sessionmaker[Session]
     clock: Clock
-    actor: Actor
+    actor: PartnerActor
     request: PartnerRequest
     zone: ZoneInfo
     keepalive: float = KEEPALIVE_SECONDS
@@ -71,7 +71,9 @@ class _Batch:
     stopped: bool
 
 
-def open_stream(session: Session, actor: Actor, request: PartnerRequest, last_event_id: str | None) -> StreamStart:
+def open_stream(
+    session: Session, actor: PartnerActor, request: PartnerRequest, last_event_id: str | None
+) -> StreamStart:
     """In the request's transaction, before any byte is streamed, so a refusal is a plain 403."""
     assert actor.agency_code is not None
     grant = gate.open_feed(session, actor, request)

@@ -22,7 +22,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 
-from pars.feed.vocabulary import PrivateTargets
+from pars.settings import PrivateTargets
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 # host name → its addresses (as text); raises OSError when the name does not resolve.

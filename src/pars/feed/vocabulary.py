@@ -19,14 +19,6 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"  # the subscription ended, or a replay superseded it
 
 
-class PrivateTargets(StrEnum):
-    """``PARS_WEBHOOK_PRIVATE_TARGETS``: which addresses a webhook may go to (CONTRACT §1)."""
-
-    DENY = "deny"  # public addresses only
-    LOOPBACK = "loopback"  # public and loopback addresses (development, tests, `pars demo`)
-    ALLOW = "allow"  # any address (a closed network)
-
-
 class DeliveryError(StrEnum):
     """Why an attempt failed, as the deliveries list shows it (CONTRACT §9). Never the receiver's
     own bytes: an endpoint pointed at an internal service must not turn the list into a way of

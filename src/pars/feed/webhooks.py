@@ -40,7 +40,8 @@ from standardwebhooks import Webhook
 
 from pars.feed.events import CONTENT_TYPE
 from pars.feed.targets import ForbiddenTarget, Resolver, checked_addresses, system_resolver
-from pars.feed.vocabulary import DeliveryError, PrivateTargets
+from pars.feed.vocabulary import DeliveryError
+from pars.settings import PrivateTargets
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 # A receiver may ask for a pause with Retry-After on these.

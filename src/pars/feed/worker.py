@@ -11,38 +11,28 @@ records them, and stops.
 
 from __future__ import annotations
 
-import signal
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, closing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import anyio
 import psycopg
 import structlog
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pars.audit.chain import session_info
-from pars.audit.commands import checkpoint_policy
-from pars.clock import Clock, SystemClock
-from pars.db import command_engine, make_session_factory
+from pars.clock import Clock
 from pars.feed import delivery, fanout
-from pars.feed.bus import connected_to
 from pars.feed.delivery import RetryPolicy
 from pars.feed.models import WebhookJob
-from pars.feed.signals import CHANNEL, WAKE, Wakeup
-from pars.feed.vocabulary import PrivateTargets
 from pars.feed.webhooks import Outgoing, Result, WebhookSender
-from pars.oversight.scan import scan as oversight_scan
-from pars.settings import Settings, lease_floor, lease_margin, parse_duration
+from pars.outbox.signals import CHANNEL, WAKE, Wakeup
+from pars.settings import PrivateTargets, Settings, lease_floor, lease_margin, parse_duration
 from pars.work import unit_of_work
 
 log = structlog.get_logger()
@@ -384,68 +374,3 @@ def stop_worker(stop: threading.Event, wake: Wakeup = WAKE) -> None:
     """What SIGTERM does: the loop ends after the batch in hand."""
     stop.set()
     wake.notify()
-
-
-def build(settings: Settings, engine: Engine, clock: Clock, **options: object) -> FeedWorker:
-    """A worker whose commits sign audit checkpoints when due, like every other writer."""
-    factory = make_session_factory(engine, info=session_info(checkpoint_policy(settings)))
-    # Misuse detection rides along, so alerts follow the activity within the scan interval.
-    every = settings.oversight_scan_seconds
-    detectors = Periodic("oversight.scan", every, lambda: oversight_scan(factory, clock, settings))
-    return FeedWorker(factory, clock, WorkerOptions.from_settings(settings, **options), periodic=[detectors])
-
-
-def run_in_foreground(settings: Settings, *, lease: timedelta | None, poll: float) -> None:
-    """`pars worker`: until SIGTERM or SIGINT."""
-    engine = command_engine(settings)
-    options: dict[str, object] = {"poll": poll} if lease is None else {"poll": poll, "lease": lease}
-    worker = build(settings, engine, SystemClock(), **options)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop_worker(stop, worker.wake))
-    try:
-        # With PARS_NATS_URL, other nodes' commits wake this worker over NATS too.
-        with connected_to(settings, wake_worker=True):
-            worker.run(stop, engine=engine)
-    finally:
-        engine.dispose()
-
-
-@dataclass
-class Background:
-    """The worker as a thread of `pars serve`."""
-
-    thread: threading.Thread
-    stop: threading.Event
-
-    def close(self, timeout: float = 30.0) -> None:
-        stop_worker(self.stop)
-        self.thread.join(timeout)
-
-
-def attach(app: FastAPI, settings: Settings) -> None:
-    """Runs the worker as a thread of the server for as long as the server runs: started with
-    the application, stopped (the batch in hand finished and recorded) when the server shuts
-    down, before the server process exits on SIGTERM."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with inner(application) as state:
-            background = start_in_background(settings)
-            try:
-                yield state
-            finally:
-                await anyio.to_thread.run_sync(background.close)
-
-    app.router.lifespan_context = lifespan
-
-
-def start_in_background(settings: Settings) -> Background:
-    engine = command_engine(settings)
-    worker = build(settings, engine, SystemClock())
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"engine": engine}, name="pars-feed-worker")
-    thread.daemon = True
-    thread.start()
-    return Background(thread, stop)

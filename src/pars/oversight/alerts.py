@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pars.actors import SYSTEM, Actor
 from pars.audit import AuditAction, record_event
 from pars.audit.periods import parse_bound
-from pars.auth.principal import SYSTEM, Actor
 from pars.clock import now
 from pars.errors import Conflict, Invalid, NotFound
 from pars.oversight.models import Alert

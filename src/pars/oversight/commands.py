@@ -13,10 +13,10 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, inspect
 
+from pars.actors import SYSTEM
 from pars.audit import AuditAction, record_event
 from pars.audit.commands import signed_session_factory
 from pars.audit.signing import AuditKeyError
-from pars.auth.principal import SYSTEM
 from pars.clock import Clock, SystemClock
 from pars.db import command_engine
 from pars.errors import DomainError

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
 from pars.audit.periods import parse_bound
-from pars.auth.principal import Actor
 from pars.auth.service import agency_by_code
 from pars.clock import now
 from pars.errors import FieldError, Invalid, NotFound

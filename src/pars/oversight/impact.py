@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Text, and_, case, cast, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import NotFound
 from pars.oversight.reports.compliance import compliance_report

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pars.audit.actions import AuditAction
+from pars.actions import AuditAction
 from pars.audit.models import AuditEntry
 from pars.oversight.reports.period import Period
 from pars.oversight.reports.transparency import transparency_report

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings, require
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.actors import Actor
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings
+from pars.auth.deps import require
 from pars.oversight import alerts, complaints, impact
 from pars.oversight.complaint_schemas import ComplaintIn, ComplaintOut, ComplaintPage, OutcomeIn
 from pars.oversight.complaints import ComplaintFilter, ComplaintOutcome, NewComplaint
@@ -21,6 +21,7 @@ from pars.oversight.reports.service import ReportFormat
 from pars.oversight.rules import Severity
 from pars.oversight.schemas import AlertOut, AlertPage, ComplianceOut, ReviewIn, TransparencyOut
 from pars.pagination import DEFAULT_LIMIT, parse_limit
+from pars.permissions import Permission
 from pars.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["oversight"])

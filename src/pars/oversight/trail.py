@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, Text, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from pars.audit.actions import AuditAction, Outcome
+from pars.actions import AuditAction, Outcome
 from pars.audit.models import AuditEntry
 from pars.oversight.windows import quarter_of
 from pars.records.models import Arrest

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
+from pars.actors import CityActor
 from pars.audit import AuditAction, record_event
-from pars.auth.principal import Actor
 from pars.catalog import (
     GradeNotRecorded,
     Offense,
@@ -22,7 +22,7 @@ from pars.catalog import (
 )
 from pars.clock import now
 from pars.errors import FieldError, Invalid
-from pars.feed.outbox import EventType, emit
+from pars.outbox.events import EventType, emit
 from pars.records.models import Arrest, Charge, Person
 from pars.records.names import name_key
 from pars.records.numbers import next_value, tracking_number
@@ -132,7 +132,7 @@ def resolve_person(session: Session, person: PersonIn) -> Person:
     return found
 
 
-def book_arrest(session: Session, actor: Actor, payload: ArrestIn) -> Arrest:
+def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest:
     _validate_dates(session, payload)
     charges = resolve_charges(payload.charges)
     # Drawn before the person is resolved: with nothing pending yet, the draw flushes nothing,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pars.errors import NotFound
@@ -18,3 +18,9 @@ def load_arrest(session: Session, arrest_id: uuid.UUID, *, for_update: bool = Fa
     if arrest is None:
         raise NotFound("no such arrest")
     return arrest
+
+
+def counts_by_status(session: Session) -> list[tuple[str, int]]:
+    """How many arrests are in each workflow status (the `pars_arrests` gauge)."""
+    rows = session.execute(select(Arrest.status, func.count()).group_by(Arrest.status))
+    return [(str(status), int(count)) for status, count in rows]

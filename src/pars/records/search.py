@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from pars.actors import CityActor
 from pars.audit import AuditAction, record_event
 from pars.audit.periods import within_range
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import BadRequest, Forbidden, Invalid, Refusal
 from pars.pagination import Page, keyset_page, parse_limit
@@ -152,7 +152,7 @@ def page_arrests(
     )
 
 
-def search_arrests(session: Session, actor: Actor, search: SearchQuery) -> Page[Arrest]:
+def search_arrests(session: Session, actor: CityActor, search: SearchQuery) -> Page[Arrest]:
     """City search, newest arrest first. Partners search through the sharing gate instead."""
     page = page_arrests(
         session,
@@ -171,7 +171,7 @@ def search_arrests(session: Session, actor: Actor, search: SearchQuery) -> Page[
     return page
 
 
-def read_arrest(session: Session, actor: Actor, arrest_id: uuid.UUID) -> Arrest:
+def read_arrest(session: Session, actor: CityActor, arrest_id: uuid.UUID) -> Arrest:
     arrest = load_arrest(session, arrest_id)
     record_event(session, actor, AuditAction.ARREST_READ, arrest.id)
     return arrest
@@ -185,7 +185,7 @@ class DocketEntry:
 
 
 def arraignment_docket(
-    session: Session, actor: Actor, *, sla_hours: float, limit: int, cursor: str | None
+    session: Session, actor: CityActor, *, sla_hours: float, limit: int, cursor: str | None
 ) -> Page[DocketEntry]:
     """Cases waiting for preliminary arraignment (charges approved), oldest arrest first."""
     page = _waiting(session, Status.CHARGES_APPROVED, timedelta(hours=sla_hours), limit=limit, cursor=cursor)
@@ -193,7 +193,7 @@ def arraignment_docket(
     return page
 
 
-def charging_queue(session: Session, actor: Actor, *, limit: int, cursor: str | None) -> Page[DocketEntry]:
+def charging_queue(session: Session, actor: CityActor, *, limit: int, cursor: str | None) -> Page[DocketEntry]:
     """Arrests waiting for a charging decision (booked), oldest arrest first, with the hours
     since the arrest (the arraignment deadline runs from then, so the oldest wait is the most
     urgent). `overdue` is always false here: the SLA is the arraignment's, not charging's."""

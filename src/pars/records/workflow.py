@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from pars.actors import CityActor
 from pars.audit import AuditAction, record_event
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import FieldError, Invalid, InvalidTransition
-from pars.feed.outbox import EventType, emit
+from pars.outbox.events import EventType, emit
 from pars.records.intake import ResolvedCharge, not_in_future, resolve_charges
 from pars.records.models import Arrest, Charge
 from pars.records.numbers import docket_number, next_value
@@ -48,7 +48,7 @@ def _touch(session: Session, arrest: Arrest) -> datetime:
 
 
 def record_charging_decision(
-    session: Session, actor: Actor, arrest_id: uuid.UUID, decision: ChargingDecisionIn, *, zone: ZoneInfo
+    session: Session, actor: CityActor, arrest_id: uuid.UUID, decision: ChargingDecisionIn, *, zone: ZoneInfo
 ) -> Arrest:
     arrest = load_arrest(session, arrest_id, for_update=True)
     _require_state(arrest, [Status.BOOKED], "a charging decision")
@@ -123,7 +123,7 @@ def _file_modified_charges(arrest: Arrest, filed: list[ResolvedCharge]) -> None:
         charge.status = ChargeStatus.DECLINED
 
 
-def record_arraignment(session: Session, actor: Actor, arrest_id: uuid.UUID, hearing: ArraignmentIn) -> Arrest:
+def record_arraignment(session: Session, actor: CityActor, arrest_id: uuid.UUID, hearing: ArraignmentIn) -> Arrest:
     arrest = load_arrest(session, arrest_id, for_update=True)
     _require_state(arrest, [Status.CHARGES_APPROVED], "an arraignment")
     errors: list[FieldError] = []
@@ -154,7 +154,7 @@ def record_arraignment(session: Session, actor: Actor, arrest_id: uuid.UUID, hea
     return arrest
 
 
-def record_commitment(session: Session, actor: Actor, arrest_id: uuid.UUID, commitment: CommitmentIn) -> Arrest:
+def record_commitment(session: Session, actor: CityActor, arrest_id: uuid.UUID, commitment: CommitmentIn) -> Arrest:
     arrest = load_arrest(session, arrest_id, for_update=True)
     _require_state(arrest, [Status.ARRAIGNED], "a commitment")
     _touch(session, arrest)
@@ -167,7 +167,7 @@ def record_commitment(session: Session, actor: Actor, arrest_id: uuid.UUID, comm
     return arrest
 
 
-def record_release(session: Session, actor: Actor, arrest_id: uuid.UUID, release: ReleaseIn) -> Arrest:
+def record_release(session: Session, actor: CityActor, arrest_id: uuid.UUID, release: ReleaseIn) -> Arrest:
     arrest = load_arrest(session, arrest_id, for_update=True)
     _require_state(arrest, [Status.CHARGES_DECLINED, Status.ARRAIGNED, Status.COMMITTED], "a release")
     if release.released_at < arrest.arrested_at:
@@ -184,7 +184,7 @@ def record_release(session: Session, actor: Actor, arrest_id: uuid.UUID, release
     return arrest
 
 
-def seal_arrest(session: Session, actor: Actor, arrest_id: uuid.UUID, order: SealIn) -> Arrest:
+def seal_arrest(session: Session, actor: CityActor, arrest_id: uuid.UUID, order: SealIn) -> Arrest:
     arrest = load_arrest(session, arrest_id, for_update=True)
     if arrest.sealed:
         raise InvalidTransition("this arrest is already sealed")

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
 from pars.auth.models import Agency
-from pars.auth.principal import Actor
 from pars.auth.service import agency_by_code
 from pars.clock import now
 from pars.errors import Conflict, FieldError, Forbidden, Invalid, NotFound

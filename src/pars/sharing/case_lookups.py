@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from pars.actions import Outcome
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
-from pars.audit.actions import Outcome
 from pars.audit.models import AuditEntry
 from pars.auth.models import Agency
-from pars.auth.principal import Actor
 from pars.pagination import Page, keyset_page
 from pars.sharing import cases
 from pars.sharing.models import RegisteredCase

@@ -24,9 +24,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
 from pars.auth.models import Agency
-from pars.auth.principal import Actor
 from pars.auth.service import agency_by_code
 from pars.clock import now
 from pars.errors import BadRequest, Conflict, FieldError, Invalid, NotFound

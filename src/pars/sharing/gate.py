@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, bindparam, distinct, func, select
 from sqlalchemy.orm import Session
 
+from pars.actors import PartnerActor
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
 from pars.audit.models import AuditEntry
 from pars.auth.models import Agency
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import DomainError, Forbidden, NotFound, Refusal, TooManyRequests
 from pars.pagination import Page
@@ -97,7 +97,7 @@ class _Attempt:
         return Forbidden(message, refusal=self.refusal(reason, grant, **extra), members=members)
 
 
-def authorise(session: Session, actor: Actor, attempt: _Attempt, *, zone: ZoneInfo) -> Grant:
+def authorise(session: Session, actor: PartnerActor, attempt: _Attempt, *, zone: ZoneInfo) -> Grant:
     """The grant under which this request may be answered, or a refusal (403/429) that says why."""
     assert actor.agency_code is not None
     request, instant = attempt.request, now(session)
@@ -221,7 +221,7 @@ QUERIES = QueryCounts()
 
 
 def read(
-    session: Session, actor: Actor, arrest_id: uuid.UUID, request: PartnerRequest, *, zone: ZoneInfo
+    session: Session, actor: PartnerActor, arrest_id: uuid.UUID, request: PartnerRequest, *, zone: ZoneInfo
 ) -> dict[str, Any]:
     attempt = _Attempt(AuditAction.ARREST_READ, request, str(arrest_id))
     grant = authorise(session, actor, attempt, zone=zone)
@@ -235,7 +235,7 @@ def read(
 
 
 def search(
-    session: Session, actor: Actor, query: SearchQuery, request: PartnerRequest, *, zone: ZoneInfo
+    session: Session, actor: PartnerActor, query: SearchQuery, request: PartnerRequest, *, zone: ZoneInfo
 ) -> Page[dict[str, Any]]:
     """A name search discloses one person or no one (CONTRACT §7): without an identifier
     parameter, matches of more than one person (in scope) are refused as ambiguous, counted in
@@ -272,7 +272,7 @@ def search(
     return Page([grant.project(arrest_record(a)) for a in page.items], page.next_cursor)
 
 
-def _case(session: Session, actor: Actor, grant: Grant, attempt: _Attempt) -> CaseStanding | None:
+def _case(session: Session, actor: PartnerActor, grant: Grant, attempt: _Attempt) -> CaseStanding | None:
     """The standing of the case the query names (one indexed query), or None without a
     reference. Under an agreement that requires registered cases, a reference that names no open
     case of the agency (or none at all) is refused."""
@@ -296,7 +296,7 @@ def _case_details(session: Session, case: CaseStanding | None, arrests: Sequence
 
 def _disclose(
     session: Session,
-    actor: Actor,
+    actor: PartnerActor,
     grant: Grant,
     attempt: _Attempt,
     arrests: Sequence[Arrest],
@@ -411,7 +411,7 @@ def feed_audience(session: Session, arrest_ids: Collection[uuid.UUID]) -> list[F
     return [FeedAudience(code, grant, members[grant.scope]) for code, grant in grants.items()]
 
 
-def open_feed(session: Session, actor: Actor, request: PartnerRequest) -> Grant | None:
+def open_feed(session: Session, actor: PartnerActor, request: PartnerRequest) -> Grant | None:
     """At the start of a poll or a stream: the grant under which record events may leave, or
     None when the partner has no agreement in force with the feed channel (then only its release
     notices leave, CONTRACT §8). Under such a grant a purpose it does not name is a 403."""
@@ -427,7 +427,7 @@ def open_feed(session: Session, actor: Actor, request: PartnerRequest) -> Grant 
 
 
 def deliver(
-    session: Session, actor: Actor, items: Sequence[FeedItem], request: PartnerRequest, *, zone: ZoneInfo
+    session: Session, actor: PartnerActor, items: Sequence[FeedItem], request: PartnerRequest, *, zone: ZoneInfo
 ) -> list[dict[str, Any] | None]:
     """The CloudEvent ``data`` of each stream event that may leave for the actor's agency at
     this instant, or None for one withheld.
@@ -476,7 +476,7 @@ def deliver(
 
 def _records(
     session: Session,
-    actor: Actor,
+    actor: PartnerActor,
     grant: Grant,
     attempt: _Attempt,
     items: list[FeedItem],
@@ -514,7 +514,7 @@ def _records(
 
 def _release_notices(
     session: Session,
-    actor: Actor,
+    actor: PartnerActor,
     items: Sequence[FeedItem],
     positions: list[int],
     results: list[dict[str, Any] | None],
@@ -568,7 +568,7 @@ def _release_notices(
         )  # fmt: skip
 
 
-def _withhold(session: Session, actor: Actor, refusal: Refusal, items: Sequence[FeedItem]) -> None:
+def _withhold(session: Session, actor: PartnerActor, refusal: Refusal, items: Sequence[FeedItem]) -> None:
     """One refusal entry for the events withheld together, naming their stream sequences."""
     ids = _unique_ids(items)
     details = refusal.details | {"records": [str(i) for i in ids], "sequences": [i.sequence for i in items]}

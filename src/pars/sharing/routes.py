@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings, require
+from pars.actors import Actor
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings
 from pars.api.openapi import also
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.auth.deps import require
 from pars.clock import now
 from pars.pagination import DEFAULT_LIMIT, parse_limit
+from pars.permissions import Permission
 from pars.settings import Settings
 from pars.sharing import agreements, cases, detainers
 from pars.sharing.agreements import Policy

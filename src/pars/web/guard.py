@@ -3,7 +3,8 @@
 - The session cookie (`pars_session`: HttpOnly, Secure, SameSite=Lax) names a browser session
   (`auth.signin`); a page without one, or after 30 minutes idle, redirects to the sign-in page.
 - Every POST form carries the CSRF token (`csrf`), which must equal the `pars_csrf` cookie.
-- `allowed(permission)` is the page's role check; a refusal is audited like the API's.
+- `allowed(permission)` is the page's role check, `allowed_city` and `allowed_partner` also the
+  caller's kind (`pars.actors`); the rule and its audited refusal are the API's (`pars.auth.deps`).
 - Errors on pages are pages: the exception handlers answer HTML where the API answers
   problem+json.
 """
@@ -21,15 +22,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pars.actors import AnyActor, CityActor, PartnerActor
 from pars.api import problems
 from pars.api.deps import SessionDep
-from pars.audit import AuditAction
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.auth import deps as checks
 from pars.auth.service import actor_for
 from pars.auth.signin import STAGE_SIGNED_IN, SessionOver, resume
-from pars.errors import DomainError, FieldError, Forbidden, Invalid, Refusal
+from pars.errors import DomainError, FieldError, Invalid
 from pars.inputs import text_problem
+from pars.permissions import Permission
 from pars.web.render import CSRF_COOKIE, page
 
 SESSION_COOKIE = "pars_session"
@@ -77,7 +78,7 @@ def safe_next(path: str | None) -> str:
     return path
 
 
-def web_actor(request: Request, session: SessionDep) -> Actor:
+def web_actor(request: Request, session: SessionDep) -> AnyActor:
     try:
         row = resume(session, request.cookies.get(SESSION_COOKIE), STAGE_SIGNED_IN)
     except SessionOver as over:
@@ -101,19 +102,33 @@ def _return_to(request: Request) -> str:
     return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
-WebActor = Annotated[Actor, Depends(web_actor)]
+WebActor = Annotated[AnyActor, Depends(web_actor)]
 
 
-def allowed(permission: Permission) -> Callable[[Actor], Actor]:
-    """The page's role check: `actor: Annotated[Actor, Depends(allowed(Permission.X))]`."""
+def allowed(permission: Permission) -> Callable[[AnyActor], AnyActor]:
+    """The page's role check: `actor: Annotated[AnyActor, Depends(allowed(Permission.X))]`; the
+    same rule and refusal as the API's (`pars.auth.deps`)."""
 
-    def check(actor: WebActor) -> Actor:
-        if not actor.may(permission):
-            raise Forbidden(
-                "your roles do not allow this page",
-                refusal=Refusal(AuditAction.AUTH_DENIED, None, {"permission": str(permission), "channel": "web"}),
-            )
-        return actor
+    def check(actor: WebActor) -> AnyActor:
+        return checks.allowed(actor, permission, page=True)
+
+    return check
+
+
+def allowed_city(permission: Permission) -> Callable[[AnyActor], CityActor]:
+    """A page that shows or changes city records: partners are refused (`pars.actors`)."""
+
+    def check(actor: WebActor) -> CityActor:
+        return checks.allowed_city(actor, permission, page=True)
+
+    return check
+
+
+def allowed_partner(permission: Permission) -> Callable[[AnyActor], PartnerActor]:
+    """A partner page: its records come only through the sharing gate."""
+
+    def check(actor: WebActor) -> PartnerActor:
+        return checks.allowed_partner(actor, permission, page=True)
 
     return check
 

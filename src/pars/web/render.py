@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.actors import Actor
 from pars.auth.signin import IDLE_LIMIT
+from pars.pagination import encode_cursor
+from pars.permissions import Permission
 from pars.settings import Settings
 
 HERE = Path(__file__).parent
@@ -123,3 +125,8 @@ def _install_filters() -> None:
 
 
 _install_filters()
+
+
+def trail_link(seq: int) -> str:
+    """The trail page that starts at entry `seq` (newest first, so its cursor is seq + 1)."""
+    return "/oversight/audit?" + urlencode({"cursor": encode_cursor([seq + 1])})

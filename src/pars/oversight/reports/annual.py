@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import Invalid
 from pars.oversight import alerts as alert_service

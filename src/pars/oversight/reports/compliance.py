@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pars.audit.actions import AuditAction
+from pars.actions import AuditAction
 from pars.audit.models import AuditEntry
 from pars.oversight import alerts as alert_service
 from pars.oversight.alerts import ReviewOutcome

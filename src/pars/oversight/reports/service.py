@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.audit import AuditAction, record_event
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.oversight.reports.compliance import compliance_report, period_of
 from pars.oversight.reports.period import Period

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pars.audit.actions import AuditAction
+from pars.actions import AuditAction
 from pars.auth.models import Agency
 from pars.oversight import alerts as alert_service
 from pars.oversight.reports.compliance import PURPOSE_RULES

@@ -12,27 +12,26 @@ message next to the field it names, with the refusal's status.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.api.deps import SessionDep
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.auth.service import agency_by_code, list_agencies, user_names
 from pars.clock import now
 from pars.errors import DomainError, Invalid, NotFound
 from pars.pagination import MAX_LIMIT, parse_limit
+from pars.permissions import Permission
 from pars.settings import Settings
 from pars.sharing import agreements
 from pars.sharing.agreements import Policy
 from pars.sharing.grants import compile_agreement
-from pars.sharing.models import Agreement
-from pars.sharing.routes import PolicyDep
-from pars.sharing.schemas import AgreementIn
-from pars.web.agreement_forms import (
+from pars.sharing.models import Agreement, AgreementVersion
+from pars.sharing.pages_forms import (
     EndForm,
     Errors,
     TermsForm,
@@ -44,8 +43,7 @@ from pars.web.agreement_forms import (
     terms_input,
     vocabulary,
 )
-from pars.web.agreement_impact import impact_context
-from pars.web.agreement_views import (
+from pars.sharing.pages_views import (
     actions_for,
     countdown_of,
     history,
@@ -56,11 +54,35 @@ from pars.web.agreement_views import (
     version_views,
     window_of,
 )
+from pars.sharing.routes import PolicyDep
+from pars.sharing.schemas import AgreementIn
 from pars.web.guard import Csrf, allowed
 from pars.web.render import flash, page
 from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
+
+
+class Evidence(Protocol):
+    """What the agreement page shows beside the ballot for the version awaiting votes (the
+    impact preview, `pars.oversight.pages_impact`): oversight is above sharing, so the app
+    hands it to the pages (``app.state.agreement_evidence``) instead of sharing importing it."""
+
+    def __call__(
+        self,
+        session: Session,
+        actor: Actor,
+        agreement: Agreement,
+        pending: AgreementVersion | None,
+        period: tuple[str, str],
+        zone: ZoneInfo,
+    ) -> dict[str, Any]: ...
+
+
+def evidence(request: Request) -> Evidence:
+    shown: Evidence = request.app.state.agreement_evidence
+    return shown
+
 
 Reader = Annotated[Actor, Depends(allowed(Permission.READ_AGREEMENTS))]
 Governor = Annotated[Actor, Depends(allowed(Permission.GOVERN_AGREEMENTS))]
@@ -206,7 +228,7 @@ def _detail_page(
         "values": values or EndForm(),
         "title": shown_version(agreement, plan, instant).title,
     }
-    context |= impact_context(session, actor, agreement, pending_version(agreement), period, zone)
+    context |= evidence(request)(session, actor, agreement, pending_version(agreement), period, zone)
     return page(request, "agreements/detail.html", context, status=status)
 
 

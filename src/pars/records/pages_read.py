@@ -16,18 +16,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from pars.actors import AnyActor, CityActor
 from pars.api.deps import SessionDep
 from pars.audit import AuditAction
 from pars.audit.disclosures import list_disclosures
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import DomainError, Forbidden, Invalid, Refusal
+from pars.permissions import Permission
 from pars.records import history, search
+from pars.records.pages_forms import BAIL_TYPES, DECISIONS, ChargeRow, Errors, charge_rows, field_errors, local_input
 from pars.records.schemas import Status
 from pars.records.serialize import arrest_record
 from pars.web.guard import allowed
-from pars.web.records_forms import BAIL_TYPES, DECISIONS, ChargeRow, Errors, charge_rows, field_errors, local_input
 from pars.web.render import page
 from pars.work import settle
 
@@ -43,9 +43,9 @@ PAGE_SIZE = 25
 DISCLOSURES_SHOWN = 50
 
 
-def city_reader(actor: Annotated[Actor, Depends(allowed(Permission.READ_RECORDS))]) -> Actor:
+def city_reader(actor: Annotated[AnyActor, Depends(allowed(Permission.READ_RECORDS))]) -> CityActor:
     """City roles only: a partner reads records through its agreement, on its search page."""
-    if actor.is_partner:
+    if not isinstance(actor, CityActor):
         raise Forbidden(
             "partners search records under their agreement, on the Search page",
             refusal=Refusal(AuditAction.AUTH_DENIED, None, {"permission": "city_records", "channel": "web"}),
@@ -53,7 +53,7 @@ def city_reader(actor: Annotated[Actor, Depends(allowed(Permission.READ_RECORDS)
     return actor
 
 
-CityReader = Annotated[Actor, Depends(city_reader)]
+CityReader = Annotated[CityActor, Depends(city_reader)]
 
 
 @dataclass
@@ -99,7 +99,7 @@ def record_page(request: Request, session: SessionDep, actor: CityReader, arrest
 
 
 def render_record(
-    request: Request, session: SessionDep, actor: Actor, arrest_id: uuid.UUID, failed: Failed | None = None
+    request: Request, session: SessionDep, actor: CityActor, arrest_id: uuid.UUID, failed: Failed | None = None
 ) -> HTMLResponse:
     """The record page; `failed` shows a workflow form again with its errors (and the status)."""
     arrest = search.read_arrest(session, actor, arrest_id)

@@ -16,21 +16,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from pars.actors import CityActor
 from pars.api.deps import SessionDep, get_settings
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import DomainError, Invalid
 from pars.pagination import Page
+from pars.permissions import Permission
 from pars.records import search, workflow
 from pars.records.models import Arrest
 from pars.records.numbers import display_tracking_number
-from pars.records.schemas import ArraignmentIn, ChargingDecisionIn, CommitmentIn, ReleaseIn, SealIn
-from pars.records.search import DocketEntry
-from pars.records.serialize import arrest_record
-from pars.settings import Settings
-from pars.web.guard import Csrf, allowed
-from pars.web.records_forms import (
+from pars.records.pages_forms import (
     BAIL_TYPES,
     DECISIONS,
     ChargeRow,
@@ -42,19 +37,24 @@ from pars.web.records_forms import (
     optional,
     validation_errors,
 )
-from pars.web.records_pages import Failed, render_record
+from pars.records.pages_read import Failed, render_record
+from pars.records.schemas import ArraignmentIn, ChargingDecisionIn, CommitmentIn, ReleaseIn, SealIn
+from pars.records.search import DocketEntry
+from pars.records.serialize import arrest_record
+from pars.settings import Settings
+from pars.web.guard import Csrf, allowed_city
 from pars.web.render import flash, page
 from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-Charging = Annotated[Actor, Depends(allowed(Permission.DECIDE_CHARGES))]
-Magistrate = Annotated[Actor, Depends(allowed(Permission.ARRAIGN))]
-Docket = Annotated[Actor, Depends(allowed(Permission.READ_DOCKET))]
-Committer = Annotated[Actor, Depends(allowed(Permission.COMMIT))]
-Releaser = Annotated[Actor, Depends(allowed(Permission.RELEASE))]
-Sealer = Annotated[Actor, Depends(allowed(Permission.SEAL))]
+Charging = Annotated[CityActor, Depends(allowed_city(Permission.DECIDE_CHARGES))]
+Magistrate = Annotated[CityActor, Depends(allowed_city(Permission.ARRAIGN))]
+Docket = Annotated[CityActor, Depends(allowed_city(Permission.READ_DOCKET))]
+Committer = Annotated[CityActor, Depends(allowed_city(Permission.COMMIT))]
+Releaser = Annotated[CityActor, Depends(allowed_city(Permission.RELEASE))]
+Sealer = Annotated[CityActor, Depends(allowed_city(Permission.SEAL))]
 QUEUE_SIZE = 50
 BACK = ("/charging", "/docket")
 
@@ -69,7 +69,7 @@ def charging_queue(request: Request, session: SessionDep, actor: Charging, curso
 
 
 def render_queue(
-    request: Request, session: SessionDep, actor: Actor, cursor: str | None = None, failed: Failed | None = None
+    request: Request, session: SessionDep, actor: CityActor, cursor: str | None = None, failed: Failed | None = None
 ) -> HTMLResponse:
     found = search.charging_queue(session, actor, limit=QUEUE_SIZE, cursor=cursor)
     entries = _entries(found.items)
@@ -93,7 +93,7 @@ def docket(
 def render_docket(
     request: Request,
     session: SessionDep,
-    actor: Actor,
+    actor: CityActor,
     settings: Settings,
     cursor: str | None = None,
     failed: Failed | None = None,
@@ -119,7 +119,7 @@ def _next(request: Request, found: Page[Any]) -> str | None:
 def _step(
     request: Request,
     session: SessionDep,
-    actor: Actor,
+    actor: CityActor,
     arrest_id: uuid.UUID,
     *,
     form: str,

@@ -22,12 +22,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor, PartnerActor
 from pars.api.deps import SessionDep, get_settings
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import DomainError, FieldError, Invalid, NotFound, TooManyRequests
 from pars.inputs import header_text_problem
+from pars.permissions import Permission
 from pars.records.fields import ALWAYS_PRESENT
 from pars.records.schemas import Status
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, check_parameter_names
@@ -37,13 +37,14 @@ from pars.sharing.gate import PartnerRequest
 from pars.sharing.grants import Grant, compile_agreement, grant_in_force
 from pars.sharing.models import Agreement
 from pars.sharing.vocabulary import Channel, Refused
-from pars.web.guard import Csrf, allowed, error_page
+from pars.web.guard import Csrf, allowed_partner, error_page
 from pars.web.render import page
 from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
 
-PartnerActor = Annotated[Actor, Depends(allowed(Permission.READ_FEED))]
+# Partner pages: a partner whose roles let it read records, and only through the gate.
+Partner = Annotated[PartnerActor, Depends(allowed_partner(Permission.READ_RECORDS))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PAGE_SIZE = 25
 
@@ -174,7 +175,7 @@ def _form_context(
 
 
 @router.get("/partner/search")
-def search_form(request: Request, session: SessionDep, actor: PartnerActor) -> HTMLResponse:
+def search_form(request: Request, session: SessionDep, actor: Partner) -> HTMLResponse:
     grant = _grant(session, actor)
     if grant is None:
         return _not_in_force(request, session, actor)
@@ -218,7 +219,7 @@ def search(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    actor: PartnerActor,
+    actor: Partner,
     posted: Annotated[list[str], Depends(_posted_names)],
     purpose: Annotated[str, Form()] = "",
     case_reference: Annotated[str, Form()] = "",
@@ -322,7 +323,7 @@ def record(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    actor: PartnerActor,
+    actor: Partner,
     arrest_id: uuid.UUID,
     purpose: str = "",
     case_reference: str = "",

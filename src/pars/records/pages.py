@@ -1,6 +1,6 @@
 """The city's daily work pages (issue 7): booking an arrest, with statute search over the offense
 catalog. The other records pages live beside this module and are mounted on its `router`:
-`records_work` (charging queue, docket, workflow steps), `records_pages` (search, record page).
+`pages_work` (charging queue, docket, workflow steps), `pages_read` (search, record page).
 
 Booking works without JavaScript: "Look up" re-renders the form with the statutes matching a
 row's text and "Use" picks one; `static/records.js` does the same as you type, from the small
@@ -15,18 +15,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from pars.actors import CityActor
 from pars.api.deps import SessionDep, get_settings
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.catalog import get_catalog
 from pars.errors import DomainError, Invalid
-from pars.records import intake
+from pars.permissions import Permission
+from pars.records import intake, pages_read, pages_work
 from pars.records.numbers import display_tracking_number
-from pars.records.schemas import ArrestIn, ChargeIn
-from pars.settings import Settings
-from pars.web import records_pages, records_work
-from pars.web.guard import CsrfToken, WebActor, allowed
-from pars.web.records_forms import (
+from pars.records.pages_forms import (
     ChargeRow,
     Errors,
     aliases_payload,
@@ -38,12 +34,15 @@ from pars.web.records_forms import (
     optional,
     validation_errors,
 )
+from pars.records.schemas import ArrestIn, ChargeIn
+from pars.settings import Settings
+from pars.web.guard import CsrfToken, WebActor, allowed_city
 from pars.web.render import flash, page
 from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
 
-Booker = Annotated[Actor, Depends(allowed(Permission.CREATE_ARREST))]
+Booker = Annotated[CityActor, Depends(allowed_city(Permission.CREATE_ARREST))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 # How many statutes a search shows: enough to choose from, small enough to read.
@@ -179,5 +178,5 @@ def _arrest_payload(values: dict[str, str], charges: list[dict[str, Any]], setti
     return {"person": person, "arrest": arrest, "charges": charges, "narrative": v["narrative"]}
 
 
-router.include_router(records_work.router)
-router.include_router(records_pages.router)
+router.include_router(pages_work.router)
+router.include_router(pages_read.router)

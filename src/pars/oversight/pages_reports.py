@@ -19,9 +19,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.api.deps import SessionDep, get_settings
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.clock import now
 from pars.errors import DomainError, Invalid
 from pars.oversight.reports import service as reports
@@ -29,11 +28,11 @@ from pars.oversight.reports.compliance import BREACH_TERMS
 from pars.oversight.reports.service import ReportFormat
 from pars.oversight.routes import PAGE_POLICY
 from pars.oversight.schemas import TransparencyOut
-from pars.pagination import encode_cursor
+from pars.permissions import Permission
 from pars.settings import Settings
 from pars.sharing import agreements
 from pars.web.guard import allowed
-from pars.web.render import page
+from pars.web.render import page, trail_link
 from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
@@ -43,11 +42,6 @@ ReportReader = Annotated[Actor, Depends(allowed(Permission.READ_REPORTS))]
 From = Annotated[str, Query(alias="from")]
 To = Annotated[str, Query(alias="to")]
 EVIDENCE_SHOWN = 30
-
-
-def trail_link(seq: int) -> str:
-    """The trail page that starts at entry `seq` (newest first, so its cursor is seq + 1)."""
-    return "/oversight/audit?" + urlencode({"cursor": encode_cursor([seq + 1])})
 
 
 def _period_query(start: str, end: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pars.clock import now
 from pars.db import Base
-from pars.feed.signals import CHANNEL, WAKE
+from pars.outbox.signals import CHANNEL, WAKE
 
 # Key in Session.info: this transaction has something for the feed (outbox or stream events).
 _WAKE = "pars.feed.wake"

@@ -1,6 +1,6 @@
 """The oversight pages (issue 7 item 8): alerts and their review, the audit trail and its
 verification, the accounting of disclosures for a person; the reports are in
-`oversight_reports`, mounted on the same router.
+`pages_reports`, mounted on the same router.
 
 Oversight reads and never changes anything but an alert's review. Every page calls the service
 behind the matching API route (`pars.oversight.alerts`, `pars.audit.trail`,
@@ -19,39 +19,37 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from pars.actions import AuditAction, Outcome
+from pars.actors import Actor, CityActor
 from pars.api.deps import SessionDep, get_settings
 from pars.audit import disclosures, trail
-from pars.audit.actions import AuditAction, Outcome
 from pars.audit.models import AuditEntry, Disclosure
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.auth.service import user_names
 from pars.errors import DomainError, FieldError, Invalid, NotFound
-from pars.oversight import alerts
+from pars.oversight import alerts, pages_reports
 from pars.oversight.models import Alert
 from pars.oversight.rules import RULE_NAMES
 from pars.oversight.schemas import ReviewIn
 from pars.pagination import Page
+from pars.permissions import Permission
 from pars.records import search
 from pars.records.models import Arrest
 from pars.records.numbers import display_tracking_number
 from pars.records.search import SearchQuery
 from pars.settings import Settings
-from pars.web import oversight_reports
-from pars.web.guard import Csrf, allowed, error_page, safe_next
-from pars.web.oversight_reports import trail_link
-from pars.web.render import flash, page
+from pars.web.guard import Csrf, allowed, allowed_city, error_page, safe_next
+from pars.web.render import flash, page, trail_link
 from pars.work import settle
 
 router = APIRouter(include_in_schema=False)
-router.include_router(oversight_reports.router)
+router.include_router(pages_reports.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AlertReader = Annotated[Actor, Depends(allowed(Permission.READ_ALERTS))]
 Reviewer = Annotated[Actor, Depends(allowed(Permission.REVIEW_ALERTS))]
 TrailReader = Annotated[Actor, Depends(allowed(Permission.READ_AUDIT))]
 Verifier = Annotated[Actor, Depends(allowed(Permission.VERIFY_AUDIT))]
-DisclosureReader = Annotated[Actor, Depends(allowed(Permission.READ_DISCLOSURES))]
+DisclosureReader = Annotated[CityActor, Depends(allowed_city(Permission.READ_DISCLOSURES))]
 From = Annotated[str, Query(alias="from")]
 To = Annotated[str, Query(alias="to")]
 

@@ -19,18 +19,18 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pars.actors import Actor
 from pars.api.deps import SessionDep, get_settings
 from pars.auth.models import Agency
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.auth.service import user_names
 from pars.errors import DomainError, Invalid, NotFound
 from pars.oversight import complaints
 from pars.oversight.complaint_schemas import ComplaintIn, OutcomeIn
 from pars.oversight.complaints import ComplaintFilter, ComplaintOutcome, NewComplaint
+from pars.permissions import Permission
+from pars.records.pages_forms import local_input, local_instant
 from pars.settings import Settings
 from pars.web.guard import Csrf, allowed, error_page
-from pars.web.records_forms import local_input, local_instant
 from pars.web.render import flash, page
 from pars.work import settle
 

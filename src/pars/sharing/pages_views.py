@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pars.actors import Actor
 from pars.auth.models import Agency
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.permissions import Permission
 from pars.sharing.agreements import LiftBallot
 from pars.sharing.grants import Plan
 from pars.sharing.models import Agreement, AgreementVersion

@@ -8,10 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings, require
+from pars.actions import Outcome
+from pars.actors import Actor
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings
 from pars.api.openapi import also
 from pars.audit import disclosures, trail
-from pars.audit.actions import Outcome
 from pars.audit.models import AuditEntry, Disclosure
 from pars.audit.schemas import (
     AuditEntryOut,
@@ -22,9 +23,9 @@ from pars.audit.schemas import (
     ProblemOut,
     VerificationOut,
 )
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.auth.deps import require
 from pars.pagination import DEFAULT_LIMIT, parse_limit
+from pars.permissions import Permission
 from pars.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["audit"])

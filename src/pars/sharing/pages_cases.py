@@ -25,22 +25,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from pars.actions import Outcome
+from pars.actors import Actor
 from pars.api.deps import SessionDep, get_settings
 from pars.audit import AuditAction
-from pars.audit.actions import Outcome
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
 from pars.auth.service import list_agencies, user_names
 from pars.clock import now
 from pars.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound, Refusal
 from pars.pagination import MAX_LIMIT
+from pars.permissions import Permission
 from pars.settings import Settings
 from pars.sharing import case_lookups, cases
 from pars.sharing.case_lookups import CaseState
 from pars.sharing.schemas import CaseIn
 from pars.web.guard import Csrf, CsrfToken, allowed, error_page
-from pars.web.oversight_reports import trail_link
-from pars.web.render import flash, page
+from pars.web.render import flash, page, trail_link
 from pars.work import settle
 
 router = APIRouter(include_in_schema=False)

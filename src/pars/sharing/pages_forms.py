@@ -20,9 +20,9 @@ from pars.records.fields import RECORD_FIELDS
 from pars.records.schemas import Status
 from pars.sharing.agreements import Policy
 from pars.sharing.models import AgreementVersion
+from pars.sharing.pages_views import window_of
 from pars.sharing.schemas import AgreementIn, SuspensionIn, TerminationIn, TermsIn
 from pars.sharing.vocabulary import Channel, Purpose
-from pars.web.agreement_views import window_of
 
 SUMMARY = ""  # the key of errors that belong to no one field
 Errors = dict[str, list[str]]

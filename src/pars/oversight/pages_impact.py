@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from pars.auth.permissions import Permission
-from pars.auth.principal import Actor
+from pars.actors import Actor
 from pars.errors import Invalid
 from pars.oversight import impact
+from pars.permissions import Permission
 from pars.sharing.models import Agreement, AgreementVersion
 
 

@@ -1,7 +1,7 @@
 """Wake-ups: a commit that added outbox events, or a fan-out that added stream events, wakes the
 worker and open event streams at once instead of at their next poll.
 
-Inside one process that is ``WAKE`` (a ``Session`` ``after_commit`` hook in ``pars.feed.outbox``).
+Inside one process that is ``WAKE`` (a ``Session`` ``after_commit`` hook in ``pars.outbox.events``).
 Between processes it is PostgreSQL ``LISTEN/NOTIFY`` (see ``pars.feed.worker``) and, when
 ``PARS_NATS_URL`` is set, NATS JetStream (``pars.feed.bus``), whose notices of new stream events
 arrive here as ``NEWS``. Polling stays underneath all of them, so a lost wake-up only delays,
