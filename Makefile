@@ -24,11 +24,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-## lint: ruff and mypy
+## lint: ruff, ruff format, mypy --strict on src and tests, and the layering contract (.importlinter)
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
-	$(BIN)/mypy src
+	$(BIN)/ruff check src tests bench evaluation
+	$(BIN)/ruff format --check src tests bench evaluation
+	$(BIN)/mypy src tests
+	$(BIN)/lint-imports
 
 ## bench: every benchmark on SQLite and PostgreSQL (under 15 minutes); bench/results.json and a Markdown table
 bench: $(STAMP)

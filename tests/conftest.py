@@ -137,7 +137,7 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def db(engine: Engine, clock: FrozenClock, audit_key_file: Path) -> Iterator[Engine]:
+def db(engine: Engine, clock: FrozenClock, audit_key_file: Path) -> Engine:
     """An empty, bootstrapped database: the PARS agency and its administrator (ADMIN_KEY), and
     the trail's first signed checkpoint, as `pars init` leaves it."""
     _empty_tables(engine)

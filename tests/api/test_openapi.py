@@ -52,7 +52,7 @@ class Checked:
         # An event stream that is allowed never ends: asked to resume after no sequence, it
         # answers at once with an error instead.
         headers = {**STREAM_HEADERS, **(headers or {})} if path in STREAMS else headers
-        response = self.client.request(method, url or _fill(path), headers=headers, **kwargs)
+        response: httpx.Response = self.client.request(method, url or _fill(path), headers=headers, **kwargs)
         self.check(method, path, response)
         self.seen.setdefault((method, path), set()).add(response.status_code)
         return response
@@ -90,13 +90,13 @@ def test_every_operation_answers_only_documented_statuses_as_documented_problems
             checked.send(method, path)
             continue
         operations_seen += 1
-        body = {"json": {}} if has_body else {}
+        body: dict[str, Any] = {"json": {}} if has_body else {}
         checked.send(method, path, **body)  # no key
         statuses = {
             name: checked.send(method, path, headers=key.headers, **body).status_code for name, key in keys.items()
         }
         allowed = [name for name, status in statuses.items() if status != 403]
-        probe = {"headers": keys[allowed[0] if allowed else "city"].headers}
+        probe: dict[str, Any] = {"headers": keys[allowed[0] if allowed else "city"].headers}
         checked.send(method, path, url=_fill(path) + "?colour=red", **probe, **body)  # unknown parameter
         checked.send(method, path, url=_fill(path) + "?place_of_birth=X", **probe, **body)  # a probe
         if "{" in path:
@@ -188,7 +188,7 @@ def test_an_unreachable_database_is_a_documented_503_on_every_operation_that_tou
         for method, path, has_body in _api_operations(client):
             if "503" not in checked.document["paths"][path][method.lower()]["responses"]:
                 continue  # `/metrics` leaves the arrest counts out and still answers (test_saturation)
-            body = {"json": {}} if has_body else {}
+            body: dict[str, Any] = {"json": {}} if has_body else {}
             response = checked.send(method, path, headers={"Authorization": "Bearer pars_x_y"}, **body)
             assert response.status_code == 503, f"{method} {path}: {response.status_code}"
             assert int(response.headers["Retry-After"]) >= 1

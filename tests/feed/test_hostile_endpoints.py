@@ -6,6 +6,7 @@ does not grow by the answer's size, and nothing is lost or delivered twice under
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -44,6 +45,10 @@ def _until(predicate: Callable[[], bool], timeout: float, step: float = 0.05) ->
             return True
         time.sleep(step)
     return predicate()
+
+
+def _at_least(receiver: Receiver, count: int) -> bool:
+    return len(receiver.received) >= count
 
 
 @pytest.fixture
@@ -151,7 +156,7 @@ def test_hostile_endpoints_never_delay_another_partner(
         record = book(charges=FIREARMS_CHARGE)
         committed_at, expected = time.monotonic(), len(ids) + 1
         ids.append(record["id"])
-        assert _until(lambda n=expected: len(receiver.received) >= n, timeout=30), "a healthy event was held up"
+        assert _until(functools.partial(_at_least, receiver, expected), timeout=30), "a healthy event was held up"
         quiet.append(receiver.received[-1].started - committed_at)
     budget = max(2.0, 4 * statistics.median(quiet))
 
@@ -167,7 +172,7 @@ def test_hostile_endpoints_never_delay_another_partner(
         committed[record["id"]] = time.monotonic()
         ids.append(record["id"])
         expected = len(ids)
-        assert _until(lambda n=expected: len(receiver.received) >= n, timeout=30), "a healthy event was held up"
+        assert _until(functools.partial(_at_least, receiver, expected), timeout=30), "a healthy event was held up"
     peak = memory.peak
     memory.stop()
 

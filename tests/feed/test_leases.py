@@ -36,7 +36,7 @@ def test_a_lease_that_an_attempt_could_outlive_is_refused_at_start_up(settings: 
     with pytest.raises(ValidationError, match="PARS_WEBHOOK_LEASE_SECONDS must be at least 100"):
         Settings(database_url=settings.database_url, webhook_deadline_seconds=50)
     with pytest.raises(ValidationError):
-        Settings(database_url=settings.database_url, webhook_private_targets="sometimes")  # type: ignore[arg-type]
+        Settings(database_url=settings.database_url, webhook_private_targets="sometimes")
     with pytest.raises(ValueError, match="lease must be at least 20s"):
         WorkerOptions(schedule=SCHEDULE, zone=settings.zone, lease=timedelta(seconds=15), deadline=10)
     options = WorkerOptions.from_settings(settings)

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
+from pars.actors import PartnerActor
 from pars.auth.models import User as UserRow
 from pars.auth.service import actor_for
 from pars.clock import FrozenClock
@@ -64,6 +65,7 @@ def test_recording_a_gone_endpoint_and_deleting_its_subscription_take_locks_in_o
     results = [Result(sent, 410, 5, DeliveryError.HTTP_STATUS) for sent in outgoing]  # the endpoint is gone
     with factory() as lookup:
         partner = actor_for(lookup.get_one(UserRow, uuid.UUID(fbi.id)))
+        assert isinstance(partner, PartnerActor)
 
     holding, go = threading.Event(), threading.Event()
     recorder: dict[str, int] = {}

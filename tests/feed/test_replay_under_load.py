@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pars.actors import Actor
+from pars.actors import Actor, PartnerActor
 from pars.auth.models import User as UserRow
 from pars.auth.service import actor_for
 from pars.clock import FrozenClock, SystemClock
@@ -50,6 +50,10 @@ def _as(factory: sessionmaker[Session], clock: FrozenClock, actor: Actor, action
         *args: object, **kwargs: object) -> None:  # fmt: skip
     with unit_of_work(factory, clock, actor) as work:
         action(work, actor, *args, **kwargs)
+
+
+def _more_than(receiver: Receiver, count: int) -> bool:
+    return len(receiver.received) > count
 
 
 def _race(actions: list[Callable[[], object]]) -> list[BaseException]:
@@ -93,6 +97,7 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
     factory = make_session_factory(db)
     with factory() as lookup:
         partner = actor_for(lookup.get_one(UserRow, uuid.UUID(fbi.id)))
+        assert isinstance(partner, PartnerActor)
     # The worker on the system clock, so that a retry (a busy machine can make an attempt miss
     # its deadline) comes due; the jobs it is given were made on the test's frozen clock, in the past.
     options = WorkerOptions(schedule=(timedelta(seconds=1),), zone=settings.zone, deadline=2.0, batch=64, per_endpoint=16,
@@ -111,7 +116,7 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
             before = len(receiver.received)
             with unit_of_work(factory, clock, partner) as work:  # the stream so far, queued for it
                 service.replay(work, partner, subscription_id, after=0)
-            arrived = receiver.when(lambda n=before: len(receiver.received) > n + 2, timeout=30)
+            arrived = receiver.when(functools.partial(_more_than, receiver, before + 2), timeout=30)
             assert arrived, (len(subscriptions), worker.failures, worker.in_flight, errors, thread.is_alive())
             replay = functools.partial(_as, factory, clock, partner, service.replay, subscription_id, after=0)
             delete = functools.partial(_as, factory, clock, partner, service.delete_subscription, subscription_id)
@@ -131,5 +136,5 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
     assert recorded == len(receiver.received)
     # A deleted subscription is sent nothing more.
     with factory() as check:
-        for subscription_id in subscriptions:
-            assert check.get_one(Subscription, uuid.UUID(subscription_id)).status == "deleted"
+        for stored_id in subscriptions:
+            assert check.get_one(Subscription, uuid.UUID(stored_id)).status == "deleted"

@@ -24,7 +24,7 @@ from pars.settings import Settings
 from tests.conftest import User, listening_socket
 from tests.feed.conftest import feed_headers
 from tests.feed.receivers import Receiver
-from tests.sharing.test_no_other_path import MARK, _marked_booking
+from tests.sharing.conftest import MARK, marked_booking
 
 Make = Callable[..., dict[str, Any]]
 
@@ -166,7 +166,7 @@ def test_every_channel_carries_only_granted_fields(
 ) -> None:
     agreement(fields=["person.name", "arrest.arrested_at", "charges"])
     subscribe(fbi, receiver.url())
-    record = client.post("/api/v1/arrests", json=_marked_booking(), headers=booking.headers).json()
+    record = client.post("/api/v1/arrests", json=marked_booking(), headers=booking.headers).json()
     worker.drain()
     assert receiver.wait_for(1)
     polled = client.get("/api/v1/feed", headers=feed_headers(fbi)).text

@@ -96,7 +96,7 @@ def _serve(cert: Path, key: Path) -> Iterator[TlsReceiver]:
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    context.sni_callback = lambda _socket, name, _context: seen.server_names.append(name)  # type: ignore[assignment,func-returns-value]
+    context.sni_callback = lambda _socket, name, _context: seen.server_names.append(name)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     seen.port = server.server_address[1]

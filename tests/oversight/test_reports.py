@@ -4,6 +4,7 @@ trail; its CSV says the same as its JSON; the disparate-impact table compares th
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import uuid
 from collections import Counter
@@ -220,7 +221,13 @@ def test_purpose_limitation_counts_refusals_unexplained_lookups_and_the_new_aler
     write("found_nobody", 4, lambda s: _lookup(s, ice, agreement_id, None, invented, "ICE-X-78"))
     write("no_reference", 5, lambda s: _lookup(s, ice, agreement_id, crowd[3], None, None))
     for minute in range(3):
-        write("ambiguous", 10 + minute, lambda s, m=minute: _refusal(s, ice, agreement_id, "ambiguous", f"ICE-X-{m}"))
+        write(
+            "ambiguous",
+            10 + minute,
+            functools.partial(
+                _refusal, actor=ice, agreement_id=agreement_id, reason="ambiguous", reference=f"ICE-X-{minute}"
+            ),
+        )
     for minute in range(2):
         write("unregistered", 20 + minute, lambda s: _refusal(s, ice, agreement_id, "unregistered_case", "ICE-X-9"))
     write("too_broad", 30, lambda s: _refusal(s, ice, agreement_id, "search_too_broad", None))

@@ -18,6 +18,7 @@ from pars.actors import Actor, CityActor
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
+from pars.feed.worker import stop_worker
 from pars.oversight import windows
 from pars.oversight.models import Alert, ScanCursor
 from pars.oversight.scan import ScanResult, rebuild, scan, scan_once
@@ -110,7 +111,7 @@ def test_the_worker_raises_alerts_while_it_runs(
         assert [a.rule for a in alerts()] == ["no_case_reference"]
         assert time.monotonic() - written < 30
     finally:
-        worker_module.stop_worker(stop, worker.wake)
+        stop_worker(stop, worker.wake)
         thread.join(10)
 
 

@@ -54,7 +54,7 @@ def test_nothing_small_hides_nothing() -> None:
 
 def test_two_small_cells_of_a_row_that_add_up_to_twenty_are_both_ten() -> None:
     """10 + 10 = 20: the sum pins both, so something else must go."""
-    values = {"a": 10, "b": 10, "t": 20}
+    values: dict[Hashable, int] = {"a": 10, "b": 10, "t": 20}
     relations = [Relation("t", ("a", "b"))]
     shown = suppress(values, relations)
     assert shown == {"a": SMALL, "b": SMALL, "t": WITHHELD}
@@ -62,19 +62,19 @@ def test_two_small_cells_of_a_row_that_add_up_to_twenty_are_both_ten() -> None:
 
 def test_a_withheld_cell_of_eleven_beside_a_one_is_not_enough() -> None:
     """1 + x = 12 with x >= 11 gives x = 11 and the 1 back: the total goes too."""
-    values = {"a": 1, "b": 11, "t": 12}
+    values: dict[Hashable, int] = {"a": 1, "b": 11, "t": 12}
     shown = suppress(values, [Relation("t", ("a", "b"))])
     assert shown == {"a": SMALL, "b": WITHHELD, "t": WITHHELD}
 
 
 def test_a_small_total_is_hidden_with_its_only_part() -> None:
-    values = {"a": 0, "b": 7, "t": 7}
+    values: dict[Hashable, int] = {"a": 0, "b": 7, "t": 7}
     assert suppress(values, [Relation("t", ("a", "b"))]) == {"a": 0, "b": SMALL, "t": SMALL}
 
 
 def test_people_over_months_are_bounded_by_the_months_not_summed() -> None:
     """21 different people, 11 of them in one month: the other month had at least 10, so exactly 10."""
-    values = {"march": 10, "april": 11, "people": 21}
+    values: dict[Hashable, int] = {"march": 10, "april": 11, "people": 21}
     relations = [Relation("people", ("march", "april"), kind=Kind.DISTINCT)]
     assert propagate({"march": SMALL, "april": 11, "people": 21}, relations)["march"] == (10, 10)
     shown = suppress(values, relations)
@@ -143,7 +143,15 @@ def test_distinct_people_over_months_stay_hidden(rows: list[list[int]], data: st
 def test_people_bound_the_records_that_carried_them() -> None:
     """Records in two months add up to 32; 20 and 12 different people: the records are at least
     the people, so 20 and 12 exactly, unless the people are hidden too."""
-    values = {"dec": 20, "jan": 12, "total": 32, "dec people": 20, "jan people": 12, "one": 3, "total with one": 35}
+    values: dict[Hashable, int] = {
+        "dec": 20,
+        "jan": 12,
+        "total": 32,
+        "dec people": 20,
+        "jan people": 12,
+        "one": 3,
+        "total with one": 35,
+    }
     relations = [
         Relation("total", ("dec", "jan")),
         Relation("dec", ("dec people",), Kind.BOUND),

@@ -124,7 +124,7 @@ def _identity(record: dict[str, Any]) -> tuple[str, str]:
 
 
 def _person(**changes: Any) -> dict[str, Any]:
-    person = copy.deepcopy(arrest_body()["person"])
+    person: dict[str, Any] = copy.deepcopy(arrest_body()["person"])
     for key, value in changes.items():
         person[key] = value
     return person
@@ -164,7 +164,7 @@ def test_tracking_numbers_are_unique_and_valid(book: Callable[..., dict[str, Any
     assert all(is_valid_tracking_number(n) for n in numbers)
 
 
-NAMES = [
+NAMES: list[dict[str, str | None]] = [
     {"first": "José", "middle": "Ángel", "last": "Muñoz Peña", "suffix": "Jr."},
     {"first": "Thị Minh", "middle": None, "last": "Nguyễn", "suffix": None},
     {"first": "محمد", "middle": None, "last": "عبد الله", "suffix": None},

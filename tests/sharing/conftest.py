@@ -3,6 +3,7 @@ approved through the API."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pars.permissions import Role
-from tests.conftest import User
+from tests.conftest import User, arrest_body
 
 TERMS: dict[str, Any] = {
     "agency": "FBI",
@@ -85,3 +86,26 @@ def partner_headers(
     if case is not None:
         headers["PARS-Case-Reference"] = case
     return headers
+
+
+MARK = "ZZMARK"  # in every field a partner must not receive (tests/sharing/test_no_other_path.py)
+
+
+def marked_booking() -> dict[str, Any]:
+    """A booking whose every field outside the name, the arrest time and the charges holds `MARK`
+    (and an SSN): whatever reaches a partner beyond those came past the gate."""
+    body: dict[str, Any] = copy.deepcopy(arrest_body(charges=[{"statute": "18 § 6106 §§ A1", "grade": "F3"}]))
+    person = body["person"]
+    person["aliases"] = [{"first": f"{MARK}alias", "last": f"{MARK}alias"}]
+    person["sex"], person["race"], person["ethnicity"] = f"{MARK}sex", f"{MARK}race", f"{MARK}eth"
+    person["place_of_birth"], person["citizenship"] = f"{MARK}pob", f"{MARK}cit"
+    person["address"] = {"street": f"{MARK}street", "city": f"{MARK}city", "state": "PA", "zip": "19134"}
+    person["phone"], person["ssn"] = f"{MARK}phone", "987-65-4321"
+    person["identifiers"] = {"sid": f"{MARK}sid", "fbi_number": f"{MARK}fbi"}
+    body["arrest"]["location"] = f"{MARK}location"
+    body["arrest"]["incident_number"] = f"{MARK}dc"
+    body["arrest"]["arresting_officer"] = f"{MARK}badge"
+    body["narrative"] = f"{MARK}narrative"
+    body["victims"] = [{"name": {"first": f"{MARK}victim", "last": f"{MARK}victim"}, "phone": f"{MARK}vphone"}]
+    body["witnesses"] = [{"name": {"first": f"{MARK}witness", "last": f"{MARK}witness"}}]
+    return body

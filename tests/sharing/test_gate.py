@@ -265,7 +265,7 @@ def test_suspension_and_termination_stop_the_very_next_request(
 
 
 def _person(first: str, last: str, dob: str) -> dict[str, Any]:
-    person = copy.deepcopy(arrest_body()["person"])
+    person: dict[str, Any] = copy.deepcopy(arrest_body()["person"])
     person["name"] = {"first": first, "middle": None, "last": last, "suffix": None}
     person["dob"] = dob
     return person

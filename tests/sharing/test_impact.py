@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pars.actors import SYSTEM, Actor, CityActor
+from pars.actors import SYSTEM, CityActor
 from pars.audit.models import AuditEntry
 from pars.auth.schemas import AgencyIn
 from pars.auth.service import create_agency
@@ -53,7 +53,9 @@ V2_TERMS = {
 
 
 def _person(first: str, last: str, dob: str, race: str | None, ethnicity: str | None, **more: Any) -> dict[str, Any]:
-    body = arrest_body()["person"] | {"name": {"first": first, "middle": None, "last": last, "suffix": None}}
+    body: dict[str, Any] = arrest_body()["person"] | {
+        "name": {"first": first, "middle": None, "last": last, "suffix": None}
+    }
     return body | {"dob": dob, "race": race, "ethnicity": ethnicity} | more
 
 
@@ -241,7 +243,7 @@ def test_the_preview_counts_what_a_brute_force_reading_of_the_scope_admits(
     check()
 
 
-def _book(session: Session, clerk: Actor, spec: Spec, arrested_at: str) -> None:
+def _book(session: Session, clerk: CityActor, spec: Spec, arrested_at: str) -> None:
     body = arrest_body(
         charges=[{"statute": CHARGES[i][0], "grade": CHARGES[i][1]} for i in spec.charges],
         arrest=arrest_body()["arrest"] | {"arrested_at": arrested_at},

@@ -20,7 +20,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from pars.actors import SYSTEM
+from pars.actors import SYSTEM, CityActor
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, create_agency, create_user
 from pars.clock import FrozenClock
@@ -121,6 +121,7 @@ def test_a_partner_never_receives_more_than_its_grant(
             session, SYSTEM, UserIn(agency="PPD", name="clerk", roles=[Role.BOOKING, Role.CHARGING, Role.MAGISTRATE])
         )
         clerk = actor_for(clerk_user)
+        assert isinstance(clerk, CityActor)
 
     @examples(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(
@@ -229,6 +230,7 @@ def test_a_name_search_never_discloses_two_people(
             for code in ("DAO", "FJD")
         ]
         clerk = actor_for(create_user(session, SYSTEM, UserIn(agency="PPD", name="clerk", roles=[Role.BOOKING]))[0])
+        assert isinstance(clerk, CityActor)
         create_agency(session, SYSTEM, AgencyIn(code="FBI", name="FBI", kind="partner"))
         _, key = create_user(session, SYSTEM, UserIn(agency="FBI", name="FBI", roles=[Role.PARTNER]))
         terms = AgreementIn(

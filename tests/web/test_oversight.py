@@ -104,7 +104,7 @@ def test_marking_an_alert_reviewed_once_with_a_note(
 
     again = client.post(path, data={"csrf": csrf, "note": "Again.", "outcome": "dismissed"})
     assert again.status_code == 409 and "already been reviewed" in again.text
-    assert next(a for a in _alerts(session) if a.rule == "broad_search").review_note.startswith("Nightly")
+    assert str(next(a for a in _alerts(session) if a.rule == "broad_search").review_note).startswith("Nightly")
     assert _actions(session).count("oversight.alert_review") == 1
 
     one = client.get(f"/oversight/alerts/{broad.id}")

@@ -255,7 +255,7 @@ def test_commitment_and_seal_from_the_record_page(
     again = magistrate.post(f"{path}/seal", data={"csrf": token, "order_ref": "again"})
     assert again.status_code == 409 and "already sealed" in again.text
     session.expire_all()
-    assert session.get(Arrest, uuid.UUID(record["id"])).seal_order_ref == "CP-51-MD-0001-2026"
+    assert session.get_one(Arrest, uuid.UUID(record["id"])).seal_order_ref == "CP-51-MD-0001-2026"
 
 
 def test_partners_and_admins_get_no_record_page(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -27,10 +28,11 @@ from tests.web.conftest import PASSWORD, WebUser, csrf_of, secret_of, sign_in
 NewBrowser = Callable[[], TestClient]
 
 
-def _password(client: TestClient, who: WebUser, password: str | None = None, **extra: str) -> object:
+def _password(client: TestClient, who: WebUser, password: str | None = None, **extra: str) -> httpx.Response:
     form = client.get("/signin")
     data = {"login": who.login, "password": password or who.password, "csrf": csrf_of(form.text), **extra}
-    return client.post("/signin", data=data)
+    reply: httpx.Response = client.post("/signin", data=data)
+    return reply
 
 
 def test_first_sign_in_enrols_an_authenticator_from_a_qr_code(
