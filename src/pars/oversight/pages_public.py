@@ -2,7 +2,7 @@
 `/transparency.csv`, the only pages anyone may read without signing in.
 
 **The allow rule.** Every page route requires a signed-in session (`guard.web_actor`) and every
-API route an API key (`api.deps.api_request`), so a route is closed unless it says otherwise;
+API route an API key (`pars.app.api_request`), so a route is closed unless it says otherwise;
 these three paths say so here, by name (`PUBLIC_PATHS`), and take neither dependency: what they
 serve is counts and agreement terms, suppressed, never a record (``pars.oversight.public``).
 `tests/oversight/test_public_routes.py` lists every route the app answers without a key or a
