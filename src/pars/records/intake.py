@@ -26,6 +26,7 @@ from pars.outbox.events import EventType, emit
 from pars.records.models import Arrest, Charge, Person
 from pars.records.names import name_key
 from pars.records.numbers import next_value, tracking_number
+from pars.records.repository import city_only
 from pars.records.schemas import ArrestIn, ChargeIn, ChargeStatus, Custody, PersonIn, Status
 
 EARLIEST_DOB = date(1900, 1, 1)
@@ -133,6 +134,7 @@ def resolve_person(session: Session, person: PersonIn) -> Person:
 
 
 def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest:
+    city_only(actor)
     _validate_dates(session, payload)
     charges = resolve_charges(payload.charges)
     # Drawn before the person is resolved: with nothing pending yet, the draw flushes nothing,

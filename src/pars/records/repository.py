@@ -5,11 +5,22 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pars.errors import NotFound
+from pars.actors import CityActor
+from pars.errors import Forbidden, NotFound
 from pars.records.models import Arrest
 
 
-def load_arrest(session: Session, arrest_id: uuid.UUID, *, for_update: bool = False) -> Arrest:
+def city_only(actor: CityActor) -> None:
+    """Every records service that reads or returns a record starts here. The types already keep
+    partners out (only a check that refuses partners makes a `CityActor`, and mypy refuses any
+    other); this refuses code that got round them (a cast, an ``Any``) at run time too, before
+    anything is read: a partner reads records only through the sharing gate."""
+    if not isinstance(actor, CityActor):
+        raise Forbidden("partners read arrest records only through the sharing gate")
+
+
+def load_arrest(session: Session, actor: CityActor, arrest_id: uuid.UUID, *, for_update: bool = False) -> Arrest:
+    city_only(actor)
     query = select(Arrest).where(Arrest.id == arrest_id)
     if for_update:
         # Two clerks acting on one record at once: the second waits and then sees the new state.

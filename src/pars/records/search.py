@@ -24,7 +24,7 @@ from pars.pagination import Page, keyset_page, parse_limit
 from pars.records.models import Arrest, Person
 from pars.records.names import name_key
 from pars.records.numbers import compact_tracking_number
-from pars.records.repository import load_arrest
+from pars.records.repository import city_only, load_arrest
 from pars.records.schemas import Status
 
 # Search parameter → the record field a partner must be granted to use it (CONTRACT §5).
@@ -154,6 +154,7 @@ def page_arrests(
 
 def search_arrests(session: Session, actor: CityActor, search: SearchQuery) -> Page[Arrest]:
     """City search, newest arrest first. Partners search through the sharing gate instead."""
+    city_only(actor)
     page = page_arrests(
         session,
         where_filters(select(Arrest), search.filters),
@@ -172,7 +173,7 @@ def search_arrests(session: Session, actor: CityActor, search: SearchQuery) -> P
 
 
 def read_arrest(session: Session, actor: CityActor, arrest_id: uuid.UUID) -> Arrest:
-    arrest = load_arrest(session, arrest_id)
+    arrest = load_arrest(session, actor, arrest_id)
     record_event(session, actor, AuditAction.ARREST_READ, arrest.id)
     return arrest
 
@@ -188,6 +189,7 @@ def arraignment_docket(
     session: Session, actor: CityActor, *, sla_hours: float, limit: int, cursor: str | None
 ) -> Page[DocketEntry]:
     """Cases waiting for preliminary arraignment (charges approved), oldest arrest first."""
+    city_only(actor)
     page = _waiting(session, Status.CHARGES_APPROVED, timedelta(hours=sla_hours), limit=limit, cursor=cursor)
     record_event(session, actor, AuditAction.ARREST_DOCKET, None, {"results": len(page.items)})
     return page
@@ -197,6 +199,7 @@ def charging_queue(session: Session, actor: CityActor, *, limit: int, cursor: st
     """Arrests waiting for a charging decision (booked), oldest arrest first, with the hours
     since the arrest (the arraignment deadline runs from then, so the oldest wait is the most
     urgent). `overdue` is always false here: the SLA is the arraignment's, not charging's."""
+    city_only(actor)
     page = _waiting(session, Status.BOOKED, None, limit=limit, cursor=cursor)
     record_event(
         session, actor, AuditAction.ARREST_SEARCH, None, {"parameters": ["status"], "results": len(page.items)}

@@ -50,7 +50,7 @@ def _touch(session: Session, arrest: Arrest) -> datetime:
 def record_charging_decision(
     session: Session, actor: CityActor, arrest_id: uuid.UUID, decision: ChargingDecisionIn, *, zone: ZoneInfo
 ) -> Arrest:
-    arrest = load_arrest(session, arrest_id, for_update=True)
+    arrest = load_arrest(session, actor, arrest_id, for_update=True)
     _require_state(arrest, [Status.BOOKED], "a charging decision")
     if decision.decision == "modified" and not decision.charges:
         raise Invalid.one("charges", "a modified decision lists the charges as filed")
@@ -124,7 +124,7 @@ def _file_modified_charges(arrest: Arrest, filed: list[ResolvedCharge]) -> None:
 
 
 def record_arraignment(session: Session, actor: CityActor, arrest_id: uuid.UUID, hearing: ArraignmentIn) -> Arrest:
-    arrest = load_arrest(session, arrest_id, for_update=True)
+    arrest = load_arrest(session, actor, arrest_id, for_update=True)
     _require_state(arrest, [Status.CHARGES_APPROVED], "an arraignment")
     errors: list[FieldError] = []
     if hearing.held_at < arrest.arrested_at:
@@ -155,7 +155,7 @@ def record_arraignment(session: Session, actor: CityActor, arrest_id: uuid.UUID,
 
 
 def record_commitment(session: Session, actor: CityActor, arrest_id: uuid.UUID, commitment: CommitmentIn) -> Arrest:
-    arrest = load_arrest(session, arrest_id, for_update=True)
+    arrest = load_arrest(session, actor, arrest_id, for_update=True)
     _require_state(arrest, [Status.ARRAIGNED], "a commitment")
     _touch(session, arrest)
     arrest.facility = commitment.facility
@@ -168,7 +168,7 @@ def record_commitment(session: Session, actor: CityActor, arrest_id: uuid.UUID, 
 
 
 def record_release(session: Session, actor: CityActor, arrest_id: uuid.UUID, release: ReleaseIn) -> Arrest:
-    arrest = load_arrest(session, arrest_id, for_update=True)
+    arrest = load_arrest(session, actor, arrest_id, for_update=True)
     _require_state(arrest, [Status.CHARGES_DECLINED, Status.ARRAIGNED, Status.COMMITTED], "a release")
     if release.released_at < arrest.arrested_at:
         raise Invalid.one("released_at", "is before the arrest")
@@ -185,7 +185,7 @@ def record_release(session: Session, actor: CityActor, arrest_id: uuid.UUID, rel
 
 
 def seal_arrest(session: Session, actor: CityActor, arrest_id: uuid.UUID, order: SealIn) -> Arrest:
-    arrest = load_arrest(session, arrest_id, for_update=True)
+    arrest = load_arrest(session, actor, arrest_id, for_update=True)
     if arrest.sealed:
         raise InvalidTransition("this arrest is already sealed")
     arrest.sealed = True
