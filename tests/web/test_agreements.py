@@ -319,7 +319,7 @@ def test_stakeholders_vote_from_the_page_until_quorum_approves(
     assert 'name="vote"' not in page.text
     again = dao.post(f"{path}/votes", data={"vote": "yes", "csrf": csrf_of(page.text)})
     assert again.status_code == 409
-    assert "That was not done: DAO has already voted on version 1" in again.text
+    assert "That was not done: DAO has already voted yes on version 1" in again.text
 
     fjd = gov("FJD")
     page = fjd.get(path)
@@ -347,7 +347,7 @@ def test_a_city_agency_that_is_not_a_stakeholder_is_told_why_it_cannot_vote(
     assert "You cannot suspend it: your agency (PPD) is not a stakeholder" in page.text
     refused = ppd.post(f"{path}/votes", data={"vote": "yes", "csrf": csrf_of(page.text)})
     assert refused.status_code == 403
-    assert "only a stakeholder agency may vote on agreements" in refused.text
+    assert "your agency (PPD) is not a stakeholder: only stakeholder agencies vote and suspend" in refused.text
     assert api_agreements(client, governors["CITY"])[0]["versions"][0]["votes"] == []
 
 

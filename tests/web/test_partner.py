@@ -284,7 +284,7 @@ def test_only_partners_search_and_every_search_needs_the_form_token(
     assert forged.status_code == 403 and "security token is missing" in forged.text
     assert _entries(session, "arrest.search") == []
     denied = [e.details for e in _entries(session, "auth.denied")]
-    assert denied and all(d["permission"] == "read_feed" and d["channel"] == "web" for d in denied)
+    assert denied and all(d["permission"] == "read_records" and d["channel"] == "web" for d in denied)
 
 
 def test_a_name_shared_by_several_people_is_explained_and_asks_for_the_date_of_birth(

@@ -32,6 +32,7 @@ from pars.oversight.suppression import SMALL, THRESHOLD, WITHHELD, Kind, Relatio
 from pars.sharing import agreements
 from pars.sharing.grants import compile_agreement
 from pars.sharing.models import Agreement
+from pars.sharing.standing import AgreementState, standing_of
 
 PUBLIC_MONTHS = 12
 TOTAL = "total"
@@ -116,6 +117,16 @@ def _ever_in_force(session: Session, now: datetime) -> list[Agreement]:
     return found
 
 
+# The published words for an agreement's standing (`pars.sharing.standing`); any other state
+# (approved, not yet in force) is "not in force".
+PUBLIC_STATES = {
+    AgreementState.TERMINATED: "terminated",
+    AgreementState.IN_FORCE: "in force",
+    AgreementState.SUSPENDED: "suspended",
+    AgreementState.EXPIRED: "expired",
+}
+
+
 def _clip(end: datetime, agreement: Agreement) -> datetime:
     return end if agreement.terminated_at is None else min(end, agreement.terminated_at)
 
@@ -126,16 +137,7 @@ def _agreement(
     described = agreements.describe(agreement, now)
     plan = compile_agreement(agreement)
     windows = {g.version: (g.starts, _clip(g.ends, agreement)) for g in plan.grants}
-    if agreement.terminated_at is not None and agreement.terminated_at <= now:
-        state = "terminated"
-    elif described["in_force"]:
-        state = "in force"
-    elif agreement.suspended:
-        state = "suspended"
-    elif last <= now:
-        state = "expired"
-    else:
-        state = "not in force"
+    state = PUBLIC_STATES.get(standing_of(agreement, plan, now).state, "not in force")
     versions = []
     for version in described["versions"]:
         window = windows.get(version["version"])

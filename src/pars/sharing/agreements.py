@@ -18,12 +18,13 @@ from pars.audit import AuditAction, record_event
 from pars.auth.models import Agency
 from pars.auth.service import agency_by_code
 from pars.clock import now
-from pars.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from pars.errors import Conflict, FieldError, Invalid, NotFound
 from pars.pagination import Page, keyset_page
 from pars.records.fields import RECORD_FIELDS
 from pars.sharing.grants import compile_agreement
 from pars.sharing.models import Agreement, AgreementVersion, LiftVote, Vote
 from pars.sharing.schemas import AgreementIn, TermsIn
+from pars.sharing.standing import Act, LiftBallot, pending_version, require_open
 from pars.sharing.vocabulary import Channel, Purpose, VersionStatus
 
 # A termination "now" typed a moment ago still means now.
@@ -115,13 +116,6 @@ def _actor_agency(session: Session, actor: Actor) -> Agency:
     return agency
 
 
-def _stakeholder(session: Session, actor: Actor, act: str) -> Agency:
-    agency = _actor_agency(session, actor)
-    if not agency.stakeholder:
-        raise Forbidden(f"only a stakeholder agency may {act}")
-    return agency
-
-
 def _changed(agreement: Agreement) -> None:
     agreement.revision += 1
 
@@ -167,8 +161,7 @@ def load(session: Session, agreement_id: uuid.UUID, *, for_update: bool = False)
 def amend(session: Session, actor: Actor, agreement_id: uuid.UUID, data: TermsIn, policy: Policy) -> Agreement:
     """A renewal or amendment: a new proposed version, in force only once approved."""
     agreement = load(session, agreement_id, for_update=True)
-    if agreement.terminated_at is not None:
-        raise Conflict("the agreement has been terminated")
+    require_open(Act.AMEND, agreement, _actor_agency(session, actor), [], now(session))
     terms = validate_terms(data, policy)
     _check_no_overlap(session, agreement.agency_id, agreement.id, terms)
     # An older proposal still open is replaced by the new one: votes go to the newest only.
@@ -192,15 +185,12 @@ def _stakeholder_count(session: Session) -> int:
 
 
 def vote(session: Session, actor: Actor, agreement_id: uuid.UUID, choice: str, policy: Policy) -> Agreement:
-    agency = _stakeholder(session, actor, "vote on agreements")
+    agency = _actor_agency(session, actor)
     agreement = load(session, agreement_id, for_update=True)
-    proposed = [v for v in agreement.versions if v.status == VersionStatus.PROPOSED]
-    if not proposed:
-        raise Conflict("there is no proposed version to vote on")
-    version = proposed[-1]
-    if any(v.agency_id == agency.id for v in version.votes):
-        raise Conflict(f"{agency.code} has already voted on version {version.version}")
     instant = now(session)
+    require_open(Act.VOTE, agreement, agency, [], instant)
+    version = pending_version(agreement)
+    assert version is not None  # an open vote has a version to vote on
     version.votes.append(Vote(agency_id=agency.id, agency=agency, user_id=actor.user_id, vote=choice, at=instant))
     _changed(agreement)
     record_event(session, actor, AuditAction.AGREEMENT_VOTE, agreement.id, {"version": version.version, "vote": choice})
@@ -235,10 +225,8 @@ def _approve(
 
 def suspend(session: Session, actor: Actor, agreement_id: uuid.UUID, reason: str) -> Agreement:
     """Any one stakeholder stops all disclosure at once."""
-    _stakeholder(session, actor, "suspend an agreement")
     agreement = load(session, agreement_id, for_update=True)
-    if agreement.suspended:
-        raise Conflict("the agreement is already suspended")
+    require_open(Act.SUSPEND, agreement, _actor_agency(session, actor), [], now(session))
     agreement.suspended, agreement.suspended_at, agreement.suspension_reason = True, now(session), reason
     agreement.suspension_round += 1
     _changed(agreement)
@@ -249,15 +237,11 @@ def suspend(session: Session, actor: Actor, agreement_id: uuid.UUID, reason: str
 
 def vote_to_lift(session: Session, actor: Actor, agreement_id: uuid.UUID, policy: Policy) -> Agreement:
     """A stakeholder's vote to lift; the suspension lifts when quorum agencies have voted so."""
-    agency = _stakeholder(session, actor, "vote to lift a suspension")
+    agency = _actor_agency(session, actor)
     agreement = load(session, agreement_id, for_update=True)
-    if not agreement.suspended:
-        raise Conflict("the agreement is not suspended")
-    votes = session.scalars(
-        select(LiftVote).where(LiftVote.agreement_id == agreement.id, LiftVote.round == agreement.suspension_round)
-    ).all()
-    if any(v.agency_id == agency.id for v in votes):
-        raise Conflict(f"{agency.code} has already voted to lift this suspension")
+    ballots = lift_ballots(session, agreement)
+    require_open(Act.LIFT, agreement, agency, ballots, now(session))
+    votes = [b for b in ballots if b.round == agreement.suspension_round]
     session.add(
         LiftVote(
             agreement_id=agreement.id,
@@ -280,9 +264,8 @@ def terminate(
     session: Session, actor: Actor, agreement_id: uuid.UUID, effective_at: datetime, reason: str
 ) -> Agreement:
     agreement = load(session, agreement_id, for_update=True)
-    if agreement.terminated_at is not None:
-        raise Conflict("the agreement has already been terminated")
     instant = now(session)
+    require_open(Act.TERMINATE, agreement, _actor_agency(session, actor), [], instant)
     if effective_at < instant - TERMINATION_GRACE:
         raise Invalid.one("effective_at", "is in the past: a termination takes effect now or later")
     agreement.terminated_at = max(effective_at, instant)
@@ -345,16 +328,6 @@ def _describe_version(version: AgreementVersion) -> dict[str, Any]:
         "daily_query_limit": version.daily_query_limit,
         "votes": [{"agency": v.agency.code, "vote": v.vote, "at": v.at.isoformat()} for v in version.votes],
     }
-
-
-@dataclass(frozen=True)
-class LiftBallot:
-    """A stakeholder's vote to lift one suspension of an agreement (each suspension is a round)."""
-
-    round: int
-    agency: str
-    user_id: uuid.UUID | None
-    at: datetime
 
 
 def lift_ballots(session: Session, agreement: Agreement) -> list[LiftBallot]:

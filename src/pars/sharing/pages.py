@@ -29,6 +29,7 @@ from pars.permissions import Permission
 from pars.settings import Settings
 from pars.sharing import agreements
 from pars.sharing.agreements import Policy
+from pars.sharing.deps import PolicyDep
 from pars.sharing.grants import compile_agreement
 from pars.sharing.models import Agreement, AgreementVersion
 from pars.sharing.pages_forms import (
@@ -48,14 +49,13 @@ from pars.sharing.pages_views import (
     countdown_of,
     history,
     lift_votes_now,
-    pending_version,
     shown_version,
     state_of,
     version_views,
     window_of,
 )
-from pars.sharing.routes import PolicyDep
 from pars.sharing.schemas import AgreementIn
+from pars.sharing.standing import pending_version
 from pars.web.guard import Csrf, allowed
 from pars.web.render import flash, page
 from pars.work import settle

@@ -36,6 +36,7 @@ from pars.sharing import agreements, case_lookups, gate
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.grants import Grant, compile_agreement, grant_in_force
 from pars.sharing.models import Agreement
+from pars.sharing.standing import AgreementState, standing_of
 from pars.sharing.vocabulary import Channel, Refused
 from pars.web.guard import Csrf, allowed_partner, error_page
 from pars.web.render import page
@@ -117,19 +118,27 @@ def standing(session: Session, actor: Actor) -> Standing:
     return _explain(agreement, instant)
 
 
+# The partner page's words for the agreement's standing (`pars.sharing.standing`).
+_SHOWN = {
+    AgreementState.TERMINATED: "terminated",
+    AgreementState.SUSPENDED: "suspended",
+    AgreementState.APPROVED: "not_yet",
+    AgreementState.EXPIRED: "expired",
+    AgreementState.PROPOSED: "pending",
+    AgreementState.REJECTED: "pending",
+}
+
+
 def _explain(agreement: Agreement, instant: datetime) -> Standing:
-    plan = compile_agreement(agreement)
     title = agreement.versions[-1].title if agreement.versions else None
-    if agreement.terminated_at is not None and agreement.terminated_at <= instant:
-        return Standing("terminated", agreement.terminated_at, title, agreement.termination_reason)
-    if agreement.suspended:
-        return Standing("suspended", agreement.suspended_at, title, agreement.suspension_reason)
-    if not plan.grants:
-        return Standing("pending", None, title)
-    later = [g.starts for g in plan.grants if g.starts > instant]
-    if later:
-        return Standing("not_yet", min(later), title)
-    return Standing("expired", max(g.ends for g in plan.grants), title)
+    now_standing = standing_of(agreement, compile_agreement(agreement), instant)
+    reason = {
+        AgreementState.TERMINATED: agreement.termination_reason,
+        AgreementState.SUSPENDED: agreement.suspension_reason,
+    }.get(now_standing.state)
+    # In force but searches refused: the grant has no query channel (the caller says feed_only).
+    shown = _SHOWN.get(now_standing.state, "feed_only")
+    return Standing(shown, now_standing.since, title, reason)
 
 
 def _not_in_force(request: Request, session: Session, actor: Actor, shown: Standing | None = None) -> HTMLResponse:

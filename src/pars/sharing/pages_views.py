@@ -2,8 +2,8 @@
 state in words, its window in the city's dates, the time it has left, what a version changes from
 the one before, and which governance acts the signed-in user may take, with the reason when not.
 
-Nothing here decides anything: the state comes from the agreement compiled exactly as the gate
-compiles it (`compile_agreement`), and every act is still checked by its service when posted.
+Nothing here decides anything: the state and the open acts are `pars.sharing.standing`'s, the
+same the services check when a form is posted.
 """
 
 from __future__ import annotations
@@ -18,9 +18,17 @@ from zoneinfo import ZoneInfo
 from pars.actors import Actor
 from pars.auth.models import Agency
 from pars.permissions import Permission
-from pars.sharing.agreements import LiftBallot
 from pars.sharing.grants import Plan
 from pars.sharing.models import Agreement, AgreementVersion
+from pars.sharing.standing import (
+    Act,
+    AgreementState,
+    LiftBallot,
+    Opening,
+    in_force_until,
+    openings,
+    standing_of,
+)
 from pars.sharing.vocabulary import VersionStatus
 
 # The instant just before an exclusive end: `expires_at` at midnight means "through the day before".
@@ -74,52 +82,37 @@ def time_left(delta: timedelta) -> str:
     return "less than an hour left"
 
 
-def in_force_until(agreement: Agreement, plan: Plan, instant: datetime) -> datetime | None:
-    """When disclosure under the agreement stops if nothing changes, or None when it is not in
-    force: the end of the grant in force, carried on through approved versions that follow on
-    without a gap, cut short by a termination already scheduled."""
-    grant = plan.in_force_at(instant)
-    if grant is None:
-        return None
-    end = grant.ends
-    extended = True
-    while extended:
-        extended = False
-        for later in plan.grants:
-            if later.starts <= end < later.ends:
-                end, extended = later.ends, True
-    if agreement.terminated_at is not None:
-        end = min(end, agreement.terminated_at)
-    return end
-
-
 def countdown_of(agreement: Agreement, plan: Plan, instant: datetime) -> Countdown | None:
     end = in_force_until(agreement, plan, instant)
     return None if end is None else Countdown(end, time_left(end - instant))
 
 
+# Each state's words and tone, and its note: {since} is the standing's instant as a city day,
+# {last} the last day of an expired window, {ends} a scheduled termination's day.
+_WORDS = {
+    AgreementState.TERMINATED: ("terminated", "bad", "ended on {since}"),
+    AgreementState.SUSPENDED: ("suspended", "bad", "since {since}"),
+    AgreementState.IN_FORCE: ("in force", "good", "terminates on {ends}"),
+    AgreementState.APPROVED: ("approved", "warn", "takes effect on {since}"),
+    AgreementState.EXPIRED: ("expired", "bad", "ended on {last}"),
+    AgreementState.PROPOSED: ("proposed", "warn", "waiting for stakeholder votes"),
+    AgreementState.REJECTED: ("rejected", "bad", "no version was approved"),
+}
+
+
 def state_of(agreement: Agreement, plan: Plan, instant: datetime, zone: ZoneInfo) -> State:
-    terminated = agreement.terminated_at
-    if terminated is not None and terminated <= instant:
-        return State("terminated", "terminated", "bad", f"ended on {city_day(terminated, zone).isoformat()}")
-    if agreement.suspended:
-        since = "" if agreement.suspended_at is None else f"since {city_day(agreement.suspended_at, zone).isoformat()}"
-        return State("suspended", "suspended", "bad", since)
-    if plan.in_force_at(instant) is not None:
-        note = "" if terminated is None else f"terminates on {city_day(terminated, zone).isoformat()}"
-        return State("in_force", "in force", "good", note)
-    return _not_in_force(agreement, plan, instant, zone)
-
-
-def _not_in_force(agreement: Agreement, plan: Plan, instant: datetime, zone: ZoneInfo) -> State:
-    later = [grant.starts for grant in plan.grants if grant.starts > instant]
-    if later:
-        return State("approved", "approved", "warn", f"takes effect on {city_day(min(later), zone).isoformat()}")
-    if plan.grants:
-        return State("expired", "expired", "bad", f"ended on {city_day(plan.grants[-1].ends - _JUST_BEFORE, zone)}")
-    if any(v.status == VersionStatus.PROPOSED for v in agreement.versions):
-        return State("proposed", "proposed", "warn", "waiting for stakeholder votes")
-    return State("rejected", "rejected", "bad", "no version was approved")
+    """The agreement's standing (`pars.sharing.standing`) in words."""
+    standing = standing_of(agreement, plan, instant)
+    label, tone, note = _WORDS[standing.state]
+    since, ends = standing.since, standing.terminates_at
+    if ("{ends}" in note and ends is None) or ("{" in note and "{ends}" not in note and since is None):
+        return State(standing.state, label, tone)
+    days = {
+        "since": "" if since is None else city_day(since, zone).isoformat(),
+        "last": "" if since is None else city_day(since - _JUST_BEFORE, zone).isoformat(),
+        "ends": "" if ends is None else city_day(ends, zone).isoformat(),
+    }
+    return State(standing.state, label, tone, note.format(**days))
 
 
 VERSION_TONES = {"proposed": "warn", "approved": "good", "rejected": "bad", "superseded": ""}
@@ -134,12 +127,6 @@ def shown_version(agreement: Agreement, plan: Plan, instant: datetime) -> Agreem
         return by_number[grant.version]
     approved = [v for v in agreement.versions if v.approved_at is not None]
     return (approved or agreement.versions)[-1]
-
-
-def pending_version(agreement: Agreement) -> AgreementVersion | None:
-    """The newest proposed version: the one votes go to."""
-    proposed = [v for v in agreement.versions if v.status == VersionStatus.PROPOSED]
-    return proposed[-1] if proposed else None
 
 
 # --- what one version changes from the one before ---------------------------------------------
@@ -318,52 +305,15 @@ def history(agreement: Agreement, ballots: list[LiftBallot], quorum: int, instan
 # --- which governance acts the reader may take ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Action:
-    allowed: bool
-    reason: str = ""  # why not, in words, when not allowed
-
-
 def actions_for(
     actor: Actor, agency: Agency | None, agreement: Agreement, ballots: list[LiftBallot], instant: datetime
-) -> dict[str, Action] | None:
-    """None for readers who may not govern (oversight, partners): they see no forms at all. The
-    services make the same checks when a form is posted; this only spares a user a form that
-    would be refused."""
+) -> dict[Act, Opening] | None:
+    """None for readers who may not govern (oversight, partners): they see no forms at all. For
+    the others, every act open or closed with its reason, as the services decide it
+    (`pars.sharing.standing.openings`)."""
     if not actor.may(Permission.GOVERN_AGREEMENTS) or agency is None:
         return None
-    code = agency.code
-    not_stakeholder = f"your agency ({code}) is not a stakeholder: only stakeholder agencies vote and suspend"
-    ended = agreement.terminated_at is not None and agreement.terminated_at <= instant
-    pending = pending_version(agreement)
-    if ended:
-        vote = Action(False, "the agreement has been terminated")
-    elif pending is None:
-        vote = Action(False, "no version is waiting for votes")
-    elif not agency.stakeholder:
-        vote = Action(False, not_stakeholder)
-    elif any(v.agency.code == code for v in pending.votes):
-        mine = next(v for v in pending.votes if v.agency.code == code)
-        vote = Action(False, f"{code} has already voted {mine.vote} on version {pending.version}")
-    else:
-        vote = Action(True)
-    if agreement.terminated_at is not None:
-        amend = Action(False, "a termination is recorded: propose a new agreement instead")
-        terminate = Action(False, "a termination is already recorded")
-    else:
-        amend, terminate = Action(True), Action(True)
-    if ended:
-        suspend = lift = Action(False, "the agreement has been terminated")
-    elif not agency.stakeholder:
-        suspend = lift = Action(False, not_stakeholder)
-    elif agreement.suspended:
-        suspend = Action(False, "the agreement is already suspended")
-        current = [b for b in ballots if b.round == agreement.suspension_round]
-        voted = any(b.agency == code for b in current)
-        lift = Action(False, f"{code} has already voted to lift this suspension") if voted else Action(True)
-    else:
-        suspend, lift = Action(True), Action(False, "the agreement is not suspended")
-    return {"vote": vote, "amend": amend, "suspend": suspend, "lift": lift, "terminate": terminate}
+    return openings(agreement, agency, ballots, instant)
 
 
 def lift_votes_now(agreement: Agreement, ballots: list[LiftBallot]) -> int:

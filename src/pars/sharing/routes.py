@@ -16,7 +16,7 @@ from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.permissions import Permission
 from pars.settings import Settings
 from pars.sharing import agreements, cases, detainers
-from pars.sharing.agreements import Policy
+from pars.sharing.deps import PolicyDep
 from pars.sharing.models import Agreement, DetainerRequest
 from pars.sharing.schemas import (
     AgreementIn,
@@ -43,17 +43,6 @@ CaseOwner = Annotated[Actor, Depends(require(Permission.REGISTER_CASES))]
 CaseReader = Annotated[Actor, Depends(require(Permission.READ_CASES))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Json = dict[str, Any]
-
-
-def policy(settings: Annotated[Settings, Depends(get_settings)]) -> Policy:
-    return Policy(
-        protected_fields=frozenset(settings.protected_fields),
-        prohibited_purposes=frozenset(settings.prohibited_purposes),
-        quorum=settings.agreement_quorum,
-    )
-
-
-PolicyDep = Annotated[Policy, Depends(policy)]
 
 
 def _out(session: SessionDep, agreement: Agreement) -> Json:
