@@ -247,7 +247,7 @@ def setup(url: str, tmp: Path, endpoints: int) -> Bench:
             feed_service.subscribe(session, agent, data, targets=PrivateTargets.LOOPBACK)
     # The detectors ride along in every worker; they catch up with the demo's months of history
     # here, once, so that the runs measure the steady state (each scan reads only what is new).
-    oversight_scan(make_session_factory(engine), SystemClock(), settings)
+    oversight_scan(make_session_factory(engine), SystemClock(), settings, policy=checkpoint_policy(settings))
     env = {**os.environ, "PARS_DATABASE_URL": url, "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file),
            "PARS_WEBHOOK_PRIVATE_TARGETS": "loopback"}  # fmt: skip
     return Bench(url, settings, engine, factory, clerk, paths, arrivals, server, env, tmp)

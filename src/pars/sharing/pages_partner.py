@@ -276,8 +276,8 @@ def _refused(
     error: DomainError,
     again: Callable[[Grant, DomainError], HTMLResponse],
 ) -> HTMLResponse:
-    """The gate's refusal stays on the trail as the gate wrote it (`pars.work.refuse`); the page says why:
-    no agreement in force, the quota, or (`again`) the form once more with the reason."""
+    """The gate's refusal stays on the trail as the gate wrote it (`pars.work.refuse`); the page
+    says why: no agreement in force, the quota, or (`again`) the form once more with the reason."""
     refuse(session, error)
     if _no_agreement(error):
         return _not_in_force(request, session, actor)
