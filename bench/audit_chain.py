@@ -32,18 +32,19 @@ from sqlalchemy.orm import Session
 from pars.actors import CityActor
 from pars.audit import chain
 from pars.audit.canonical import GENESIS, entry_hash, instant_text
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry, AuditHead
 from pars.audit.reading import stored_columns, with_computed_hashes
 from pars.audit.signing import create_key_file, load_signer
 from pars.audit.verify import verify_trail
 from pars.clock import FrozenClock
-from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.db import make_engine, make_session_factory
 from pars.migrate import upgrade
 from pars.permissions import Role
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
 from pars.settings import Settings
+from pars.work import unit_of_work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
 from figures import Figure
@@ -92,7 +93,7 @@ def bookings_per_second(url: str, key: Path, count: int, *, chained: bool) -> fl
             )
     settings = Settings(database_url=url, audit_key_file=key)
     policy = CheckpointPolicy.from_settings(settings, load_signer(key))
-    factory = make_session_factory(engine, info=session_info(policy))
+    factory = make_session_factory(engine)
     bodies = [_booking(i) for i in range(count)]
     original = chain.stage
     if not chained:
@@ -100,7 +101,7 @@ def bookings_per_second(url: str, key: Path, count: int, *, chained: bool) -> fl
     try:
         started = time.perf_counter()
         for body in bodies:
-            with unit_of_work(factory, FrozenClock(NOW)) as session:
+            with unit_of_work(factory, FrozenClock(NOW), policy=policy) as session:
                 book_arrest(session, CLERK, body)
         elapsed = time.perf_counter() - started
     finally:

@@ -49,6 +49,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import Actor
+from pars.audit.chain import checkpoint_policy
 from pars.auth.models import User
 from pars.auth.service import actor_for
 from pars.cli import initialise
@@ -147,7 +148,8 @@ class Bench:
         clock = SystemClock()
         started = time.monotonic()
         for n in range(count):
-            with unit_of_work(self.factory, clock, self.clerk) as session:
+            policy = checkpoint_policy(self.settings)
+            with unit_of_work(self.factory, clock, policy=policy, actor=self.clerk) as session:
                 arrest_id = str(book_arrest(session, self.clerk, booking(self.booked)).id)
             committed[arrest_id] = time.time()
             self.booked += 1
@@ -239,13 +241,13 @@ def setup(url: str, tmp: Path, endpoints: int) -> Bench:
         agent = actor_for(session.get_one(User, uuid.UUID(keys["fbi.agent"]["user_id"])))
     # The demo subscribed /fbi; more endpoints of the same agreement make the ten subscribers.
     paths = ["/fbi", *(f"/fbi/{n}" for n in range(1, endpoints))]
-    with unit_of_work(factory, SystemClock(), agent) as session:
+    with unit_of_work(factory, SystemClock(), policy=checkpoint_policy(settings), actor=agent) as session:
         for path in paths[1:]:
             data = SubscriptionIn(url=f"http://127.0.0.1:{port}{path}", purpose="criminal_investigation")
             feed_service.subscribe(session, agent, data, targets=PrivateTargets.LOOPBACK)
     # The detectors ride along in every worker; they catch up with the demo's months of history
     # here, once, so that the runs measure the steady state (each scan reads only what is new).
-    oversight_scan(make_session_factory(engine), SystemClock(), settings)
+    oversight_scan(make_session_factory(engine), SystemClock(), settings, policy=checkpoint_policy(settings))
     env = {**os.environ, "PARS_DATABASE_URL": url, "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file),
            "PARS_WEBHOOK_PRIVATE_TARGETS": "loopback"}  # fmt: skip
     return Bench(url, settings, engine, factory, clerk, paths, arrivals, server, env, tmp)

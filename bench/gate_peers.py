@@ -78,7 +78,6 @@ def load_case(records: int, workdir: Path) -> Case:
         seed.add_arrests(world.engine, records, seed=7)
         now = datetime.now(UTC)
         with Session(world.engine) as session:
-            session.info["clock"] = None
             grant = grant_in_force(session, "FBI", now)
             assert grant is not None
             arrests = session.scalars(select(Arrest).order_by(Arrest.arrested_at)).all()

@@ -61,10 +61,10 @@ def search_latency(base_url: str, world: seed.World, requests: int) -> dict[str,
 def audience_time(world: seed.World, calls: int) -> float:
     """Median milliseconds of `feed_audience` for one event (one arrest in everyone's scope)."""
     factory = seed._factory(world)
-    with unit_of_work(factory, SystemClock()) as session:
+    with unit_of_work(factory, SystemClock(), policy=seed._policy(world)) as session:
         arrest_id = session.scalars(select(Arrest.id).where(Arrest.sealed.is_(False)).limit(1)).one()
     timings = []
-    with unit_of_work(factory, SystemClock()) as session:
+    with unit_of_work(factory, SystemClock(), policy=seed._policy(world)) as session:
         feed_audience(session, [arrest_id])
         for _ in range(calls):
             started = time.perf_counter()

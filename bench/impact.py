@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from pars.actors import CityActor
+from pars.audit.chain import checkpoint_policy
 from pars.clock import SystemClock
 from pars.db import make_session_factory
 from pars.oversight import impact
@@ -71,10 +72,11 @@ def figures(url: str, *, quick: bool = False, arrests: int | None = None, runs: 
         seed.add_arrests(world.engine, count)
         factory = make_session_factory(world.engine)
         settings = world.settings
+        policy = checkpoint_policy(settings)
         rules = Policy(frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes),
                        settings.agreement_quorum)  # fmt: skip
         governor = world.actors["city.gov"]
-        with unit_of_work(factory, SystemClock(), governor) as session:
+        with unit_of_work(factory, SystemClock(), policy=policy, actor=governor) as session:
             agreement_id = session.scalars(select(Agreement.id)).one()
             current = seed.terms("FBI", now=approved)
             terms = TermsIn.model_validate(
@@ -85,7 +87,7 @@ def figures(url: str, *, quick: bool = False, arrests: int | None = None, runs: 
         zone = settings.zone
 
         def preview() -> dict[str, object]:
-            with unit_of_work(factory, SystemClock(), viewer) as session:
+            with unit_of_work(factory, SystemClock(), policy=policy, actor=viewer) as session:
                 return impact.preview(session, viewer, agreement_id, 2, start=None, end=None, zone=zone)
 
         def ceiling() -> int:

@@ -119,7 +119,7 @@ def profile(count: int) -> None:
     """Bookings below HTTP, in this thread, under pyinstrument (SQLite)."""
     from pyinstrument import Profiler  # noqa: PLC0415 - only the profile needs it
 
-    from pars.audit.chain import CheckpointPolicy, session_info  # noqa: PLC0415
+    from pars.audit.chain import CheckpointPolicy  # noqa: PLC0415
     from pars.audit.signing import load_signer  # noqa: PLC0415
     from pars.auth.service import authenticate  # noqa: PLC0415
     from pars.clock import SystemClock  # noqa: PLC0415
@@ -127,19 +127,19 @@ def profile(count: int) -> None:
     from pars.records.intake import book_arrest  # noqa: PLC0415
     from pars.records.schemas import ArrestIn  # noqa: PLC0415
     from pars.records.serialize import arrest_record  # noqa: PLC0415
-    from pars.work import unit_of_work  # noqa: PLC0415
+    from pars.work import act_as, unit_of_work  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
         world = seed.build(f"sqlite:///{tmp}/profile.db", Path(tmp))
         seed.add_arrests(world.engine, 5000)
         policy = CheckpointPolicy.from_settings(world.settings, load_signer(world.settings.audit_key_file))
-        factory = make_session_factory(world.engine, info=session_info(policy))
+        factory = make_session_factory(world.engine)
         bodies = [json.dumps(b) for b in bookings(count + 50, seed_value=3, first_incident=500_000)]
 
         def one(raw: str) -> bytes:
-            with unit_of_work(factory, SystemClock()) as session:
+            with unit_of_work(factory, SystemClock(), policy=policy) as session:
                 actor = authenticate(session, world.keys["booking"])
-                session.info["actor"] = actor
+                act_as(session, actor)
                 record = arrest_record(book_arrest(session, actor, ArrestIn.model_validate_json(raw)))
             return json.dumps(record).encode()
 

@@ -34,6 +34,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from pars.actors import SYSTEM, Actor, CityActor, PartnerActor
 from pars.audit import AuditAction, Outcome
 from pars.audit.canonical import entry_hash, instant_text, plain_details
+from pars.audit.chain import CheckpointPolicy, checkpoint_policy
 from pars.audit.models import AuditEntry, AuditHead
 from pars.audit.signing import load_signer
 from pars.auth.schemas import AgencyIn
@@ -63,10 +64,10 @@ LAWFUL = ["FBI", "ATF", "USMS", "DEA", "HSI", "PSP", "NJSP", "USPIS"]
 FIELDS = ["charges", "id", "person.dob", "person.name", "status", "tracking_number"]
 
 
-def _arrests(factory: object, count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def _arrests(factory: object, policy: CheckpointPolicy, count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
     clerk = CityActor(None, "PPD", frozenset({Role.BOOKING}))
     made = []
-    with unit_of_work(factory, FrozenClock(START), clerk) as session:  # type: ignore[arg-type]
+    with unit_of_work(factory, FrozenClock(START), policy=policy, actor=clerk) as session:  # type: ignore[arg-type]
         for i in range(count):
             body = {
                 "person": {"name": {"first": f"First{i}", "last": f"Last{i}"}, "dob": "1980-01-01", "race": "Black",
@@ -162,11 +163,11 @@ def build(url: str, key_file: Path, entries: int, arrests: int) -> tuple[int, fl
     settings = Settings(database_url=url, audit_key_file=key_file)
     engine = make_engine(url)
     initialise(settings, engine)
-    factory = make_session_factory(engine)
-    with unit_of_work(factory, FrozenClock(START)) as session:
+    factory, policy = make_session_factory(engine), checkpoint_policy(settings)
+    with unit_of_work(factory, FrozenClock(START), policy=policy) as session:
         for code in [*LAWFUL, "ICE", "CBP"]:
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="partner"))
-    people = _arrests(factory, arrests)
+    people = _arrests(factory, policy, arrests)
     began = time.perf_counter()
     _write_trail(engine, entries, people, random.Random(2018))  # noqa: S311 - a reproducible trail, not a secret
     wrote = time.perf_counter() - began
@@ -182,7 +183,7 @@ def measure(url: str, key_file: Path, batch: int) -> dict[str, object]:
     engine = make_engine(url)
     factory = make_session_factory(engine)
     began = time.perf_counter()
-    result = scan(factory, SystemClock(), settings)
+    result = scan(factory, SystemClock(), settings, policy=checkpoint_policy(settings))
     took = time.perf_counter() - began
     with factory() as session:
         rows = session.execute(select(Alert.agency, Alert.rule, func.count()).group_by(Alert.agency, Alert.rule))

@@ -39,7 +39,7 @@ import seed
 from figures import Figure
 from server import serve
 
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.signing import load_signer
 from pars.auth.service import authenticate
 from pars.clock import SystemClock
@@ -50,7 +50,7 @@ from pars.records.serialize import arrest_record
 from pars.sharing import gate
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.grants import grant_in_force
-from pars.work import unit_of_work
+from pars.work import act_as, unit_of_work
 
 CLIENTS = 4
 Progress = Callable[[str], None]
@@ -186,14 +186,14 @@ def profile(arrests: int, requests: int) -> None:
         seed.add_arrests(world.engine, arrests)
         searches = targets(world, 200)
         policy = CheckpointPolicy.from_settings(world.settings, load_signer(world.settings.audit_key_file))
-        factory = make_session_factory(world.engine, info=session_info(policy))
+        factory = make_session_factory(world.engine)
         request = PartnerRequest(purpose=seed.PURPOSE, case_reference="FBI-BENCH-0001")
         zone = world.settings.zone
 
         def one(key: str, params: dict[str, str]) -> bytes:
-            with unit_of_work(factory, SystemClock()) as session:
+            with unit_of_work(factory, SystemClock(), policy=policy) as session:
                 actor = authenticate(session, key)
-                session.info["actor"] = actor
+                act_as(session, actor)
                 query = parse_search(params)
                 if actor.is_partner:
                     page = gate.search(session, actor, query, request, zone=zone)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import SYSTEM, Actor
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.signing import create_key_file, load_signer
 from pars.auth.bootstrap import bootstrap
 from pars.auth.schemas import AgencyIn, UserIn
@@ -153,7 +153,8 @@ def build(url: str, workdir: Path, *, partners: int = 1, now: datetime | None = 
     engine = make_engine(url)
     upgrade(engine)
     world = World(settings=settings, engine=engine, keys={}, actors={}, partners=[])
-    with unit_of_work(_factory(world), FrozenClock((now or datetime.now(UTC)) - timedelta(minutes=1))) as session:
+    clock = FrozenClock((now or datetime.now(UTC)) - timedelta(minutes=1))
+    with unit_of_work(_factory(world), clock, policy=_policy(world)) as session:
         bootstrap(session, admin_key=ADMIN_KEY)
         for code, stakeholder in CITY.items():
             create_agency(session, SYSTEM, AgencyIn(code=code, name=f"{code} (bench)", kind="city",
@@ -167,8 +168,12 @@ def build(url: str, workdir: Path, *, partners: int = 1, now: datetime | None = 
 
 
 def _factory(world: World) -> sessionmaker[Session]:
-    policy = CheckpointPolicy.from_settings(world.settings, load_signer(world.settings.audit_key_file))
-    return make_session_factory(world.engine, info=session_info(policy))
+    return make_session_factory(world.engine)
+
+
+def _policy(world: World) -> CheckpointPolicy:
+    """Units of work sign checkpoints and hash search subjects as the API's do."""
+    return CheckpointPolicy.from_settings(world.settings, load_signer(world.settings.audit_key_file))
 
 
 def add_partners(world: World, count: int, *, now: datetime | None = None) -> None:
@@ -179,7 +184,7 @@ def add_partners(world: World, count: int, *, now: datetime | None = None) -> No
     factory = _factory(world)
     first = len(world.partners) + 1
     codes = ["FBI" if n == 1 else f"P{n:02d}" for n in range(first, first + count)]
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=_policy(world)) as session:
         for code in codes:
             create_agency(session, SYSTEM, AgencyIn(code=code, name=f"{code} (bench partner)", kind="partner"))
             user, key = create_user(session, SYSTEM, UserIn(agency=code, name=f"bench {code}", roles=[Role.PARTNER]))
@@ -189,10 +194,10 @@ def add_partners(world: World, count: int, *, now: datetime | None = None) -> No
         frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes), settings.agreement_quorum
     )
     for code in codes:
-        with unit_of_work(factory, clock, world.actors["city.gov"]) as session:
+        with unit_of_work(factory, clock, policy=_policy(world), actor=world.actors["city.gov"]) as session:
             agreement = agreements.propose(session, world.actors["city.gov"], terms(code, now=instant), rules)
         for voter in ("dao.gov", "fjd.gov"):
-            with unit_of_work(factory, clock, world.actors[voter]) as session:
+            with unit_of_work(factory, clock, policy=_policy(world), actor=world.actors[voter]) as session:
                 agreements.vote(session, world.actors[voter], agreement.id, "yes", rules)
     world.partners.extend(codes)
 

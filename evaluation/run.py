@@ -94,7 +94,7 @@ def run_world(seed: int, *, weeks: int, small: bool, database: str, workdir: Pat
         counts = _run(db, actors, clerk, population, world_plan, seed=seed, weeks=weeks, began=began)
         end = start + timedelta(weeks=weeks)
         progress(f"seed {seed}: scanning the trail")
-        scan(db.factory, FrozenClock(end + timedelta(hours=1)), db.settings)
+        scan(db.factory, FrozenClock(end + timedelta(hours=1)), db.settings, policy=db.policy)
         alerts = _alerts(db, actors)
     return WorldResult(seed, world_plan.episodes, alerts, counts[0], counts[1], len(population.arrests),
                        time.monotonic() - began)  # fmt: skip
@@ -106,7 +106,7 @@ CITY = [("PPD", "Philadelphia Police Department", False), ("DAO", "District Atto
 
 def _principals(db: Database, world_plan: Plan, at: datetime) -> tuple[dict[str, Actor], Actor]:
     actors: dict[str, Actor] = {}
-    with unit_of_work(db.factory, FrozenClock(at)) as session:
+    with unit_of_work(db.factory, FrozenClock(at), policy=db.policy) as session:
         for code, name, stakeholder in CITY:
             create_agency(session, SYSTEM, AgencyIn(code=code, name=name, kind="city", stakeholder=stakeholder))
         for partner in scenarios.PARTNERS:
@@ -124,8 +124,8 @@ def _principals(db: Database, world_plan: Plan, at: datetime) -> tuple[dict[str,
 def _agreements(db: Database, actors: dict[str, Actor], world_plan: Plan, start: datetime) -> None:
     """Every partner's agreement proposed by the city, approved by two stakeholders' votes,
     in force from eight weeks before the partner traffic; ICE's ends during it."""
-    policy = Policy(frozenset(db.settings.protected_fields), frozenset(db.settings.prohibited_purposes),
-                    db.settings.agreement_quorum)  # fmt: skip
+    rules = Policy(frozenset(db.settings.protected_fields), frozenset(db.settings.prohibited_purposes),
+                   db.settings.agreement_quorum)  # fmt: skip
     proposed = start - timedelta(weeks=9)
     for partner in scenarios.PARTNERS:
         expires = world_plan.ice_expiry if partner.code == "ICE" else start + timedelta(weeks=52)
@@ -135,12 +135,14 @@ def _agreements(db: Database, actors: dict[str, Actor], world_plan: Plan, start:
             "channels": ["query", "feed"], "fields": scenarios.FIELDS, "scope": partner.scope,
             "require_case_reference": partner.require_case_reference, "daily_query_limit": partner.daily_query_limit,
         }  # fmt: skip
-        with unit_of_work(db.factory, FrozenClock(proposed), actors["city.governance"]) as session:
+        governance = actors["city.governance"]
+        with unit_of_work(db.factory, FrozenClock(proposed), policy=db.policy, actor=governance) as session:
             agreement_id = agreements.propose(session, actors["city.governance"], AgreementIn.model_validate(terms),
-                                              policy).id  # fmt: skip
+                                              rules).id  # fmt: skip
         for n, voter in enumerate(("dao.governance", "fjd.governance"), start=1):
-            with unit_of_work(db.factory, FrozenClock(proposed + timedelta(days=n)), actors[voter]) as session:
-                agreements.vote(session, actors[voter], agreement_id, "yes", policy)
+            voted = FrozenClock(proposed + timedelta(days=n))
+            with unit_of_work(db.factory, voted, policy=db.policy, actor=actors[voter]) as session:
+                agreements.vote(session, actors[voter], agreement_id, "yes", rules)
 
 
 def _run(db: Database, actors: dict[str, Actor], clerk: Actor, population: Population, world_plan: Plan,
@@ -154,7 +156,7 @@ def _run(db: Database, actors: dict[str, Actor], clerk: Actor, population: Popul
         while due < len(pending) and pending[due].arrested_at + timedelta(hours=1) <= act.at:
             due += 1
         if due > booked:
-            book_all(db.factory, clerk, population, pending[booked:due])
+            book_all(db, clerk, population, pending[booked:due])
             booked = due
         week = min(weeks, (act.at - start).days // 7 + 1)  # 0: the warm-up week
         if week != shown:
@@ -164,7 +166,7 @@ def _run(db: Database, actors: dict[str, Actor], clerk: Actor, population: Popul
                      f"booked · {queries} partner queries ({refused} refused) · {elapsed:.0f} s")  # fmt: skip
         asked, refusals = _perform(db, actors[act.user], act)
         queries, refused = queries + asked, refused + refusals
-    book_all(db.factory, clerk, population, pending[booked:])
+    book_all(db, clerk, population, pending[booked:])
     return queries, refused
 
 
@@ -176,7 +178,7 @@ def _perform(db: Database, actor: Actor, act: Act) -> tuple[int, int]:
         return 0, 0
     found: str | None = None
     try:
-        with unit_of_work(db.factory, FrozenClock(act.at), actor) as session:
+        with unit_of_work(db.factory, FrozenClock(act.at), policy=db.policy, actor=actor) as session:
             if act.kind == "probe":  # as the HTTP layer does first: a record field is a probe
                 parse_search(act.params)
                 raise AssertionError("a probe passed the parameter check")
@@ -197,7 +199,8 @@ def _perform(db: Database, actor: Actor, act: Act) -> tuple[int, int]:
     if not (act.then_read and found):
         return 1, 0
     try:
-        with unit_of_work(db.factory, FrozenClock(act.at + timedelta(seconds=40)), actor) as session:
+        later = FrozenClock(act.at + timedelta(seconds=40))
+        with unit_of_work(db.factory, later, policy=db.policy, actor=actor) as session:
             gate.read(session, actor, uuid.UUID(found), request, zone=ZONE)
     except DomainError:
         return 2, 1
@@ -208,7 +211,7 @@ def _register(db: Database, actor: Actor, act: Act) -> None:
     """A lawful partner registers the case it works, with its subjects (CONTRACT §7). The world
     gives each case a new reference, so a refusal here is a fault of the world: it is raised."""
     body = {"reference": act.case, "title": act.title, "opened_at": act.at, "subjects": act.subjects}
-    with unit_of_work(db.factory, FrozenClock(act.at), actor) as session:
+    with unit_of_work(db.factory, FrozenClock(act.at), policy=db.policy, actor=actor) as session:
         cases.register(session, actor, CaseIn.model_validate(body), zone=ZONE)
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import Actor
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.signing import create_key_file, load_signer
 from pars.auth.bootstrap import bootstrap
 from pars.clock import FrozenClock
@@ -213,7 +213,7 @@ _ARREST_HOURS = [4, 3, 2, 2, 1, 1, 2, 3, 4, 5, 5, 6, 6, 6, 7, 7, 8, 8, 8, 8, 8, 
 BOOKING_DELAY = timedelta(minutes=40)
 
 
-def book_all(factory: sessionmaker[Session], clerk: Actor, population: Population, arrests: list[Arrestee]) -> None:
+def book_all(db: Database, clerk: Actor, population: Population, arrests: list[Arrestee]) -> None:
     """Books these arrests through ``pars.records.intake``, one transaction per batch that
     fits in an hour, the clock at the batch's last booking time."""
     batch: list[Arrestee] = []
@@ -221,7 +221,8 @@ def book_all(factory: sessionmaker[Session], clerk: Actor, population: Populatio
     def flush() -> None:
         if not batch:
             return
-        with unit_of_work(factory, FrozenClock(batch[-1].arrested_at + BOOKING_DELAY), clerk) as session:
+        at = batch[-1].arrested_at + BOOKING_DELAY
+        with unit_of_work(db.factory, FrozenClock(at), policy=db.policy, actor=clerk) as session:
             for arrestee in batch:
                 arrest = intake.book_arrest(session, clerk, population.booking(arrestee))
                 arrestee.arrest_id, arrestee.tracking_number = arrest.id, arrest.tracking_number
@@ -267,6 +268,7 @@ class Database:
     engine: Engine
     factory: sessionmaker[Session]
     settings: Settings
+    policy: CheckpointPolicy
 
 
 @contextmanager
@@ -280,10 +282,10 @@ def open_database(url: str, workdir: Path, at: datetime) -> Iterator[Database]:
     try:
         upgrade(engine)
         policy = CheckpointPolicy(load_signer(key_file), every_entries=5000, every=timedelta(hours=6))
-        factory = make_session_factory(engine, info=session_info(policy))
-        with unit_of_work(factory, FrozenClock(at)) as session:
+        factory = make_session_factory(engine)
+        with unit_of_work(factory, FrozenClock(at), policy=policy) as session:
             bootstrap(session, admin_key=None)
-        yield Database(engine, factory, settings)
+        yield Database(engine, factory, settings, policy)
     finally:
         engine.dispose()
         key_file.unlink(missing_ok=True)

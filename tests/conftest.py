@@ -41,18 +41,19 @@ from sqlalchemy.orm import Session
 
 from pars.actors import SYSTEM
 from pars.app import create_app
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.audit.signing import create_key_file, load_signer
 from pars.auth.bootstrap import bootstrap
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import agency_by_code, create_agency, create_user
 from pars.clock import FrozenClock
-from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.db import make_engine, make_session_factory
 from pars.migrate import upgrade
 from pars.models import metadata
 from pars.permissions import Role
 from pars.settings import Settings
+from pars.work import bind, unit_of_work
 
 POSTGRES_ADMIN_URL = os.environ.get("PARS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_KEY = "pars_test_admin_key_0123456789abcdefghijklmnop"
@@ -136,13 +137,18 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
+@pytest.fixture(scope="session")
+def policy(audit_key_file: Path) -> CheckpointPolicy:
+    """The checkpoint policy and signer of every unit of work a test opens (the test app's key)."""
+    return CheckpointPolicy(load_signer(audit_key_file), every_entries=1000, every=timedelta(seconds=60))
+
+
 @pytest.fixture
-def db(engine: Engine, clock: FrozenClock, audit_key_file: Path) -> Engine:
+def db(engine: Engine, clock: FrozenClock, policy: CheckpointPolicy) -> Engine:
     """An empty, bootstrapped database: the PARS agency and its administrator (ADMIN_KEY), and
     the trail's first signed checkpoint, as `pars init` leaves it."""
     _empty_tables(engine)
-    policy = CheckpointPolicy(load_signer(audit_key_file), every_entries=1000, every=timedelta(seconds=60))
-    with unit_of_work(make_session_factory(engine, info=session_info(policy)), clock) as session:
+    with unit_of_work(make_session_factory(engine), clock, policy=policy) as session:
         bootstrap(session, admin_key=ADMIN_KEY)
     return engine
 
@@ -157,10 +163,10 @@ def reader_engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def session(db: Engine, reader_engine: Engine, clock: FrozenClock) -> Iterator[Session]:
+def session(db: Engine, reader_engine: Engine, clock: FrozenClock, policy: CheckpointPolicy) -> Iterator[Session]:
     """A session for reading what requests left behind."""
     with make_session_factory(reader_engine)() as session:
-        session.info["clock"] = clock
+        bind(session, clock, policy=policy)
         yield session
 
 
@@ -198,13 +204,13 @@ CITY_AGENCIES = {"PPD": False, "DAO": True, "FJD": True, "CITY": True, "DEFENDER
 
 
 @pytest.fixture
-def make_user(db: Engine, clock: FrozenClock) -> Callable[..., User]:
+def make_user(db: Engine, clock: FrozenClock, policy: CheckpointPolicy) -> Callable[..., User]:
     """Creates a user (and its agency when new) directly through the services."""
 
     def make(*roles: Role | str, agency: str | None = None) -> User:
         role_set = [Role(r) for r in roles]
         code = agency or ("FBI" if Role.PARTNER in role_set else "PPD")
-        with unit_of_work(make_session_factory(db), clock) as session:
+        with unit_of_work(make_session_factory(db), clock, policy=policy) as session:
             if agency_by_code(session, code) is None:
                 kind = "partner" if Role.PARTNER in role_set else "city"
                 create_agency(

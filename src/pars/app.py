@@ -15,7 +15,7 @@ from pars.api.deps import PARTNER_HEADERS, SessionDep
 from pars.api.health import Probe
 from pars.api.metrics import Metrics, StoredGauge
 from pars.api.middleware import Admission, BodyReader, RequestContext
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.signing import load_signer
 from pars.auth.deps import ActorDep
 from pars.auth.routes import router as principals_router
@@ -64,7 +64,8 @@ def create_app(
     # A missing or unsafe signing key stops the start-up here, not at the first commit.
     app.state.audit_signer = signer = load_signer(settings.audit_key_file)
     policy = CheckpointPolicy.from_settings(settings, signer)
-    app.state.session_factory = make_session_factory(engine, info=session_info(policy))
+    app.state.session_factory = make_session_factory(engine)
+    app.state.checkpoint_policy = policy
     app.state.clock = clock or SystemClock()
     metrics = Metrics()
     arrests = StoredGauge("pars_arrests", "Arrests by workflow status", "status", counts_by_status)

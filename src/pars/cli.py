@@ -16,12 +16,13 @@ from pars.audit.signing import AuditKeyError
 from pars.auth.bootstrap import bootstrap
 from pars.auth.commands import users_app
 from pars.clock import SystemClock
-from pars.db import DatabaseWait, command_engine, missed_deadline, unit_of_work
+from pars.db import DatabaseWait, command_engine, missed_deadline
 from pars.feed import bus as nats_bus
 from pars.migrate import upgrade
 from pars.oversight.commands import oversight_app, report_app, run_scan
 from pars.settings import PrivateTargets, Settings, lease_floor, parse_duration
 from pars.terminal import console, err, settings_or_exit
+from pars.work import command_work
 
 # The exit status of a command that ran past a database deadline or could not reach the
 # database (EX_TEMPFAIL): what it was doing was rolled back; running it again is safe.
@@ -70,7 +71,7 @@ def initialise(settings: Settings, engine: Engine) -> str | None:
     except AuditKeyError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    with unit_of_work(audit_commands.signed_session_factory(settings, engine), SystemClock()) as session:
+    with command_work(settings, engine, SystemClock()) as session:
         return bootstrap(session, admin_key=settings.admin_key)
 
 
@@ -175,7 +176,7 @@ def demo(
     build_world(settings, engine, arrests=arrests, keys_file=keys_file, seed=seed, console=console, receiver_port=port)
     result = run_scan(settings, engine)  # so the demo's alerts are there from the start
     console.print(f"Misuse detectors: {result.raised} alerts raised over the demo's history.")
-    audit_commands.seal(settings, engine)  # a signed checkpoint over the history just written
+    audit_commands.seal(settings, engine, work=command_work)  # a signed checkpoint over the history just written
     if receiver:
         if settings.webhook_private_targets == PrivateTargets.DENY:
             console.print("The receiver is on 127.0.0.1: serve with PARS_WEBHOOK_PRIVATE_TARGETS=loopback to reach it.")
@@ -200,7 +201,7 @@ def audit_verify(
     """Recompute the whole chain and check every checkpoint; exit 1 naming the first bad entry."""
     settings = settings_or_exit()
     try:
-        status = audit_commands.verify(settings, console, public_key=public_key)
+        status = audit_commands.verify(settings, console, work=command_work, public_key=public_key)
     except AuditKeyError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -216,7 +217,7 @@ def audit_export(
     """Write a period of the trail as JSON Lines, with its hashes and signed checkpoints."""
     settings = settings_or_exit()
     try:
-        status = audit_commands.export(settings, console, start=start, end=end, out=out)
+        status = audit_commands.export(settings, console, work=command_work, start=start, end=end, out=out)
     except AuditKeyError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

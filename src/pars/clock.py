@@ -1,7 +1,7 @@
 """The one source of "now" (DESIGN principle 4).
 
 Every unit of work (request, job, command) is opened with a clock and carries it on its session
-(``session.info["clock"]``), because every service already takes the session: services ask
+(``session.info[CLOCK]``, set by ``pars.work`` only), because every service already takes the session: services ask
 ``now(session)`` and never call ``datetime.now`` themselves. Tests hand in a ``FrozenClock`` and
 move it across expiries and daylight-saving changes instead of sleeping.
 """
@@ -12,6 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session
+
+from pars.errors import OutsideUnitOfWork
+
+# Key in Session.info.
+CLOCK = "pars.clock"
 
 
 class Clock(Protocol):
@@ -46,5 +51,9 @@ def as_utc(instant: datetime) -> datetime:
 
 
 def now(session: Session) -> datetime:
-    clock: Clock = session.info["clock"]
+    """Raises `OutsideUnitOfWork` for a session opened without a clock: there is no default."""
+    try:
+        clock: Clock = session.info[CLOCK]
+    except KeyError:
+        raise OutsideUnitOfWork("clock") from None
     return clock.now()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,8 +23,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-
-from pars.clock import Clock
 
 if TYPE_CHECKING:
     from pars.settings import Settings
@@ -178,23 +174,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
     cursor.close()
 
 
-def make_session_factory(engine: Engine, *, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
-    """``info`` is copied into every session's ``Session.info`` (the audit trail's checkpoint
-    signer travels this way, see ``pars.audit.chain.session_info``)."""
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
-
-
-@contextmanager
-def unit_of_work(factory: sessionmaker[Session], clock: Clock) -> Iterator[Session]:
-    """One transaction: commits when the block ends normally, rolls back on any exception.
-
-    This is the only place that commits; services only flush.
-    """
-    with factory() as session:
-        session.info["clock"] = clock
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Bare sessions: a session gets its clock, checkpoint policy and actor from the unit of
+    work that opens it (``pars.work.unit_of_work``), the only place that commits."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True)

@@ -18,6 +18,17 @@ if TYPE_CHECKING:
     from pars.actions import AuditAction
 
 
+class OutsideUnitOfWork(RuntimeError):
+    """A session used without what its unit of work gives it (``pars.work``): the clock, the
+    audit checkpoint policy and its signer, or the actor. A bug in the caller, never a default."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"this session has no {what}: open it with pars.work.unit_of_work (or pars.work.bind), "
+            f"which is given the clock, the audit checkpoint policy and the actor"
+        )
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str

@@ -16,7 +16,7 @@ import anyio
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from pars.audit.chain import checkpoint_policy, session_info
+from pars.audit.chain import checkpoint_policy
 from pars.clock import Clock, SystemClock
 from pars.db import command_engine, make_session_factory
 from pars.feed.bus import connected_to
@@ -27,11 +27,13 @@ from pars.settings import Settings
 
 def build(settings: Settings, engine: Engine, clock: Clock, **options: object) -> FeedWorker:
     """A worker whose commits sign audit checkpoints when due, like every other writer."""
-    factory = make_session_factory(engine, info=session_info(checkpoint_policy(settings)))
+    factory = make_session_factory(engine)
+    policy = checkpoint_policy(settings)
     # Misuse detection rides along, so alerts follow the activity within the scan interval.
     every = settings.oversight_scan_seconds
-    detectors = Periodic("oversight.scan", every, lambda: oversight_scan(factory, clock, settings))
-    return FeedWorker(factory, clock, WorkerOptions.from_settings(settings, **options), periodic=[detectors])
+    detectors = Periodic("oversight.scan", every, lambda: oversight_scan(factory, clock, settings, policy=policy))
+    worker_options = WorkerOptions.from_settings(settings, **options)
+    return FeedWorker(factory, clock, worker_options, checkpoints=policy, periodic=[detectors])
 
 
 def run_in_foreground(settings: Settings, *, lease: timedelta | None, poll: float) -> None:

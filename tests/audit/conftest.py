@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import CityActor
 from pars.audit import AuditAction, record_event
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.signing import Signer, load_signer
 from pars.audit.verify import Verification, verify_trail
 from pars.clock import FrozenClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
 from pars.permissions import Role
 from pars.settings import Settings
+from pars.work import unit_of_work
 
 CLERK = CityActor(user_id=uuid.uuid4(), agency_code="PPD", roles=frozenset({Role.BOOKING}))
 
@@ -31,24 +31,24 @@ def signer(audit_key_file: Path) -> Signer:
 
 
 @pytest.fixture
-def signed_factory(db: Engine, settings: Settings, signer: Signer) -> Callable[..., sessionmaker[Session]]:
-    """A session factory whose commits sign checkpoints, by default every 10 entries."""
+def checkpoints(settings: Settings, signer: Signer) -> Callable[..., CheckpointPolicy]:
+    """A checkpoint policy for a unit of work, by default a checkpoint every 10 entries."""
 
-    def make(entries: int = 10, seconds: float = 3600) -> sessionmaker[Session]:
+    def make(entries: int = 10, seconds: float = 3600) -> CheckpointPolicy:
         tuned = settings.model_copy(update={"audit_checkpoint_entries": entries, "audit_checkpoint_seconds": seconds})
-        return make_session_factory(db, info=session_info(CheckpointPolicy.from_settings(tuned, signer)))
+        return CheckpointPolicy.from_settings(tuned, signer)
 
     return make
 
 
 @pytest.fixture
-def write_trail(signed_factory: Callable[..., sessionmaker[Session]], clock: FrozenClock) -> Callable[[int], None]:
+def write_trail(db: Engine, checkpoints: Callable[..., CheckpointPolicy], clock: FrozenClock) -> Callable[[int], None]:
     """Appends `n` entries, two per transaction, with varied content (unicode, nulls, nesting)."""
 
     def write(n: int) -> None:
-        factory = signed_factory()
+        factory, policy = make_session_factory(db), checkpoints()
         for index in range(0, n, 2):
-            with unit_of_work(factory, clock) as session:
+            with unit_of_work(factory, clock, policy=policy) as session:
                 for offset in range(min(2, n - index)):
                     details = {"n": index + offset, "name": "Peña 王", "nested": {"ok": True, "list": [1, 2.5, None]}}
                     record_event(session, CLERK, AuditAction.ARREST_READ, uuid.uuid4(), details)

@@ -12,19 +12,21 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
 from pars.audit.canonical import GENESIS
-from pars.audit.chain import request_checkpoint
+from pars.audit.chain import CheckpointPolicy, request_checkpoint
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from pars.audit.signing import Signer
 from pars.clock import FrozenClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
+from pars.errors import OutsideUnitOfWork
+from pars.work import bind, unit_of_work
 from tests.audit.conftest import CLERK, tampering, verify
 from tests.audit.writers import write_entries
 
-SignedFactory = Callable[..., sessionmaker[Session]]
+Checkpoints = Callable[..., CheckpointPolicy]
 
 
 def _entries(session: Session) -> list[AuditEntry]:
@@ -33,10 +35,13 @@ def _entries(session: Session) -> list[AuditEntry]:
 
 
 def test_entries_are_numbered_and_chained_when_the_transaction_commits(
-    db: Engine, clock: FrozenClock, session: Session
+    db: Engine,
+    clock: FrozenClock,
+    session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     before = len(_entries(session))
-    with unit_of_work(make_session_factory(db), clock) as uow:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as uow:
         first = record_event(uow, CLERK, AuditAction.ARREST_READ, "a")
         second = record_event(uow, CLERK, AuditAction.ARREST_READ, "b")
         assert first.seq is None  # staged, not yet in the chain
@@ -50,13 +55,16 @@ def test_entries_are_numbered_and_chained_when_the_transaction_commits(
 
 
 def test_a_rolled_back_transaction_leaves_nothing_and_takes_no_number(
-    db: Engine, clock: FrozenClock, session: Session
+    db: Engine,
+    clock: FrozenClock,
+    session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     before = len(_entries(session))
     factory = make_session_factory(db)
 
     def fail(*, after_sql: bool) -> None:
-        with unit_of_work(factory, clock) as uow:
+        with unit_of_work(factory, clock, policy=policy) as uow:
             if after_sql:
                 uow.execute(select(1))
             # Staged before any SQL ran, or after: the rollback must find and drop it.
@@ -66,16 +74,18 @@ def test_a_rolled_back_transaction_leaves_nothing_and_takes_no_number(
     for after_sql in (False, True):
         with pytest.raises(RuntimeError):
             fail(after_sql=after_sql)
-    with unit_of_work(factory, clock) as uow:
+    with unit_of_work(factory, clock, policy=policy) as uow:
         kept = record_event(uow, CLERK, AuditAction.ARREST_READ, "kept")
     entries = _entries(session)
     assert [e.target for e in entries[before:]] == ["kept"]
     assert kept.seq == before + 1
 
 
-def test_a_rolled_back_savepoint_drops_only_its_own_entries(db: Engine, clock: FrozenClock, session: Session) -> None:
+def test_a_rolled_back_savepoint_drops_only_its_own_entries(
+    db: Engine, clock: FrozenClock, session: Session, policy: CheckpointPolicy
+) -> None:
     before = len(_entries(session))
-    with unit_of_work(make_session_factory(db), clock) as uow:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as uow:
         record_event(uow, CLERK, AuditAction.ARREST_READ, "outer")
         savepoint = uow.begin_nested()
         record_event(uow, CLERK, AuditAction.ARREST_READ, "inner")
@@ -84,9 +94,11 @@ def test_a_rolled_back_savepoint_drops_only_its_own_entries(db: Engine, clock: F
     assert [e.target for e in _entries(session)[before:]] == ["outer", "after"]
 
 
-def test_details_are_copied_and_kept_json_plain(db: Engine, clock: FrozenClock, session: Session) -> None:
+def test_details_are_copied_and_kept_json_plain(
+    db: Engine, clock: FrozenClock, session: Session, policy: CheckpointPolicy
+) -> None:
     details = {"count": 2.0, "ratio": 0.25, "items": ("a", "b"), 7: "key"}
-    with unit_of_work(make_session_factory(db), clock) as uow:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as uow:
         record_event(uow, CLERK, AuditAction.ARREST_SEARCH, None, details)  # type: ignore[arg-type]
         details["count"] = 99
     stored = _entries(session)[-1].details
@@ -95,11 +107,15 @@ def test_details_are_copied_and_kept_json_plain(db: Engine, clock: FrozenClock, 
 
 
 def test_checkpoints_follow_the_entry_count(
-    db: Engine, signed_factory: SignedFactory, clock: FrozenClock, session: Session, signer: Signer
+    db: Engine,
+    checkpoints: Checkpoints,
+    clock: FrozenClock,
+    session: Session,
+    signer: Signer,
 ) -> None:
-    factory = signed_factory(entries=5)
+    factory, policy = make_session_factory(db), checkpoints(entries=5)
     for _ in range(12):
-        with unit_of_work(factory, clock) as uow:
+        with unit_of_work(factory, clock, policy=policy) as uow:
             record_event(uow, CLERK, AuditAction.ARREST_READ)
     sizes = list(session.scalars(select(AuditCheckpoint.size).order_by(AuditCheckpoint.size)))
     # The first signed commit starts the series; then one at most every 5 entries.
@@ -112,12 +128,15 @@ def test_checkpoints_follow_the_entry_count(
 
 
 def test_checkpoints_follow_the_clock(
-    db: Engine, signed_factory: SignedFactory, clock: FrozenClock, session: Session
+    db: Engine,
+    checkpoints: Checkpoints,
+    clock: FrozenClock,
+    session: Session,
 ) -> None:
-    factory = signed_factory(entries=1000, seconds=60)
+    factory, policy = make_session_factory(db), checkpoints(entries=1000, seconds=60)
 
     def commit() -> None:
-        with unit_of_work(factory, clock) as uow:
+        with unit_of_work(factory, clock, policy=policy) as uow:
             record_event(uow, CLERK, AuditAction.ARREST_READ)
 
     def count() -> int:
@@ -136,44 +155,54 @@ def test_checkpoints_follow_the_clock(
 
 
 def test_a_checkpoint_can_be_asked_for_and_is_never_repeated(
-    db: Engine, signed_factory: SignedFactory, clock: FrozenClock, session: Session
+    db: Engine,
+    checkpoints: Checkpoints,
+    clock: FrozenClock,
+    session: Session,
 ) -> None:
-    factory = signed_factory(entries=1000)
+    factory, policy = make_session_factory(db), checkpoints(entries=1000)
     for _ in range(2):
-        with unit_of_work(factory, clock) as uow:
+        with unit_of_work(factory, clock, policy=policy) as uow:
             request_checkpoint(uow)
     sizes = list(session.scalars(select(AuditCheckpoint.size)))
     assert sizes == [session.scalar(select(func.max(AuditEntry.seq)))]
 
 
-def test_a_session_without_a_signer_chains_but_does_not_sign(
-    db: Engine, clock: FrozenClock, session: Session, signer: Signer
+def test_a_session_without_a_signer_cannot_commit_entries(db: Engine, clock: FrozenClock, session: Session) -> None:
+    """No writer chains entries without being able to sign: the commit fails loudly and writes
+    nothing (a session that silently skipped its checkpoints was possible before)."""
+    before = len(_entries(session))
+    with make_session_factory(db)() as unsigned:
+        bind(unsigned, clock, policy=None)
+        record_event(unsigned, CLERK, AuditAction.ARREST_READ, "unsigned")
+        with pytest.raises(OutsideUnitOfWork, match="audit checkpoint policy"):
+            unsigned.commit()
+    assert len(_entries(session)) == before
+
+
+def test_a_lost_head_row_is_rebuilt_from_the_trail(
+    db: Engine, clock: FrozenClock, signer: Signer, policy: CheckpointPolicy
 ) -> None:
-    clock.advance(timedelta(hours=1))  # a checkpoint is due
-    before = session.scalar(select(func.count()).select_from(AuditCheckpoint))
-    with unit_of_work(make_session_factory(db), clock) as uow:
-        record_event(uow, CLERK, AuditAction.ARREST_READ)
-    assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) == before
-    assert verify(db, signer).ok
-
-
-def test_a_lost_head_row_is_rebuilt_from_the_trail(db: Engine, clock: FrozenClock, signer: Signer) -> None:
     with db.begin() as conn:
         conn.execute(text("DELETE FROM audit_head"))
-    with unit_of_work(make_session_factory(db), clock) as uow:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as uow:
         record_event(uow, CLERK, AuditAction.ARREST_READ)
     assert verify(db, signer).ok
 
 
 def test_eight_concurrent_writers_make_one_gap_free_chain(
-    db: Engine, signed_factory: SignedFactory, clock: FrozenClock, session: Session, signer: Signer
+    db: Engine,
+    checkpoints: Checkpoints,
+    clock: FrozenClock,
+    session: Session,
+    signer: Signer,
 ) -> None:
-    factory = signed_factory(entries=7)
+    factory, policy = make_session_factory(db), checkpoints(entries=7)
     before = len(_entries(session))
 
     def write(worker: int) -> None:
         for index in range(10):
-            with unit_of_work(factory, clock) as uow:
+            with unit_of_work(factory, clock, policy=policy) as uow:
                 # Some real work first, so transactions overlap before they commit.
                 uow.execute(select(func.count()).select_from(AuditEntry))
                 record_event(uow, CLERK, AuditAction.ARREST_READ, f"{worker}-{index}")
@@ -214,11 +243,13 @@ def test_tampering_needs_the_triggers_out_of_the_way(db: Engine) -> None:
         conn.execute(text("UPDATE audit_entries SET agency = 'Y' WHERE seq = 1"))
 
 
-def test_a_session_closed_without_commit_drops_what_it_staged(db: Engine, clock: FrozenClock, session: Session) -> None:
+def test_a_session_closed_without_commit_drops_what_it_staged(
+    db: Engine, clock: FrozenClock, session: Session, policy: CheckpointPolicy
+) -> None:
     before = len(_entries(session))
     factory = make_session_factory(db)
     reused = factory()
-    reused.info["clock"] = clock
+    bind(reused, clock, policy=policy)
     record_event(reused, CLERK, AuditAction.ARREST_READ, "dropped")
     reused.close()
     record_event(reused, CLERK, AuditAction.ARREST_READ, "kept")

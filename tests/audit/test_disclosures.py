@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from pars.actors import Actor, PartnerActor
 from pars.audit import AuditAction, record_disclosure
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry, Disclosure
 from pars.clock import FrozenClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
 from pars.permissions import Role
+from pars.work import unit_of_work
 from tests.conftest import User
 
 AGREEMENT = uuid.uuid4()
@@ -37,7 +39,7 @@ def agent(make_user: Callable[..., User]) -> Actor:
 
 
 @pytest.fixture
-def disclosed(db: Engine, clock: FrozenClock, agent: Actor) -> None:
+def disclosed(db: Engine, clock: FrozenClock, agent: Actor, policy: CheckpointPolicy) -> None:
     """Three batches: a search that found A and B (one person), a read of A under a newer
     version, and a read of C (another person) with no case reference."""
     factory = make_session_factory(db)
@@ -48,7 +50,7 @@ def disclosed(db: Engine, clock: FrozenClock, agent: Actor) -> None:
     ]
     for action, version, case, records, fields in batches:
         clock.advance(timedelta(minutes=5))
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             record_disclosure(
                 session, agent, action, agreement_id=AGREEMENT, agreement_version=version,
                 purpose="criminal_investigation", case_reference=case, channel="query", records=records, fields=fields,
@@ -137,9 +139,13 @@ def test_reading_the_accounting_is_audited(
 
 
 def test_an_empty_batch_is_audited_without_accounting_rows(
-    db: Engine, clock: FrozenClock, agent: Actor, session: Session
+    db: Engine,
+    clock: FrozenClock,
+    agent: Actor,
+    session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
-    with unit_of_work(make_session_factory(db), clock) as uow:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as uow:
         record_disclosure(
             uow, agent, AuditAction.ARREST_SEARCH, agreement_id=AGREEMENT, agreement_version=1,
             purpose="criminal_investigation", case_reference="X", channel="query", records=[], fields=["id"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,17 @@ from typing import Any
 import pytest
 from rich.console import Console
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction, record_event
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.commands import export
 from pars.audit.models import AuditEntry
 from pars.audit.signing import Signer
 from pars.clock import FrozenClock
-from pars.db import unit_of_work
+from pars.db import make_session_factory
 from pars.settings import Settings
+from pars.work import command_work, unit_of_work
 from tests.audit.conftest import CLERK
 
 DOCS = Path(__file__).parents[2] / "docs" / "audit.md"
@@ -39,19 +42,19 @@ def _procedure() -> Any:
 
 
 @pytest.fixture
-def history(db: Engine, signed_factory: Any, clock: FrozenClock) -> None:
+def history(db: Engine, checkpoints: Callable[..., CheckpointPolicy]) -> None:
     """Entries of March 9, 10 and 11, recorded out of time order (as the demo does)."""
-    factory: sessionmaker[Session] = signed_factory(entries=4)
+    factory, policy = make_session_factory(db), checkpoints(entries=4)
     days = [0, 1, 2, 1, 0, 1, 2, 1, 1, 2, 0, 1, 2, 2, 2, 2, 2]
     for index, offset in enumerate(days):
-        with unit_of_work(factory, FrozenClock(MARCH_10 + timedelta(days=offset - 1))) as session:
+        with unit_of_work(factory, FrozenClock(MARCH_10 + timedelta(days=offset - 1)), policy=policy) as session:
             record_event(session, CLERK, AuditAction.ARREST_READ, uuid.uuid4(), {"i": index, "day": 9 + offset})
 
 
 def _export(
     settings: Settings, clock: FrozenClock, path: Path, start: str = "2026-03-10", end: str = "2026-03-10"
 ) -> int:
-    return export(settings, Console(quiet=True), start=start, end=end, out=path, clock=clock)
+    return export(settings, Console(quiet=True), work=command_work, start=start, end=end, out=path, clock=clock)
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

@@ -14,10 +14,12 @@ from alembic import command
 from sqlalchemy import Engine, text
 
 from pars.audit import AuditAction, record_event
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.signing import Signer
 from pars.clock import FrozenClock
-from pars.db import make_engine, make_session_factory, unit_of_work
+from pars.db import make_engine, make_session_factory
 from pars.migrate import alembic_config, upgrade
+from pars.work import unit_of_work
 from tests.audit.conftest import CLERK, verify
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -39,7 +41,9 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[Engine]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_entries_from_before_the_chain_are_chained(empty_database: Engine, signer: Signer) -> None:
+def test_entries_from_before_the_chain_are_chained(
+    empty_database: Engine, signer: Signer, policy: CheckpointPolicy
+) -> None:
     engine = empty_database
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
@@ -62,7 +66,9 @@ def test_entries_from_before_the_chain_are_chained(empty_database: Engine, signe
     assert [r[0] for r in rows] == [1, 2, 3]
     result = verify(engine, signer)
     assert result.ok and result.entries == 3
-    with unit_of_work(make_session_factory(engine), FrozenClock(datetime(2026, 1, 6, tzinfo=UTC))) as session:
+    with unit_of_work(
+        make_session_factory(engine), FrozenClock(datetime(2026, 1, 6, tzinfo=UTC)), policy=policy
+    ) as session:
         entry = record_event(session, CLERK, AuditAction.ARREST_READ, "after the upgrade")
     assert entry.seq == 4
     assert verify(engine, signer).ok

@@ -15,6 +15,7 @@ from rich.console import Console
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.demo.receiver import Secrets, make_handler
@@ -57,6 +58,7 @@ def test_the_demo_receiver_prints_signed_events_as_they_arrive(
     port: int,
     console: Console,
     running_receiver: Secrets,
+    policy: CheckpointPolicy,
 ) -> None:
     quiet = Console(quiet=True)
     keys = build_world(settings, db, arrests=20, keys_file=tmp_path / "k.json", seed=3, console=quiet, clock=clock,
@@ -67,7 +69,7 @@ def test_the_demo_receiver_prints_signed_events_as_they_arrive(
     assert urls == [f"http://127.0.0.1:{port}/atf", f"http://127.0.0.1:{port}/fbi"]  # once, however many runs
 
     options = WorkerOptions(schedule=(timedelta(seconds=5),), zone=settings.zone, targets=PrivateTargets.LOOPBACK)
-    worker = FeedWorker(make_session_factory(db), clock, options)
+    worker = FeedWorker(make_session_factory(db), clock, options, checkpoints=policy)
     worker.drain()  # the history goes into the streams, not to the receiver: it predates the subscriptions
     assert console.export_text() == ""
 

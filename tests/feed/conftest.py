@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from pars.app import create_app
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed.targets import system_resolver
@@ -88,13 +89,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def worker(db: Engine, clock: FrozenClock, settings: Settings) -> Iterator[FeedWorker]:
+def worker(db: Engine, clock: FrozenClock, settings: Settings, policy: CheckpointPolicy) -> Iterator[FeedWorker]:
     """The worker's functions on the test clock; `drain()` works until nothing is due now."""
     options = WorkerOptions(
         schedule=SCHEDULE, zone=settings.zone, lease=timedelta(seconds=60), deadline=1.0,
         targets=PrivateTargets.LOOPBACK,
     )  # fmt: skip
-    feed_worker = FeedWorker(make_session_factory(db), clock, options)
+    feed_worker = FeedWorker(make_session_factory(db), clock, options, checkpoints=policy)
     yield feed_worker
     feed_worker.sender.close()
 

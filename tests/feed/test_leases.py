@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed import delivery
@@ -54,19 +55,20 @@ def test_an_attempt_too_late_for_its_lease_is_not_sent_and_the_job_is_released(
     receiver: Receiver,
     worker: FeedWorker,
     session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement()
     subscribe(fbi, receiver.url())
     book()
     worker.fan_out()
     factory = make_session_factory(db)
-    with unit_of_work(factory, clock) as work:
+    with unit_of_work(factory, clock, policy=policy) as work:
         jobs = delivery.claim(work, lease=timedelta(seconds=60), limit=10)
         (outgoing,) = delivery.prepare(work, jobs, zone=worker.options.zone)
     late = dataclasses.replace(outgoing, start_by=time.monotonic() - 1)
     result = worker.sender.send(late)
     assert not result.sent and receiver.received == []
-    with unit_of_work(factory, clock) as work:
+    with unit_of_work(factory, clock, policy=policy) as work:
         delivery.record(work, [result], RetryPolicy(SCHEDULE))
     session.expire_all()
     job = session.scalars(select(WebhookJob)).one()

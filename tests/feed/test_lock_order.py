@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
 from pars.actors import PartnerActor
+from pars.audit.chain import CheckpointPolicy
 from pars.auth.models import User as UserRow
 from pars.auth.service import actor_for
 from pars.clock import FrozenClock
@@ -49,6 +50,7 @@ def test_recording_a_gone_endpoint_and_deleting_its_subscription_take_locks_in_o
     receiver: Receiver,
     worker: FeedWorker,
     session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     if db.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers: there are no row locks to take in an order")
@@ -58,7 +60,7 @@ def test_recording_a_gone_endpoint_and_deleting_its_subscription_take_locks_in_o
         book()
     worker.fan_out()
     factory = make_session_factory(db)
-    with unit_of_work(factory, clock) as work:
+    with unit_of_work(factory, clock, policy=policy) as work:
         jobs = delivery.claim(work, lease=worker.options.lease, limit=10)
         outgoing = delivery.prepare(work, jobs, zone=worker.options.zone)
     assert len(outgoing) == 3
@@ -80,7 +82,7 @@ def test_recording_a_gone_endpoint_and_deleting_its_subscription_take_locks_in_o
     def record() -> None:
         recorder["thread"] = threading.get_ident()
         try:
-            with unit_of_work(factory, clock) as work:
+            with unit_of_work(factory, clock, policy=policy) as work:
                 delivery.record(work, results, RetryPolicy(SCHEDULE))
         except BaseException as exc:  # noqa: BLE001 - kept for the assertion
             failures.append(exc)
@@ -89,7 +91,7 @@ def test_recording_a_gone_endpoint_and_deleting_its_subscription_take_locks_in_o
 
     def delete() -> None:
         try:
-            with unit_of_work(factory, clock, partner) as work:
+            with unit_of_work(factory, clock, policy=policy, actor=partner) as work:
                 deleter["pid"] = work.execute(text("SELECT pg_backend_pid()")).scalar_one()
                 service.delete_subscription(work, partner, subscription_id)
         except BaseException as exc:  # noqa: BLE001 - kept for the assertion

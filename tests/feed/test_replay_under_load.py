@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import Actor, PartnerActor
+from pars.audit.chain import CheckpointPolicy
 from pars.auth.models import User as UserRow
 from pars.auth.service import actor_for
 from pars.clock import FrozenClock, SystemClock
@@ -46,9 +47,9 @@ class WatchedWorker(FeedWorker):
             raise
 
 
-def _as(factory: sessionmaker[Session], clock: FrozenClock, actor: Actor, action: Callable[..., object],
-        *args: object, **kwargs: object) -> None:  # fmt: skip
-    with unit_of_work(factory, clock, actor) as work:
+def _as(factory: sessionmaker[Session], clock: FrozenClock, policy: CheckpointPolicy, actor: Actor,
+        action: Callable[..., object], *args: object, **kwargs: object) -> None:  # fmt: skip
+    with unit_of_work(factory, clock, policy=policy, actor=actor) as work:
         action(work, actor, *args, **kwargs)
 
 
@@ -89,6 +90,7 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
     subscribe: Make,
     receiver: Receiver,
     session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement(expires_at="2036-01-01T00:00:00-05:00")  # the worker runs on the system clock
     receiver.default = Answer(204, delay=0.002)  # attempts stay in flight for a moment
@@ -102,7 +104,7 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
     # its deadline) comes due; the jobs it is given were made on the test's frozen clock, in the past.
     options = WorkerOptions(schedule=(timedelta(seconds=1),), zone=settings.zone, deadline=2.0, batch=64, per_endpoint=16,
                             targets=settings.webhook_private_targets, poll=0.05)  # fmt: skip
-    worker = WatchedWorker(factory, SystemClock(), options)
+    worker = WatchedWorker(factory, SystemClock(), options, checkpoints=policy)
     worker.failures = []
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"engine": db}, daemon=True)
@@ -114,12 +116,14 @@ def test_replays_and_a_deletion_under_a_running_worker_never_deadlock(
             subscription_id = uuid.UUID(subscribe(fbi, receiver.url(f"/{len(subscriptions)}"))["id"])
             subscriptions.append(str(subscription_id))
             before = len(receiver.received)
-            with unit_of_work(factory, clock, partner) as work:  # the stream so far, queued for it
+            with unit_of_work(factory, clock, policy=policy, actor=partner) as work:  # the stream so far, queued for it
                 service.replay(work, partner, subscription_id, after=0)
             arrived = receiver.when(functools.partial(_more_than, receiver, before + 2), timeout=30)
             assert arrived, (len(subscriptions), worker.failures, worker.in_flight, errors, thread.is_alive())
-            replay = functools.partial(_as, factory, clock, partner, service.replay, subscription_id, after=0)
-            delete = functools.partial(_as, factory, clock, partner, service.delete_subscription, subscription_id)
+            replay = functools.partial(_as, factory, clock, policy, partner, service.replay, subscription_id, after=0)
+            delete = functools.partial(
+                _as, factory, clock, policy, partner, service.delete_subscription, subscription_id
+            )
             errors += _race([replay, replay, delete])
     finally:
         stop.set()

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pars.app import create_app
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -146,6 +147,7 @@ def test_a_name_that_rebinds_to_a_private_address_is_not_sent_to(
     dns: FakeDNS,
     receiver: Receiver,
     session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     """Public at subscription, 127.0.0.1 at send time: recorded as forbidden_target, not sent."""
     agreement()
@@ -154,7 +156,7 @@ def test_a_name_that_rebinds_to_a_private_address_is_not_sent_to(
     book()
     dns.names["rebind.example"] = ["127.0.0.1"]  # the partner's DNS now points at this host
     options = WorkerOptions(schedule=SCHEDULE, zone=settings.zone, deadline=1.0, targets=PrivateTargets.DENY)
-    worker = FeedWorker(make_session_factory(db), clock, options,
+    worker = FeedWorker(make_session_factory(db), clock, options, checkpoints=policy,
                         sender=WebhookSender(deadline=1.0, targets=PrivateTargets.DENY, resolve=dns))  # fmt: skip
     try:
         worker.drain()
@@ -198,6 +200,7 @@ def test_the_deliveries_list_shows_categories_not_stored_text(
     clock: FrozenClock,
     book: Make,
     worker: FeedWorker,
+    policy: CheckpointPolicy,
 ) -> None:
     """Attempts recorded before the categories held exception text that could quote a receiver
     (a NATS server's INFO line); the list shows only the category."""
@@ -212,7 +215,7 @@ def test_the_deliveries_list_shows_categories_not_stored_text(
         "ConnectionRefusedError: [Errno 111] Connection refused": (None, "connection_refused"),
         "SSLCertVerificationError: certificate verify failed": (None, "tls_error"),
     }
-    with unit_of_work(make_session_factory(db), clock) as session:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as session:
         job = session.scalars(select(WebhookJob)).one()
         for n, (text, (code, _)) in enumerate(legacy.items(), start=1):
             session.add(WebhookAttempt(

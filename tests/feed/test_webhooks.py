@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry, Disclosure
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -213,6 +214,7 @@ def test_a_receiver_down_for_the_whole_window_loses_nothing(
     walk: Make,
     subscribe: Make,
     receiver: Receiver,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement()
     subscribe(fbi, receiver.url())
@@ -220,7 +222,7 @@ def test_a_receiver_down_for_the_whole_window_loses_nothing(
     options = WorkerOptions(
         schedule=(timedelta(seconds=1), timedelta(seconds=2)), zone=settings.zone, targets=PrivateTargets.LOOPBACK
     )
-    worker = FeedWorker(make_session_factory(db), clock, options)
+    worker = FeedWorker(make_session_factory(db), clock, options, checkpoints=policy)
     receiver.stop()
     for _ in range(8):  # far past the end of the schedule: the last delay repeats
         worker.drain()
@@ -242,22 +244,29 @@ def test_a_receiver_down_for_the_whole_window_loses_nothing(
 
 
 def test_one_delivery_in_flight_per_arrest_and_arrests_in_parallel(
-    db: Engine, clock: FrozenClock, agreement: Make, fbi: User, walk: Make, book: Make, subscribe: Make
+    db: Engine,
+    clock: FrozenClock,
+    agreement: Make,
+    fbi: User,
+    walk: Make,
+    book: Make,
+    subscribe: Make,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement()
     subscribe(fbi, "https://fbi.example.org/hook")
     first = walk("charges_approved")  # two events
     second = book()
     factory = make_session_factory(db)
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=policy) as session:
         fan_out(session)
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=policy) as session:
         taken = [(str(j.arrest_id), j.sequence) for j in delivery.claim(session, lease=timedelta(seconds=60), limit=10)]
     assert sorted(taken) == sorted([(first["id"], 1), (second["id"], 3)])
-    with unit_of_work(factory, clock) as session:  # another worker, meanwhile: nothing it may take
+    with unit_of_work(factory, clock, policy=policy) as session:  # another worker, meanwhile: nothing it may take
         assert delivery.claim(session, lease=timedelta(seconds=60), limit=10) == []
     clock.advance(timedelta(seconds=61))  # the first worker died: its leases run out
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=policy) as session:
         again = [(str(j.arrest_id), j.sequence) for j in delivery.claim(session, lease=timedelta(seconds=60), limit=10)]
     assert sorted(again) == sorted(taken)
 
@@ -347,6 +356,7 @@ def test_pipelined_batches_keep_each_endpoints_order_and_account_every_delivery(
     subscribe: Make,
     receiver: Receiver,
     session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     """Batches of three, so one batch is in flight while the next is claimed: still one arrest's
     events reach each endpoint in order, each exactly once, each an attempt row, a disclosure
@@ -359,7 +369,7 @@ def test_pipelined_batches_keep_each_endpoints_order_and_account_every_delivery(
     options = WorkerOptions(
         schedule=(timedelta(seconds=5),), zone=settings.zone, batch=3, targets=PrivateTargets.LOOPBACK
     )
-    worker = FeedWorker(make_session_factory(db), clock, options)
+    worker = FeedWorker(make_session_factory(db), clock, options, checkpoints=policy)
     worker.drain()
     worker.sender.close()
 

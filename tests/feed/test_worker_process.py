@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed.models import FeedEvent
@@ -60,12 +61,12 @@ def spawn(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], subproces
             process.wait(10)
 
 
-def _events(db: Engine, clock: FrozenClock, book: Make, arrests: int) -> list[str]:
+def _events(db: Engine, clock: FrozenClock, book: Make, arrests: int, policy: CheckpointPolicy) -> list[str]:
     """`arrests` bookings, then rounds of updates: EVENTS_PER_ARREST events per arrest."""
     ids = [book()["id"] for _ in range(arrests)]
     factory = make_session_factory(db)
     for _ in range(EVENTS_PER_ARREST - 1):
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             for arrest_id in ids:
                 emit(session, EventType.UPDATED, uuid.UUID(arrest_id))
     return ids
@@ -102,10 +103,11 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     receiver: Receiver,
     spawn: Callable[[], subprocess.Popen[bytes]],
     session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement(**LONG_TERMS)
     subscribe(fbi, receiver.url())
-    _events(db, clock, book, arrests=40)  # 200 events
+    _events(db, clock, book, arrests=40, policy=policy)  # 200 events
     receiver.hold_after = 60  # from the 61st on, requests hang: the worker is killed with them in flight
     first = spawn()
     assert receiver.wait_for(61, timeout=60)
@@ -134,12 +136,13 @@ def test_two_workers_share_the_work_without_sending_anything_twice(
     receiver: Receiver,
     spawn: Callable[[], subprocess.Popen[bytes]],
     session: Session,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement(**LONG_TERMS)
     subscribe(fbi, receiver.url())
     workers = [spawn(), spawn()]
     receiver.default = Answer(204, delay=0.005)
-    _events(db, clock, book, arrests=100)  # 500 events, while both run
+    _events(db, clock, book, arrests=100, policy=policy)  # 500 events, while both run
     assert receiver.wait_for(500, timeout=120)
     time.sleep(1.0)  # anything sent twice would show up now
     for worker in workers:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import Actor, CityActor, PartnerActor
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -68,11 +69,12 @@ class Refuse:
 @dataclass
 class Trail:
     factory: sessionmaker[Session]
+    policy: CheckpointPolicy
     written: list[int] = field(default_factory=list)
 
     def write(self, actor: Actor, at: datetime, *acts: Ask | Refuse) -> list[int]:
         """Writes the acts in one transaction at ``at``; returns their audit seqs."""
-        with unit_of_work(self.factory, FrozenClock(at), actor) as session:
+        with unit_of_work(self.factory, FrozenClock(at), policy=self.policy, actor=actor) as session:
             before = session.scalar(select(func.max(AuditEntry.seq))) or 0
             for act in acts:
                 _write(session, actor, act)
@@ -105,8 +107,8 @@ def _write(session: Session, actor: Actor, act: Ask | Refuse) -> None:
 
 
 @pytest.fixture
-def trail(db: Engine) -> Trail:
-    return Trail(make_session_factory(db))
+def trail(db: Engine, policy: CheckpointPolicy) -> Trail:
+    return Trail(make_session_factory(db), policy)
 
 
 def partner_actor(user: User) -> Actor:
@@ -124,7 +126,9 @@ def partner(make_user: Callable[..., User]) -> Callable[..., Actor]:
 
 
 @pytest.fixture
-def people(db: Engine, clock: FrozenClock, make_user: Callable[..., User]) -> Callable[..., list[Person]]:
+def people(
+    db: Engine, clock: FrozenClock, make_user: Callable[..., User], policy: CheckpointPolicy
+) -> Callable[..., list[Person]]:
     """Books ``n`` arrests of ``n`` different people (at the test clock's time); keyword
     arguments replace members of each person (``race``, ``ethnicity``, …)."""
 
@@ -132,7 +136,7 @@ def people(db: Engine, clock: FrozenClock, make_user: Callable[..., User]) -> Ca
         clerk = make_user(Role.BOOKING)
         actor = CityActor(uuid.UUID(clerk.id), "PPD", frozenset({Role.BOOKING}))
         made = []
-        with unit_of_work(make_session_factory(db), clock, actor) as session:
+        with unit_of_work(make_session_factory(db), clock, policy=policy, actor=actor) as session:
             for i in range(n):
                 body = arrest_body()
                 body["person"] = {**body["person"], "name": {"first": f"Ana{i}", "last": f"Person{i}{uuid.uuid4().hex[:6]}"},
@@ -146,9 +150,9 @@ def people(db: Engine, clock: FrozenClock, make_user: Callable[..., User]) -> Ca
 
 
 @pytest.fixture
-def run_scan(db: Engine, clock: FrozenClock, settings: Settings) -> Callable[..., ScanResult]:
+def run_scan(db: Engine, clock: FrozenClock, settings: Settings, policy: CheckpointPolicy) -> Callable[..., ScanResult]:
     def run(tuned: Settings | None = None, *, limit: int | None = None) -> ScanResult:
-        return scan(make_session_factory(db), clock, tuned or settings, limit=limit)
+        return scan(make_session_factory(db), clock, tuned or settings, policy=policy, limit=limit)
 
     return run
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from pars.actors import CityActor
+from pars.audit.chain import CheckpointPolicy
 from pars.cli import app as cli
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -41,20 +42,26 @@ COMPLAINANT = "Maria Testcomplainant"
 COMPLAINT_TEXT = "ICE officers came to my home with my record"
 
 
-def record_complaints(db: Engine, clock: FrozenClock) -> None:
+def record_complaints(db: Engine, clock: FrozenClock, policy: CheckpointPolicy) -> None:
     """In 2026: ICE, 12 substantiated and 2 not substantiated; FBI, 1 still open."""
     actor = CityActor(None, "CITY", frozenset({Role.OVERSIGHT}))
     received = datetime.fromisoformat("2026-03-02T10:00:00-05:00")
     plan = [("ICE", ComplaintOutcome.SUBSTANTIATED)] * 12 + [("ICE", ComplaintOutcome.NOT_SUBSTANTIATED)] * 2
-    with unit_of_work(make_session_factory(db), clock, actor) as session:
+    with unit_of_work(make_session_factory(db), clock, policy=policy, actor=actor) as session:
         for agency, outcome in [*plan, ("FBI", ComplaintOutcome.OPEN)]:
             made = record_complaint(session, actor, NewComplaint(COMPLAINANT, received, agency, COMPLAINT_TEXT))
             if outcome != ComplaintOutcome.OPEN:
                 set_outcome(session, actor, made.id, outcome=outcome, note="inquiry closed")
 
 
-def test_the_year_of_the_known_world(world: dict[str, Any], db: Engine, settings: Settings, clock: FrozenClock) -> None:  # noqa: F811
-    record_complaints(db, clock)
+def test_the_year_of_the_known_world(
+    world: dict[str, Any],  # noqa: F811
+    db: Engine,
+    settings: Settings,
+    clock: FrozenClock,
+    policy: CheckpointPolicy,
+) -> None:
+    record_complaints(db, clock, policy)
     with Session(db) as session:
         report = annual_report(session, 2026, zone=settings.zone, now=clock.now())
     assert report["period"] == {

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from pars.actors import Actor
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.auth.service import agency_by_code
 from pars.clock import FrozenClock
@@ -48,7 +49,7 @@ def _trail(trail: Trail, partner: Callable[..., Actor], crowd: list[Person], db:
     trail.write(fbi, at(30, 12), Ask([crowd[1], crowd[5]], channel="feed", action=AuditAction.FEED_DELIVER))
     trail.write(fbi, at(30, 13), Refuse("case_reference_required", agreement_id=uuid.uuid4()))
     # A feed withdrawal names a record the partner already holds: no disclosure.
-    with unit_of_work(make_session_factory(db), FrozenClock(at(31, 1)), fbi) as session:
+    with unit_of_work(make_session_factory(db), FrozenClock(at(31, 1)), policy=trail.policy, actor=fbi) as session:
         record_event(session, fbi, AuditAction.FEED_DELIVER, crowd[5].arrest_id,
                      {"type": "withdrawal", "records": [str(crowd[5].arrest_id)], "fields": ["id"], "channel": "feed"})  # fmt: skip
     # Outside the period: January 31, 23:30 city time.
@@ -127,10 +128,11 @@ def test_transparency_figures_are_the_trails(
 
 def test_detainers_received_and_honoured(
     db: Engine, people: Callable[..., list[Person]], make_user: Callable[..., Any], settings: Any,
+    policy: CheckpointPolicy,
 ) -> None:  # fmt: skip
     make_user(Role.PARTNER, agency="ICE")
     crowd = people(3)
-    with unit_of_work(make_session_factory(db), FrozenClock(at(5))) as session:
+    with unit_of_work(make_session_factory(db), FrozenClock(at(5)), policy=policy) as session:
         ice = agency_by_code(session, "ICE")
         assert ice is not None
         for person, status in zip(crowd, ("accepted", "declined", "declined"), strict=True):
@@ -195,6 +197,7 @@ def _alert(session: Session, rule: str, evidence: list[int], *, severity: str, o
 def test_purpose_limitation_counts_refusals_unexplained_lookups_and_the_new_alerts(
     db: Engine, clock: FrozenClock, make_user: Callable[..., Any], people: Callable[..., list[Person]],
     agreement: Callable[..., dict[str, Any]], settings: Any,  # noqa: F811
+    policy: CheckpointPolicy,
 ) -> None:  # fmt: skip
     ice = partner_actor(make_user(Role.PARTNER, agency="ICE"))
     terms = agreement(agency="ICE", require_case_reference=False, daily_query_limit=None)
@@ -205,7 +208,7 @@ def test_purpose_limitation_counts_refusals_unexplained_lookups_and_the_new_aler
     seqs: dict[str, list[int]] = {}
 
     def write(kind: str, minute: int, act: Callable[[Session], None]) -> None:
-        with unit_of_work(factory, FrozenClock(day + timedelta(minutes=minute)), ice) as session:
+        with unit_of_work(factory, FrozenClock(day + timedelta(minutes=minute)), policy=policy, actor=ice) as session:
             act(session)
         with factory() as session:
             seqs.setdefault(kind, []).append(
@@ -231,7 +234,7 @@ def test_purpose_limitation_counts_refusals_unexplained_lookups_and_the_new_aler
     for minute in range(2):
         write("unregistered", 20 + minute, lambda s: _refusal(s, ice, agreement_id, "unregistered_case", "ICE-X-9"))
     write("too_broad", 30, lambda s: _refusal(s, ice, agreement_id, "search_too_broad", None))
-    with unit_of_work(factory, FrozenClock(day + timedelta(days=1))) as session:
+    with unit_of_work(factory, FrozenClock(day + timedelta(days=1)), policy=policy) as session:
         sweep = _alert(session, "refused_sweep", seqs["ambiguous"] + seqs["too_broad"], severity="medium")
         churn = _alert(session, "case_reference_churn", seqs["ambiguous"] + seqs["unexplained_invented"],
                        severity="medium")  # fmt: skip

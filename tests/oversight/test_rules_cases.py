@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from pars.actors import Actor, CityActor
 from pars.audit import AuditAction, Outcome, record_disclosure, record_event
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -60,11 +61,11 @@ Writer = Callable[..., list[int]]
 
 
 @pytest.fixture
-def write(db: Engine) -> Writer:
+def write(db: Engine, policy: CheckpointPolicy) -> Writer:
     factory = make_session_factory(db)
 
     def put(actor: Actor, instant: datetime, *acts: Look | Deny) -> list[int]:
-        with unit_of_work(factory, FrozenClock(instant), actor) as session:
+        with unit_of_work(factory, FrozenClock(instant), policy=policy, actor=actor) as session:
             before = session.scalar(select(func.max(AuditEntry.seq))) or 0
             for act in acts:
                 if isinstance(act, Look):
@@ -98,14 +99,16 @@ def write(db: Engine) -> Writer:
 
 
 @pytest.fixture
-def arrested(db: Engine, clock: FrozenClock, make_user: Callable[..., User]) -> Callable[..., list[Person]]:
+def arrested(
+    db: Engine, clock: FrozenClock, make_user: Callable[..., User], policy: CheckpointPolicy
+) -> Callable[..., list[Person]]:
     """Books ``n`` people arrested at ``when``; keywords replace members of the person."""
 
     def book(n: int, when: datetime, **person: Any) -> list[Person]:
         clerk = make_user(Role.BOOKING)
         actor = CityActor(uuid.UUID(clerk.id), "PPD", frozenset({Role.BOOKING}))
         made = []
-        with unit_of_work(make_session_factory(db), clock, actor) as session:
+        with unit_of_work(make_session_factory(db), clock, policy=policy, actor=actor) as session:
             for i in range(n):
                 body = arrest_body()
                 body["person"] = {**body["person"], "name": {"first": f"Bo{i}", "last": f"P{uuid.uuid4().hex[:8]}"},

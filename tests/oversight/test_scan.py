@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from pars import worker as worker_module
 from pars.actors import Actor, CityActor
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -33,6 +34,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 def test_one_alert_per_window_however_the_trail_is_read(
     trail: Trail, partner: Callable[..., Actor], people: Callable[[int], list[Person]],
     run_scan: Callable[..., ScanResult], alerts: Callable[..., list[Alert]], db: Engine,
+    policy: CheckpointPolicy,
 ) -> None:  # fmt: skip
     ice = partner("ICE")
     crowd = people(12)
@@ -51,7 +53,7 @@ def test_one_alert_per_window_however_the_trail_is_read(
     # Scanning again finds nothing new; rebuilding the tallies and rescanning duplicates nothing.
     assert run_scan().queries == 0
     ids = {a.id for a in alerts()}
-    with unit_of_work(make_session_factory(db), FrozenClock(at(1))) as work:
+    with unit_of_work(make_session_factory(db), FrozenClock(at(1)), policy=policy) as work:
         rebuild(work)
     assert run_scan().queries == 12
     assert {a.id for a in alerts()} == ids and len(alerts()) == 2
@@ -137,6 +139,7 @@ def test_windows_follow_city_time_across_daylight_saving() -> None:
 def test_a_second_scanner_skips_while_one_holds_the_cursor(
     db: Engine, settings: Settings, trail: Trail, partner: Callable[..., Actor], people: Callable[[int], list[Person]],
     alerts: Callable[..., list[Alert]],
+    policy: CheckpointPolicy,
 ) -> None:  # fmt: skip
     """PostgreSQL: scanners in several processes never count an entry twice; one that finds
     the cursor taken skips its round. (On SQLite the database's write lock queues them.)"""
@@ -144,20 +147,21 @@ def test_a_second_scanner_skips_while_one_holds_the_cursor(
         pytest.skip("SQLite serialises writers with its own lock")
     ice = partner("ICE")
     factory = make_session_factory(db)
-    scan(factory, FrozenClock(at(1)), settings)  # the cursor row exists from the first scan on
+    scan(factory, FrozenClock(at(1)), settings, policy=policy)  # the cursor row exists from the first scan on
     for i, p in enumerate(people(6)):
         trail.write(ice, at(0, 1 + i / 10), Ask([p]))
-    with unit_of_work(factory, FrozenClock(at(1))) as holder:
+    with unit_of_work(factory, FrozenClock(at(1)), policy=policy) as holder:
         first = scan_once(holder, settings, limit=1000)
-        with unit_of_work(factory, FrozenClock(at(1))) as other:
+        with unit_of_work(factory, FrozenClock(at(1)), policy=policy) as other:
             assert scan_once(other, settings, limit=1000).busy
         assert first.raised == 1
-    assert len(alerts()) == 1 and scan(factory, FrozenClock(at(1)), settings).queries == 0
+    assert len(alerts()) == 1 and scan(factory, FrozenClock(at(1)), settings, policy=policy).queries == 0
 
 
 def test_the_new_rules_raise_once_per_window_however_the_trail_is_read(
     write: Writer, partner: Callable[..., Actor], arrested: Callable[..., list[Person]],  # noqa: F811
     run_scan: Callable[..., ScanResult], alerts: Callable[..., list[Alert]], db: Engine,
+    policy: CheckpointPolicy,
 ) -> None:  # fmt: skip
     """refused_sweep, demographic_skew (per user) and repeated lookups under fresh references,
     read in batches of three entries, then rebuilt and read again: the same alerts."""
@@ -177,7 +181,7 @@ def test_the_new_rules_raise_once_per_window_however_the_trail_is_read(
         ("repeated_person_lookup", colleague.user_id),
     }  # fmt: skip
     ids = {a.id for a in alerts()}
-    with unit_of_work(make_session_factory(db), FrozenClock(at(1))) as work:
+    with unit_of_work(make_session_factory(db), FrozenClock(at(1)), policy=policy) as work:
         rebuild(work)
     run_scan()
     assert {a.id for a in alerts()} == ids

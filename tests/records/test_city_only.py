@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from pars.actors import CityActor, PartnerActor
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -30,7 +31,7 @@ CLERK = CityActor(user_id=uuid.uuid4(), agency_code="PPD", roles=frozenset({Role
 
 
 def test_every_records_service_refuses_a_partner_before_reading(
-    db: Engine, clock: FrozenClock, book: Callable[..., dict[str, Any]]
+    db: Engine, clock: FrozenClock, policy: CheckpointPolicy, book: Callable[..., dict[str, Any]]
 ) -> None:
     arrest_id = uuid.UUID(book()["id"])
     factory = make_session_factory(db)
@@ -52,12 +53,15 @@ def test_every_records_service_refuses_a_partner_before_reading(
     with factory() as reader:
         entries = reader.scalar(select(func.count()).select_from(AuditEntry))
     for attempt in attempts:
-        with pytest.raises(Forbidden, match="only through the sharing gate"), unit_of_work(factory, clock) as session:
+        with (
+            pytest.raises(Forbidden, match="only through the sharing gate"),
+            unit_of_work(factory, clock, policy=policy) as session,
+        ):
             attempt(session)
     with factory() as reader:
         # Nothing was read, so nothing was audited as read, searched or changed.
         assert reader.scalar(select(func.count()).select_from(AuditEntry)) == entries
 
     # The same services serve a city actor.
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=policy) as session:
         assert search.read_arrest(session, CLERK, arrest_id).id == arrest_id

@@ -13,13 +13,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pars.actors import CityActor
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
 from pars.errors import InvalidTransition
 from pars.permissions import Role
 from pars.records import intake, workflow
 from pars.records.models import Arrest, Person
 from pars.records.schemas import ArrestIn, ChargingDecisionIn
+from pars.work import unit_of_work
 from tests.conftest import arrest_body
 
 CLERK = CityActor(user_id=uuid.uuid4(), agency_code="PPD", roles=frozenset({Role.BOOKING}))
@@ -33,11 +35,13 @@ def _body(index: int) -> ArrestIn:
     return ArrestIn.model_validate(body)
 
 
-def test_concurrent_bookings_get_distinct_numbers(db: Engine, clock: FrozenClock, session: Session) -> None:
+def test_concurrent_bookings_get_distinct_numbers(
+    db: Engine, clock: FrozenClock, session: Session, policy: CheckpointPolicy
+) -> None:
     factory = make_session_factory(db)
 
     def book(index: int) -> str:
-        with unit_of_work(factory, clock) as s:
+        with unit_of_work(factory, clock, policy=policy) as s:
             return intake.book_arrest(s, CLERK, _body(index)).tracking_number
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -48,14 +52,16 @@ def test_concurrent_bookings_get_distinct_numbers(db: Engine, clock: FrozenClock
     assert len(ppns) == len(set(ppns)) == 40
 
 
-def test_a_decision_taken_twice_at_once_is_applied_once(db: Engine, clock: FrozenClock, session: Session) -> None:
+def test_a_decision_taken_twice_at_once_is_applied_once(
+    db: Engine, clock: FrozenClock, session: Session, policy: CheckpointPolicy
+) -> None:
     factory = make_session_factory(db)
-    with unit_of_work(factory, clock) as s:
+    with unit_of_work(factory, clock, policy=policy) as s:
         arrest_id = intake.book_arrest(s, CLERK, _body(0)).id
 
     def decide(_: int) -> str:
         try:
-            with unit_of_work(factory, clock) as s:
+            with unit_of_work(factory, clock, policy=policy) as s:
                 decision = ChargingDecisionIn(decision="approved")
                 workflow.record_charging_decision(s, ADA, arrest_id, decision, zone=CITY)
         except InvalidTransition:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.feed import bus
@@ -56,6 +57,7 @@ def test_a_commit_announces_what_it_added_and_a_rollback_nothing(
     fbi: User,
     book: Make,
     worker: FeedWorker,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement()
     captured = Captured()
@@ -71,7 +73,7 @@ def test_a_commit_announces_what_it_added_and_a_rollback_nothing(
     factory = make_session_factory(db)
 
     def step_that_fails() -> None:
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             emit(session, EventType.UPDATED, uuid.UUID(record["id"]))
             session.flush()
             raise RuntimeError("rolled back")

@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from pars.actors import Actor, PartnerActor
 from pars.audit import AuditAction, record_event
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
 from pars.permissions import Role
 from pars.records.models import Arrest
 from pars.records.serialize import arrest_record
 from pars.sharing.gate import QueryCounts
 from pars.sharing.grants import Scope
+from pars.work import unit_of_work
 from tests.conftest import User, _empty_tables
 
 Make = Callable[..., dict[str, Any]]
@@ -65,7 +67,10 @@ def fbi_actor(make_user: Callable[..., User]) -> Actor:
 
 
 def test_query_count_follows_the_trail_and_recounts_when_the_trail_is_not_the_one_it_counted(
-    db: Engine, clock: FrozenClock, fbi_actor: Actor
+    db: Engine,
+    clock: FrozenClock,
+    fbi_actor: Actor,
+    policy: CheckpointPolicy,
 ) -> None:
     factory = make_session_factory(db)
     zone = ZoneInfo("America/New_York")
@@ -76,11 +81,11 @@ def test_query_count_follows_the_trail_and_recounts_when_the_trail_is_not_the_on
     def add(count: int, action: AuditAction = AuditAction.ARREST_SEARCH, actor: Actor = fbi_actor) -> None:
         # Each in its own transaction, as other requests (or other processes) would write them.
         for _ in range(count):
-            with unit_of_work(factory, clock) as session:
+            with unit_of_work(factory, clock, policy=policy) as session:
                 record_event(session, actor, action)
 
     def used() -> int:
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             return counts.used(session, "FBI", midnight)
 
     assert used() == 0

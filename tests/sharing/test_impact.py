@@ -21,11 +21,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pars.actors import SYSTEM, CityActor
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.auth.schemas import AgencyIn
 from pars.auth.service import create_agency
 from pars.clock import FrozenClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
 from pars.oversight import impact
 from pars.permissions import Role
 from pars.records import intake, workflow
@@ -34,6 +35,7 @@ from pars.settings import Settings
 from pars.sharing import agreements
 from pars.sharing.agreements import Policy
 from pars.sharing.schemas import AgreementIn
+from pars.work import unit_of_work
 from tests.conftest import START, User, arrest_body
 from tests.sharing.conftest import partner_headers
 from tests.sharing.test_properties import CHARGES, CITY, Spec, in_scope, scopes, specs
@@ -207,10 +209,10 @@ def test_who_may_preview_and_what_is_refused(
 
 
 def test_the_preview_counts_what_a_brute_force_reading_of_the_scope_admits(
-    db: Engine, clock: FrozenClock, settings: Settings, make_user: Callable[..., User]
+    db: Engine, clock: FrozenClock, settings: Settings, make_user: Callable[..., User], policy: CheckpointPolicy
 ) -> None:
     factory = make_session_factory(db)
-    policy = Policy(
+    rules = Policy(
         frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes), settings.agreement_quorum
     )
     make_user(Role.GOVERNANCE, agency="DAO")
@@ -225,16 +227,16 @@ def test_the_preview_counts_what_a_brute_force_reading_of_the_scope_admits(
     def check(scope: dict[str, Any], records: list[Spec]) -> None:
         # Each example's arrests on a day of their own, and the preview of that day.
         day = (START - timedelta(days=next(days))).astimezone(CITY)
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             code = next(codes)
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="partner"))
             terms = AgreementIn(agency=code, title="t", effective_from=START, expires_at=START + timedelta(days=30),
                                 purposes=["criminal_investigation"], channels=["query"], fields=["person.name"],
                                 scope=scope)  # fmt: skip
-            agreement = agreements.propose(session, SYSTEM, terms, policy)
+            agreement = agreements.propose(session, SYSTEM, terms, rules)
             for spec in records:
                 _book(session, clerk, spec, day.replace(hour=10).isoformat())
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             preview = impact.preview(session, viewer, agreement.id, 1, start=day.date().isoformat(),
                                      end=day.date().isoformat(), zone=CITY)  # fmt: skip
         assert preview["arrests"] == sum(in_scope(spec, scope) for spec in records)

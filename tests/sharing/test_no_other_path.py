@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from pars.actors import SYSTEM
+from pars.audit.chain import CheckpointPolicy
 from pars.auth.signin import set_password
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -56,6 +57,7 @@ def test_every_route_and_page_answers_a_partner_only_with_granted_fields(
     booking: User,
     db: Engine,
     clock: FrozenClock,
+    policy: CheckpointPolicy,
 ) -> None:
     agreement_id = agreement(fields=["person.name", "arrest.arrested_at", "charges"])["id"]
     record = client.post("/api/v1/arrests", json=marked_booking(), headers=booking.headers).json()
@@ -64,7 +66,7 @@ def test_every_route_and_page_answers_a_partner_only_with_granted_fields(
     values = {"arrest_id": record["id"], "agreement_id": agreement_id, "user_id": fbi.id}
     query = {"tracking_number": record["tracking_number"], "last_name": "Peña", "first_name": "Ana"}
     headers = partner_headers(fbi)
-    browser = _signed_in_partner(client, fbi, db, clock)
+    browser = _signed_in_partner(client, fbi, db, clock, policy)
     form = {**query, "purpose": headers["PARS-Purpose"], "case_reference": headers["PARS-Case-Reference"]}
     # The partner's search page shows the record (so the sweep below reaches it), without a marker.
     found = _page_call(browser, "POST", "/partner/search", form)
@@ -104,10 +106,12 @@ def _page_call(browser: TestClient, method: str, path: str, form: dict[str, str]
     return str(browser.post(path, data={**form, "csrf": csrf_of(page.text)}).text)
 
 
-def _signed_in_partner(client: TestClient, fbi: User, db: Engine, clock: FrozenClock) -> TestClient:
+def _signed_in_partner(
+    client: TestClient, fbi: User, db: Engine, clock: FrozenClock, policy: CheckpointPolicy
+) -> TestClient:
     """FBI's user in a browser of its own (cookies), signed in with password and code."""
     login = f"fbi{fbi.id[:8]}"
-    with unit_of_work(make_session_factory(db), clock) as session:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as session:
         set_password(session, SYSTEM, uuid.UUID(fbi.id), PASSWORD, username=login)
     browser = TestClient(client.app, base_url="https://testserver", follow_redirects=False)
     sign_in(browser, WebUser(fbi, login, PASSWORD), clock)

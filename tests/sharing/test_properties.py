@@ -21,10 +21,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from pars.actors import SYSTEM, CityActor
+from pars.audit.chain import CheckpointPolicy
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, create_agency, create_user
 from pars.clock import FrozenClock
-from pars.db import make_session_factory, unit_of_work
+from pars.db import make_session_factory
 from pars.permissions import Role
 from pars.records import intake, workflow
 from pars.records.fields import RECORD_FIELDS
@@ -34,6 +35,7 @@ from pars.settings import Settings
 from pars.sharing import agreements, cases
 from pars.sharing.agreements import Policy
 from pars.sharing.schemas import AgreementIn, CaseIn
+from pars.work import unit_of_work
 from tests.conftest import START, User, arrest_body
 
 PROTECTED = {"person.place_of_birth", "person.citizenship", "person.ssn", "victims", "witnesses"}
@@ -104,14 +106,14 @@ def in_scope(spec: Spec, scope: dict[str, Any]) -> bool:
 
 
 def test_a_partner_never_receives_more_than_its_grant(
-    db: Engine, client: TestClient, clock: FrozenClock, settings: Settings, booking: User
+    db: Engine, client: TestClient, clock: FrozenClock, settings: Settings, booking: User, policy: CheckpointPolicy
 ) -> None:
     factory = make_session_factory(db)
-    policy = Policy(
+    rules = Policy(
         frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes), settings.agreement_quorum
     )
     codes = (f"P{n:04d}" for n in itertools.count())
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=policy) as session:
         voters = []
         for code in ("DAO", "FJD"):
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="city", stakeholder=True))
@@ -144,7 +146,7 @@ def test_a_partner_never_receives_more_than_its_grant(
     ) -> None:
         clock.set(START)
         code = next(codes)
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="partner"))
             partner, key = create_user(session, SYSTEM, UserIn(agency=code, name=code, roles=[Role.PARTNER]))
             terms = AgreementIn(
@@ -152,9 +154,9 @@ def test_a_partner_never_receives_more_than_its_grant(
                 purposes=["criminal_investigation"], channels=["query"], fields=sorted(fields),
                 scope=scope, require_case_reference=case_required, require_registered_case=registered_required,
             )  # fmt: skip
-            agreement = agreements.propose(session, SYSTEM, terms, policy)
+            agreement = agreements.propose(session, SYSTEM, terms, rules)
             for voter in voters:
-                agreements.vote(session, voter, agreement.id, "yes", policy)
+                agreements.vote(session, voter, agreement.id, "yes", rules)
             if case_registered:
                 cases.register(session, actor_for(partner), CaseIn(reference="C-9", title="a case"), zone=CITY)
             ids = [_book(session, clerk, spec) for spec in records]
@@ -213,16 +215,16 @@ people = st.tuples(st.sampled_from(LAST_NAMES), st.sampled_from(FIRST_NAMES), st
 
 
 def test_a_name_search_never_discloses_two_people(
-    db: Engine, client: TestClient, clock: FrozenClock, settings: Settings, booking: User
+    db: Engine, client: TestClient, clock: FrozenClock, settings: Settings, booking: User, policy: CheckpointPolicy
 ) -> None:
     """Whatever people were booked under whatever spellings, a search by last and first name
     (with or without a date of birth) returns every arrest of the one person it matches, or is
     refused as ambiguous naming how many people it matched; never arrests of two people."""
     factory = make_session_factory(db)
-    policy = Policy(
+    rules = Policy(
         frozenset(settings.protected_fields), frozenset(settings.prohibited_purposes), settings.agreement_quorum
     )
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=policy) as session:
         for code in ("DAO", "FJD"):
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="city", stakeholder=True))
         voters = [
@@ -237,9 +239,9 @@ def test_a_name_search_never_discloses_two_people(
             agency="FBI", title="t", effective_from=EFFECTIVE, expires_at=EXPIRES, purposes=["criminal_investigation"],
             channels=["query"], fields=["person.name", "person.dob", "charges"], require_case_reference=False,
         )  # fmt: skip
-        agreement = agreements.propose(session, SYSTEM, terms, policy)
+        agreement = agreements.propose(session, SYSTEM, terms, rules)
         for voter in voters:
-            agreements.vote(session, voter, agreement.id, "yes", policy)
+            agreements.vote(session, voter, agreement.id, "yes", rules)
     headers = {"Authorization": f"Bearer {key}", "PARS-Purpose": "criminal_investigation"}
     rounds = itertools.count()
 
@@ -249,7 +251,7 @@ def test_a_name_search_never_discloses_two_people(
         # A suffix of this example's own keeps earlier examples' people out of its searches.
         suffix = f"x{next(rounds)}"
         person_of: dict[str, tuple[str | None, str | None, str]] = {}
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             for last, first, dob in booked:
                 body = arrest_body()
                 body["person"] |= {"name": {"first": first, "last": last + suffix}, "dob": dob}

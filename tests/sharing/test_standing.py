@@ -18,13 +18,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import SYSTEM, AnyActor
+from pars.audit.chain import CheckpointPolicy
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.auth.service import actor_for, agency_by_code, create_agency, create_user
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.errors import DomainError
 from pars.permissions import Role
-from pars.settings import Settings
 from pars.sharing import agreements
 from pars.sharing.agreements import Policy
 from pars.sharing.schemas import AgreementIn, TermsIn
@@ -81,12 +81,12 @@ ACTS = st.tuples(st.sampled_from([*Act, "vote_no"]), st.sampled_from(ACTORS), st
 
 
 def test_every_act_is_accepted_exactly_when_the_page_offers_it(
-    db: Engine, clock: FrozenClock, settings: Settings
+    db: Engine, clock: FrozenClock, policy: CheckpointPolicy
 ) -> None:
     factory = make_session_factory(db)
-    policy = Policy(frozenset(), frozenset(), quorum=2)
+    rules = Policy(frozenset(), frozenset(), quorum=2)
     partners = (f"Q{n:04d}" for n in itertools.count())
-    with unit_of_work(factory, clock) as session:
+    with unit_of_work(factory, clock, policy=policy) as session:
         people: dict[str, AnyActor] = {}
         for code in ACTORS:
             create_agency(session, SYSTEM, AgencyIn(code=code, name=code, kind="city", stakeholder=code != "PPD"))
@@ -97,20 +97,20 @@ def test_every_act_is_accepted_exactly_when_the_page_offers_it(
     @given(steps=st.lists(ACTS, min_size=1, max_size=8))
     def check(steps: list[tuple[str, str, int]]) -> None:
         partner = next(partners)
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             create_agency(session, SYSTEM, AgencyIn(code=partner, name=partner, kind="partner"))
             proposal = AgreementIn.model_validate({**_terms(clock), "agency": partner})
-            agreement_id = agreements.propose(session, people["CITY"], proposal, policy).id
+            agreement_id = agreements.propose(session, people["CITY"], proposal, rules).id
         for act, who, hours in steps:
             clock.advance(timedelta(hours=hours))
             actor = people[who]
-            with unit_of_work(factory, clock) as session:
+            with unit_of_work(factory, clock, policy=policy) as session:
                 agreement = agreements.load(session, agreement_id)
                 agency = agency_by_code(session, who)
                 assert agency is not None
                 offer = openings(agreement, agency, agreements.lift_ballots(session, agreement), clock.now())
             kind = Act.VOTE if act == "vote_no" else Act(act)
-            refused = _outcome(factory, clock, actor, act, agreement_id, policy)
+            refused = _outcome(factory, clock, policy, actor, act, agreement_id, rules)
             if refused is None or refused.status == 422:  # 422: open, then its terms were refused
                 assert offer[kind].allowed, (act, who, refused)
             else:
@@ -128,12 +128,12 @@ def _terms(clock: FrozenClock) -> dict[str, Any]:
 
 
 def _outcome(
-    factory: sessionmaker[Session], clock: FrozenClock, actor: AnyActor, act: str, agreement_id: uuid.UUID,
-    policy: Policy,
+    factory: sessionmaker[Session], clock: FrozenClock, checkpoints: CheckpointPolicy, actor: AnyActor, act: str,
+    agreement_id: uuid.UUID, policy: Policy,
 ) -> DomainError | None:  # fmt: skip
     """The service's refusal of the act, or None when it was done."""
     try:
-        with unit_of_work(factory, clock, actor) as session:
+        with unit_of_work(factory, clock, policy=checkpoints, actor=actor) as session:
             _perform(session, actor, act, agreement_id, TermsIn.model_validate(_terms(clock)), policy, clock)
     except DomainError as refused:
         return refused

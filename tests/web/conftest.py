@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from pars.actors import SYSTEM
 from pars.app import create_app
+from pars.audit.chain import CheckpointPolicy
 from pars.auth.signin import set_password
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -47,11 +48,13 @@ class WebUser:
 
 
 @pytest.fixture
-def web_user(db: Engine, clock: FrozenClock, make_user: Callable[..., User]) -> Callable[..., WebUser]:
+def web_user(
+    db: Engine, clock: FrozenClock, make_user: Callable[..., User], policy: CheckpointPolicy
+) -> Callable[..., WebUser]:
     def make(*roles: Role | str, agency: str | None = None, login: str | None = None) -> WebUser:
         user = make_user(*roles, agency=agency)
         login = login or f"u{uuid.uuid4().hex[:8]}"
-        with unit_of_work(make_session_factory(db), clock) as session:
+        with unit_of_work(make_session_factory(db), clock, policy=policy) as session:
             set_password(session, SYSTEM, uuid.UUID(user.id), PASSWORD, username=login)
         return WebUser(user, login, PASSWORD)
 

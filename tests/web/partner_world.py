@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.oversight.scan import scan
@@ -72,6 +73,7 @@ def world(
     book: Callable[..., dict[str, Any]],
     agreement: Callable[..., dict[str, Any]],
     fbi: User,
+    policy: CheckpointPolicy,
 ) -> World:
     ice = make_user(Role.PARTNER, agency="ICE")
     ice_terms = agreement(agency="ICE", require_case_reference=False, daily_query_limit=None)
@@ -93,5 +95,5 @@ def world(
         params = {"last_name": name["last"], "first_name": name["first"]}
         response = client.get("/api/v1/arrests", params=params, headers=partner_headers(fbi, case=f"FBI-{i}"))
         assert response.status_code == 200, response.text
-    scan(make_session_factory(db), clock, settings)
+    scan(make_session_factory(db), clock, settings, policy=policy)
     return World(ice, fbi, ice_terms["id"], fbi_terms["id"], records)

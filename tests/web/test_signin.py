@@ -12,10 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pyotp
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pars.actors import SYSTEM
+from pars.audit.chain import CheckpointPolicy
 from pars.auth.models import Credentials, WebSession
 from pars.auth.signin import set_password
 from pars.clock import FrozenClock
@@ -206,11 +208,15 @@ def test_after_sign_in_only_paths_on_this_site_are_followed(
 
 
 def test_a_new_password_ends_open_sessions(
-    signed_in: Callable[[WebUser], TestClient], web_user: Callable[..., WebUser], db: Engine, clock: FrozenClock
+    signed_in: Callable[[WebUser], TestClient],
+    web_user: Callable[..., WebUser],
+    db: Engine,
+    clock: FrozenClock,
+    policy: CheckpointPolicy,
 ) -> None:
     who = web_user(Role.BOOKING)
     client = signed_in(who)
-    with unit_of_work(make_session_factory(db), clock) as s:
+    with unit_of_work(make_session_factory(db), clock, policy=policy) as s:
         set_password(s, SYSTEM, uuid.UUID(who.user.id), "another long password")
     assert client.get("/").status_code == 303
 
@@ -227,3 +233,22 @@ def test_a_browser_gets_error_pages_and_the_api_keeps_problem_json(
     api = client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_refused_form_is_shown_again_audited_and_changes_nothing_else(
+    browser_client: NewBrowser, web_user: Callable[..., WebUser], session: Session
+) -> None:
+    """A page that shows its form again after a refusal does not commit: the request's unit of
+    work rolls the act back and writes its refusal (`pars.work.refuse`)."""
+    who = web_user(Role.BOOKING)
+    client = browser_client()
+    before = audit_actions(session)
+    sessions = session.scalars(select(WebSession)).all()
+    reply = _password(client, who, "not the password at all")
+    assert isinstance(reply, Response)
+    assert reply.status_code == 401 and "the user name or password is not right" in reply.text
+    assert 'name="password"' in reply.text and who.login in reply.text  # the form again, the login kept
+    assert "pars_session" not in reply.cookies
+    assert audit_actions(session)[len(before) :] == [("auth.failed", "refused")]
+    session.expire_all()
+    assert session.scalars(select(WebSession)).all() == sessions

@@ -40,7 +40,12 @@ def get_session(request: Request) -> Iterator[Session]:
     returns, before the response is sent; a failed request changes nothing but its refusal. A
     request that claimed an idempotency key commits a moment later, with its stored answer."""
     state = request.app.state
-    with unit_of_work(state.session_factory, state.clock, hand_over=partial(idempotency.hand_over, request)) as session:
+    with unit_of_work(
+        state.session_factory,
+        state.clock,
+        policy=state.checkpoint_policy,
+        hand_over=partial(idempotency.hand_over, request),
+    ) as session:
         yield session
 
 

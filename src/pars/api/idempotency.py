@@ -17,9 +17,9 @@ failed request changes nothing and the retry gets the same error from the same s
 
 Why a middleware is part of it: FastAPI serialises the response after the route returns, and the
 request's unit of work commits as soon as the response exists, before its bytes are visible to
-anyone. So for a claimed key the unit of work hands its open session over
-(`pars.work.unit_of_work`'s ``hand_over``), and `KeyedCommit` stores the answer, commits, and
-only then sends the response.
+anyone. So for a claimed key the unit of work hands its open transaction over
+(`pars.work.unit_of_work`'s ``hand_over``), and `KeyedCommit` stores the answer, has it
+committed (`pars.work.HandedOver`), and only then sends the response.
 
 Stored answers can hold names and, for `POST /users`, a new API key. The key value itself is
 never stored (only a hash finds the row), and the answer is sealed with AES-GCM under a key
@@ -54,6 +54,7 @@ from pars.api.models import IdempotencyKey
 from pars.api.problems import SATURATION, problem, saturated
 from pars.clock import now
 from pars.errors import BadRequest, Conflict, Invalid
+from pars.work import HandedOver
 
 HEADER = "idempotency-key"
 TTL = timedelta(hours=24)
@@ -87,7 +88,7 @@ class Ticket:
     user_id: uuid.UUID
     key_hash: str
     secret: bytes = field(repr=False)
-    session: Session | None = None
+    work: HandedOver | None = None
 
 
 def parse_key(raw: str) -> str:
@@ -175,37 +176,31 @@ def _purge(session: Session, cutoff: datetime) -> None:
     session.execute(delete(IdempotencyKey).where(tuple_(IdempotencyKey.user_id, IdempotencyKey.key_hash).in_(expired)))
 
 
-def hand_over(request: Request, session: Session) -> bool:
+def hand_over(request: Request, work: HandedOver) -> bool:
     """For the request's unit of work: takes its session, instead of the commit, when this
     request claimed a key; `KeyedCommit` then commits it with the answer."""
     ticket: Ticket | None = request.scope.get("state", {}).get(_STATE)
     if ticket is None:
         return False
-    ticket.session = session
+    ticket.work = work
     return True
 
 
 def _store(ticket: Ticket, answer: Answer) -> None:
-    session = ticket.session
-    assert session is not None
-    try:
-        session.execute(
+    work = ticket.work
+    assert work is not None
+    work.finish(
+        lambda session: session.execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.user_id == ticket.user_id, IdempotencyKey.key_hash == ticket.key_hash)
             .values(status=answer.status, media_type=answer.media_type, answer=_seal(ticket.secret, answer.body))
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    )
 
 
 def _abandon(ticket: Ticket) -> None:
-    if ticket.session is not None:
-        ticket.session.rollback()
-        ticket.session.close()
+    if ticket.work is not None:
+        ticket.work.abandon()
 
 
 class KeyedCommit:
@@ -224,7 +219,7 @@ class KeyedCommit:
 
         def ticket() -> Ticket | None:
             found: Ticket | None = scope.get("state", {}).get(_STATE)
-            return found if found is not None and found.session is not None else None
+            return found if found is not None and found.work is not None else None
 
         async def hold(message: Message) -> None:
             claimed = ticket()
@@ -252,15 +247,15 @@ class KeyedCommit:
         try:
             await run_in_threadpool(_store, claimed, answer)
         except SATURATION as exc:
-            claimed.session = None
+            claimed.work = None
             await saturated(exc)(scope, receive, send)
             return
         except Exception:
-            claimed.session = None
+            claimed.work = None
             log.exception("storing an idempotent answer failed")
             await problem(500, "an unexpected error occurred; it has been logged")(scope, receive, send)
             return
-        claimed.session = None
+        claimed.work = None
         for message in held:
             await send(message)
 

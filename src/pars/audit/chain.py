@@ -34,9 +34,10 @@ from pars.audit.canonical import GENESIS, checkpoint_message, entry_hash, instan
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from pars.audit.signing import Signer, load_signer
 from pars.clock import now
+from pars.errors import OutsideUnitOfWork
 from pars.settings import Settings
 
-# Keys in Session.info.
+# Keys in Session.info (POLICY is set by ``pars.work`` only).
 STAGED = "pars.audit.staged"
 POLICY = "pars.audit.checkpoint_policy"
 FORCE_CHECKPOINT = "pars.audit.checkpoint_now"
@@ -76,11 +77,15 @@ class CheckpointPolicy:
         )
 
 
-def session_info(policy: CheckpointPolicy | None) -> dict[str, Any]:
-    """What a session factory puts in every session's ``info`` so its commits sign checkpoints
-    (``make_session_factory(engine, info=session_info(policy))``). A session without a policy
-    still chains its entries; the next commit that has one writes the checkpoint it skipped."""
-    return {} if policy is None else {POLICY: policy}
+def session_policy(session: Session) -> CheckpointPolicy:
+    """The checkpoint policy (and signer) the session's unit of work was given (``pars.work``).
+    Raises `OutsideUnitOfWork` when it has none: a writer that cannot sign is a bug, not a
+    session that silently skips its checkpoints or its keyed hashes."""
+    try:
+        policy: CheckpointPolicy = session.info[POLICY]
+    except KeyError:
+        raise OutsideUnitOfWork("audit checkpoint policy (signer)") from None
+    return policy
 
 
 def stage(session: Session, entry: AuditEntry) -> None:
@@ -151,8 +156,8 @@ def _seal(session: Session) -> None:
     if rows:
         session.execute(_INSERT_ENTRIES, rows)
     values: dict[str, Any] = {"seq": seq, "hash": prev_hash}
-    policy: CheckpointPolicy | None = session.info.get(POLICY)
-    if policy is not None and seq > head.checkpoint_seq:
+    policy = session_policy(session)
+    if seq > head.checkpoint_seq:
         instant = now(session)
         if forced or _due(policy, head, seq, instant):
             _sign(session, policy.signer, size=seq, head_hash=prev_hash, at=instant)

@@ -7,6 +7,8 @@ audit entries are written afterwards, in a short unit of work of their own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine, create_engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction
 from pars.actors import SYSTEM
-from pars.audit.chain import checkpoint_policy, request_checkpoint, session_info
+from pars.audit.chain import request_checkpoint
 from pars.audit.export import export_period
 from pars.audit.models import AuditCheckpoint
 from pars.audit.periods import parse_bound
@@ -26,7 +28,7 @@ from pars.audit.service import record_event
 from pars.audit.signing import AuditKeyError, create_key_file, key_id_of, load_signer
 from pars.audit.verify import Verification, verify_trail
 from pars.clock import Clock, SystemClock
-from pars.db import command_engine, make_session_factory, unit_of_work
+from pars.db import command_engine
 from pars.errors import Invalid
 from pars.settings import Settings
 
@@ -52,14 +54,14 @@ def prepare_key(settings: Settings, engine: Engine) -> bool:
     return created
 
 
-def signed_session_factory(settings: Settings, engine: Engine) -> sessionmaker[Session]:
-    """Sessions whose commits sign checkpoints when due."""
-    return make_session_factory(engine, info=session_info(checkpoint_policy(settings)))
+# A command's unit of work (`pars.work.command_work`), handed in by the caller: this package sits
+# below the unit of work, which writes its entries.
+CommandWork = Callable[[Settings, Engine, Clock], AbstractContextManager[Session]]
 
 
-def seal(settings: Settings, engine: Engine, *, clock: Clock | None = None) -> None:
+def seal(settings: Settings, engine: Engine, *, work: CommandWork, clock: Clock | None = None) -> None:
     """Signs a checkpoint over the whole trail now (after the demo wrote its history)."""
-    with unit_of_work(signed_session_factory(settings, engine), clock or SystemClock()) as session:
+    with work(settings, engine, clock or SystemClock()) as session:
         request_checkpoint(session)
 
 
@@ -98,7 +100,14 @@ class _Progress:
         self.bar.update(self.task, completed=done, total=total)
 
 
-def verify(settings: Settings, console: Console, *, public_key: str | None = None, clock: Clock | None = None) -> int:
+def verify(
+    settings: Settings,
+    console: Console,
+    *,
+    work: CommandWork,
+    public_key: str | None = None,
+    clock: Clock | None = None,
+) -> int:
     """The exit status: 0 when the trail is intact, 1 when anything is wrong."""
     trusted = public_key or load_signer(settings.audit_key_file).public_key
     reader = _reader(settings)
@@ -108,7 +117,7 @@ def verify(settings: Settings, console: Console, *, public_key: str | None = Non
     finally:
         reader.dispose()
     details = {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq, "via": "cli"}
-    _record(settings, AuditAction.AUDIT_VERIFY, details, clock or SystemClock())
+    _record(settings, work, AuditAction.AUDIT_VERIFY, details, clock or SystemClock())
     _report(console, result, trusted)
     return 0 if result.ok else 1
 
@@ -132,7 +141,14 @@ def _report(console: Console, result: Verification, public_key: str) -> None:
 
 
 def export(
-    settings: Settings, console: Console, *, start: str, end: str, out: Path | None, clock: Clock | None = None
+    settings: Settings,
+    console: Console,
+    *,
+    work: CommandWork,
+    start: str,
+    end: str,
+    out: Path | None,
+    clock: Clock | None = None,
 ) -> int:
     clock = clock or SystemClock()
     try:
@@ -145,7 +161,7 @@ def export(
     # The export is itself on the trail, and a checkpoint signed now covers everything exported.
     engine = command_engine(settings)
     try:
-        with unit_of_work(signed_session_factory(settings, engine), clock) as session:
+        with work(settings, engine, clock) as session:
             record_event(session, SYSTEM, AuditAction.AUDIT_EXPORT, None, {"from": start, "to": end, "via": "cli"})
             request_checkpoint(session)
     finally:
@@ -179,10 +195,10 @@ def _stamp(instant: datetime, settings: Settings) -> str:
     return instant.astimezone(settings.zone).strftime("%Y%m%d")
 
 
-def _record(settings: Settings, action: AuditAction, details: dict[str, Any], clock: Clock) -> None:
+def _record(settings: Settings, work: CommandWork, action: AuditAction, details: dict[str, Any], clock: Clock) -> None:
     engine = command_engine(settings)
     try:
-        with unit_of_work(signed_session_factory(settings, engine), clock) as session:
+        with work(settings, engine, clock) as session:
             record_event(session, SYSTEM, action, None, details)
     finally:
         engine.dispose()

@@ -10,14 +10,13 @@ import typer
 from sqlalchemy import inspect
 
 from pars.actors import SYSTEM
-from pars.audit.commands import signed_session_factory
 from pars.audit.signing import AuditKeyError
 from pars.auth.signin import PASSWORD_MIN_LENGTH, set_password
 from pars.clock import SystemClock
 from pars.db import command_engine
 from pars.errors import DomainError
 from pars.terminal import console, err, settings_or_exit
-from pars.work import unit_of_work
+from pars.work import command_work
 
 users_app = typer.Typer(help="People who sign in to the web pages.", no_args_is_help=True)
 
@@ -42,7 +41,7 @@ def set_password_command(
         f"New password (at least {PASSWORD_MIN_LENGTH} characters)", hide_input=True, confirmation_prompt=True
     )
     try:
-        with unit_of_work(signed_session_factory(settings, engine), SystemClock()) as session:
+        with command_work(settings, engine, SystemClock()) as session:
             credentials = set_password(session, SYSTEM, user, password, username=username)
             name = credentials.user.name
     except DomainError as error:

@@ -21,6 +21,7 @@ from pars.audit import AuditAction
 from pars.auth.service import authenticate
 from pars.errors import Forbidden, Refusal
 from pars.permissions import Permission
+from pars.work import act_as
 
 _bearer = HTTPBearer(auto_error=False, description="an API key issued by an administrator")
 
@@ -29,7 +30,7 @@ def current_actor(
     session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> AnyActor:
     actor = authenticate(session, credentials.credentials if credentials else None)
-    session.info["actor"] = actor
+    act_as(session, actor)
     structlog.contextvars.bind_contextvars(user=str(actor.user_id), agency=actor.agency_code)
     return actor
 

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pars.actors import SYSTEM, CityActor
-from pars.audit.chain import CheckpointPolicy, session_info
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.signing import load_signer
 from pars.auth.models import User
 from pars.auth.schemas import AgencyIn, UserIn
@@ -125,14 +125,15 @@ def build_world(
     # Signed sessions: searches carry their keyed subject and registered cases hash their subjects
     # under the audit key, as they do when the API serves them.
     signing = CheckpointPolicy.from_settings(settings, load_signer(settings.audit_key_file))
-    factory = make_session_factory(engine, info=session_info(signing))
+    factory = make_session_factory(engine)
     now = (clock or SystemClock()).now()
     rng = random.Random(seed)  # noqa: S311 - a seeded world must be reproducible, not secret
     zone = settings.zone
     start = partners.history_start(now, zone, HISTORY_DAYS)
     plan = [*partners.agreement_steps(now, zone), *partners.activity(rng, start, now, zone)]
     # The demo's principals exist from before anything in its history.
-    with unit_of_work(factory, FrozenClock(min(start, *(at for at, _ in plan)) - timedelta(days=1))) as session:
+    first = min(start, *(at for at, _ in plan)) - timedelta(days=1)
+    with unit_of_work(factory, FrozenClock(first), policy=signing) as session:
         keys = _principals(session)
         actors = {handle: actor_for(session.get_one(User, uuid.UUID(k["user_id"]))) for handle, k in keys.items()}
     _write_keys(keys_file, keys)
@@ -156,17 +157,18 @@ def build_world(
             payload = step.payload
             if isinstance(payload, PartnerAct):
                 actor = actors[payload.handle]
-                with suppress(DomainError), unit_of_work(factory, FrozenClock(step.at), actor) as session:
+                work = unit_of_work(factory, FrozenClock(step.at), policy=signing, actor=actor)
+                with suppress(DomainError), work as session:
                     partners.perform(session, actor, payload, at=step.at, rng=rng, policy=policy, zone=zone)
             else:
-                with unit_of_work(factory, FrozenClock(step.at)) as session:
+                with unit_of_work(factory, FrozenClock(step.at), policy=signing) as session:
                     performer = actors[PERFORMER[type(payload)]]
                     assert isinstance(performer, CityActor), performer
                     arrest = _execute(session, performer, payload, ids.get(step.arrest), zone=zone)
                     ids.setdefault(step.arrest, arrest.id)
             progress.advance(task)
     # Subscribed now, so the receiver gets what happens from here on, not the months of history.
-    with unit_of_work(factory, FrozenClock(now)) as session:
+    with unit_of_work(factory, FrozenClock(now), policy=signing) as session:
         partners.subscribe_receiver(session, actors, port=receiver_port)
     _summary(console, keys_file, keys, arrests)
     return keys

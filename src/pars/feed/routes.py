@@ -94,6 +94,7 @@ def stream(
     context = sse.StreamContext(
         factory=state.session_factory,
         clock=state.clock,
+        policy=state.checkpoint_policy,
         actor=actor,
         request=partner,
         zone=settings.zone,

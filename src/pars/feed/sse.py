@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pars.actors import PartnerActor
 from pars.audit import AuditAction, record_event
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import Clock
 from pars.errors import DomainError
 from pars.feed.events import feed_item, format_sequence, to_json
@@ -56,6 +57,7 @@ class StreamStart:
 class StreamContext:
     factory: sessionmaker[Session]
     clock: Clock
+    policy: CheckpointPolicy
     actor: PartnerActor
     request: PartnerRequest
     zone: ZoneInfo
@@ -91,7 +93,7 @@ def frame(sequence: int, event_type: str, body: bytes) -> bytes:
 
 def fetch(context: StreamContext, start: StreamStart, cursor: int) -> _Batch:
     """The next events after ``cursor`` that may leave now, as SSE frames; or ``stopped``."""
-    with unit_of_work(context.factory, context.clock, context.actor) as session:
+    with unit_of_work(context.factory, context.clock, policy=context.policy, actor=context.actor) as session:
         try:
             grant = gate.open_feed(session, context.actor, context.request)
         except DomainError:  # the purpose was taken out of the agreement

@@ -26,6 +26,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.audit.chain import CheckpointPolicy
 from pars.clock import Clock
 from pars.feed import delivery, fanout
 from pars.feed.delivery import RetryPolicy
@@ -121,12 +122,14 @@ class FeedWorker:
         clock: Clock,
         options: WorkerOptions,
         *,
+        checkpoints: CheckpointPolicy,
         sender: WebhookSender | None = None,
         wake: Wakeup = WAKE,
         periodic: Sequence[Periodic] = (),
     ) -> None:
         self.factory = factory
         self.clock = clock
+        self.checkpoints = checkpoints
         self.options = options
         self.sender = sender or WebhookSender(
             deadline=options.deadline, targets=options.targets, threads=options.batch, per_host=options.per_endpoint
@@ -147,7 +150,7 @@ class FeedWorker:
         return len(self._in_flight)
 
     def fan_out(self) -> int:
-        with unit_of_work(self.factory, self.clock) as session:
+        with unit_of_work(self.factory, self.clock, policy=self.checkpoints) as session:
             return fanout.fan_out(session)
 
     def _finished(self, result: Result) -> None:
@@ -179,7 +182,7 @@ class FeedWorker:
         room = self.options.batch - (len(self._in_flight) - len(finished))
         claimed_at = time.monotonic()
         try:
-            with unit_of_work(self.factory, self.clock) as session:
+            with unit_of_work(self.factory, self.clock, policy=self.checkpoints) as session:
                 delivery.record(session, done, self.policy)
                 fanned = fanout.fan_out(session) if fan_out else 0
                 jobs: list[WebhookJob] = []

@@ -15,10 +15,10 @@ from sqlalchemy import Engine, inspect
 
 from pars.actors import SYSTEM
 from pars.audit import AuditAction, record_event
-from pars.audit.commands import signed_session_factory
+from pars.audit.chain import checkpoint_policy
 from pars.audit.signing import AuditKeyError
 from pars.clock import Clock, SystemClock
-from pars.db import command_engine
+from pars.db import command_engine, make_session_factory
 from pars.errors import DomainError
 from pars.oversight.reports import annual
 from pars.oversight.reports import service as reports
@@ -27,7 +27,7 @@ from pars.oversight.reports.service import ReportFormat
 from pars.oversight.scan import ScanResult, rebuild, scan
 from pars.settings import Settings
 from pars.terminal import console, err, settings_or_exit
-from pars.work import unit_of_work
+from pars.work import command_work
 
 oversight_app = typer.Typer(help="Misuse detection over the audit trail.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for oversight bodies and the public.", no_args_is_help=True)
@@ -43,13 +43,12 @@ def _engine(settings: Settings) -> Engine:
 
 def run_scan(settings: Settings, engine: Engine, *, clock: Clock | None = None, from_start: bool = False) -> ScanResult:
     """Every entry not yet scanned, in batches; with ``from_start``, the whole trail again."""
-    factory = signed_session_factory(settings, engine)
     clock = clock or SystemClock()
     if from_start:
-        with unit_of_work(factory, clock) as session:
+        with command_work(settings, engine, clock) as session:
             rebuild(session)
-    result = scan(factory, clock, settings)
-    with unit_of_work(factory, clock) as session:
+    result = scan(make_session_factory(engine), clock, settings, policy=checkpoint_policy(settings))
+    with command_work(settings, engine, clock) as session:
         details = {"entries": result.entries, "queries": result.queries, "raised": result.raised,
                    "updated": result.updated, "through_seq": result.through, "from_start": from_start}  # fmt: skip
         record_event(session, SYSTEM, AuditAction.OVERSIGHT_SCAN, None, details)
@@ -91,7 +90,7 @@ def transparency_command(
     settings = settings_or_exit()
     engine = _engine(settings)
     try:
-        with unit_of_work(signed_session_factory(settings, engine), SystemClock()) as session:
+        with command_work(settings, engine, SystemClock()) as session:
             report, text = reports.transparency(session, SYSTEM, start=start, end=end, zone=settings.zone, form=form)
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
@@ -138,7 +137,7 @@ def annual_command(
             def step(text: str) -> None:
                 progress.update(task, description=text)
 
-            with unit_of_work(signed_session_factory(settings, engine), SystemClock()) as session:
+            with command_work(settings, engine, SystemClock()) as session:
                 report = annual.produce(session, SYSTEM, year, zone=settings.zone, step=step)
             step("Laying out the report")
             html = to_html(report)

@@ -39,7 +39,7 @@ from pars.records.search import SearchQuery
 from pars.settings import Settings
 from pars.web.guard import Csrf, allowed, allowed_city, error_page, safe_next
 from pars.web.render import flash, page, trail_link
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_reports.router)
@@ -99,7 +99,7 @@ def alert_list(
     try:
         found = alerts.list_alerts(session, actor, filters, zone=settings.zone, limit=PAGE_SIZE, cursor=cursor or None)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         return page(request, "oversight/alerts.html", context | {"errors": _errors(error)}, status=error.status)
     items = sorted(found.items, key=lambda a: a.reviewed_at is not None)
     more = None
@@ -161,7 +161,7 @@ def review(
     try:
         alerts.review_alert(session, actor, alert_id, note=body.note, outcome=body.outcome)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         if isinstance(error, NotFound):
             return error_page(request, error.status, error.title, error.detail)
         return _alert_page(
@@ -248,7 +248,7 @@ def audit_trail(
             session, actor, **filters, zone=settings.zone, limit=TRAIL_PAGE_SIZE, cursor=cursor or None
         )
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         return page(request, "oversight/audit.html", context | {"errors": _errors(error)}, status=error.status)
     more = None
     if found.next_cursor:
@@ -269,7 +269,7 @@ def verify_now(request: Request, session: SessionDep, actor: Verifier) -> HTMLRe
     try:
         checkpoint = trail.latest_checkpoint(session, actor)
     except NotFound as none_yet:
-        settle(session, none_yet)
+        refuse(session, none_yet)
         checkpoint = None
     public_key: str = request.app.state.audit_signer.public_key
     result = trail.verify(session, actor, public_key=public_key)
@@ -325,7 +325,7 @@ def disclosure_search(
             raise Invalid.one("form", "Give a last name with a date of birth, or a tracking number, or a SID.")
         arrests = search.search_arrests(session, actor, SearchQuery(filters=filters, limit=100)).items
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         context = {"values": values, "errors": _errors(error)}
         return page(request, "oversight/disclosures.html", context, status=error.status)
     people: list[dict[str, Any]] = []

@@ -32,7 +32,7 @@ from pars.records.pages_forms import local_input, local_instant
 from pars.settings import Settings
 from pars.web.guard import Csrf, allowed, error_page
 from pars.web.render import flash, page
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,7 +144,7 @@ def record(
     try:
         complaint = complaints.record_complaint(session, actor, data)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         errors = _domain_errors(error)
         return _list_page(request, session, settings, actor, errors=errors, values=values, status=error.status)
     response = RedirectResponse(f"/oversight/complaints/{complaint.id}", status_code=303)
@@ -203,7 +203,7 @@ def outcome(
     try:
         complaints.set_outcome(session, actor, complaint_id, outcome=body.outcome, note=body.note)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         if isinstance(error, NotFound):
             return error_page(request, error.status, error.title, error.detail)
         errors = _domain_errors(error)

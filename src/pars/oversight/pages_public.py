@@ -38,6 +38,7 @@ from pars.clock import Clock
 from pars.oversight.public import public_figures
 from pars.oversight.public_render import to_csv, to_html
 from pars.settings import Settings
+from pars.work import bind
 
 PUBLIC_PATHS = ("/transparency", "/transparency.json", "/transparency.csv")
 AGREEMENT_PATHS = ("/api/v1/agreements", "/agreements")
@@ -111,7 +112,7 @@ def computer(settings: Settings, engine: Engine, clock: Clock) -> Callable[[], S
             own.append(reader_engine(engine.url))
         started = time.perf_counter()
         with Session(own[0]) as session:
-            session.info["clock"] = clock
+            bind(session, clock, policy=None)  # it reads and signs nothing
             figures = public_figures(session, zone=settings.zone, now=clock.now())
         snapshot = Snapshot(time.monotonic(), figures, to_csv(figures), to_html(figures))
         log.info("public transparency computed", ms=round((time.perf_counter() - started) * 1000, 1))

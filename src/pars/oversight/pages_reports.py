@@ -33,7 +33,7 @@ from pars.settings import Settings
 from pars.sharing import agreements
 from pars.web.guard import allowed
 from pars.web.render import page, trail_link
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,7 +87,7 @@ def compliance(
         report = reports.compliance(session, actor, agreement_id, start=start or None, end=end or None,
                                     zone=settings.zone)  # fmt: skip
     except Invalid as error:
-        settle(session, error)
+        refuse(session, error)
         context = {"values": values, "errors": {e.field: e.message for e in error.errors}, "agreement_id": agreement_id}
         return page(request, "oversight/compliance.html", context, status=error.status)
     broken = {b["term"]: b for b in report["breaches"]}
@@ -131,7 +131,7 @@ def transparency(
     try:
         report, document = _transparency(session, settings, actor, start, end, ReportFormat.HTML)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         errors = {e.field: e.message for e in error.errors} if isinstance(error, Invalid) else {"form": error.detail}
         return page(request, "oversight/transparency.html", {"values": values, "errors": errors}, status=error.status)
     period = {"from": report["period"]["from"][:10], "to": _last_day(report["period"]["to"], settings)}

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from pars.audit.chain import CheckpointPolicy
 from pars.audit.models import AuditEntry
 from pars.auth.models import Agency
 from pars.clock import Clock, now
@@ -61,12 +62,19 @@ class ScanResult:
         self.caught_up, self.busy = other.caught_up, other.busy
 
 
-def scan(factory: sessionmaker[Session], clock: Clock, settings: Settings, *, limit: int | None = None) -> ScanResult:
+def scan(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    settings: Settings,
+    *,
+    policy: CheckpointPolicy,
+    limit: int | None = None,
+) -> ScanResult:
     """Reads the trail to its end, one unit of work per batch of ``limit`` entries."""
     total = ScanResult()
     persons = PersonMap(settings.oversight_recent_arrest_hours)
     while True:
-        with unit_of_work(factory, clock) as session:
+        with unit_of_work(factory, clock, policy=policy) as session:
             result = scan_once(session, settings, limit=limit or settings.oversight_scan_batch, persons=persons)
         total.add(result)
         if result.caught_up or result.busy:

@@ -38,7 +38,7 @@ from pars.records.schemas import ArrestIn, ChargeIn
 from pars.settings import Settings
 from pars.web.guard import CsrfToken, WebActor, allowed_city
 from pars.web.render import flash, page
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,10 +112,10 @@ def book(
     try:
         arrest = intake.book_arrest(session, actor, arrest_in)
     except Invalid as error:
-        settle(session, error)
+        refuse(session, error)
         return _form(request, values, rows, field_errors(error.errors, origin), status=error.status)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         return _form(request, values, rows, {"form": error.detail}, status=error.status)
     response = RedirectResponse(f"/arrests/{arrest.id}", status_code=303)
     tracking = display_tracking_number(arrest.tracking_number)

@@ -29,7 +29,7 @@ from pars.records.schemas import Status
 from pars.records.serialize import arrest_record
 from pars.web.guard import allowed
 from pars.web.render import page
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,11 +79,11 @@ def search_page(request: Request, session: SessionDep, actor: CityReader) -> HTM
     try:
         found = search.search_arrests(session, actor, search.SearchQuery(filters, limit=PAGE_SIZE, cursor=cursor))
     except Invalid as error:
-        settle(session, error)
+        refuse(session, error)
         context["errors"] = field_errors(error.errors)
         return page(request, "records/search.html", context, status=error.status)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         context["errors"] = {"form": error.detail}
         return page(request, "records/search.html", context, status=error.status)
     context["results"] = [arrest_record(a) for a in found.items]

@@ -44,7 +44,7 @@ from pars.records.serialize import arrest_record
 from pars.settings import Settings
 from pars.web.guard import Csrf, allowed_city
 from pars.web.render import flash, page
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -139,12 +139,12 @@ def _step(
     except ValidationError as error:
         failed.errors = validation_errors(error, origin)
     except Invalid as error:
-        settle(session, error)
+        refuse(session, error)
         failed.errors = field_errors(error.errors, origin)
     except DomainError as error:
         if error.status in {403, 404}:  # not this form's business: the error page
             raise
-        settle(session, error)
+        refuse(session, error)
         failed.errors, failed.status = {"form": error.detail}, error.status
     else:
         target = back if back in BACK else f"/arrests/{arrest.id}"

@@ -325,14 +325,12 @@ _SUBJECT_PARAMETERS = ("last_name", "first_name", "dob", "sid", "ppn", "tracking
 
 def _search_details(session: Session, query: SearchQuery) -> dict[str, Any]:
     """What oversight needs to tell searches apart, never the searched values (they are
-    personal data): the parameter names and, when the session can sign audit checkpoints, a
-    keyed hash of the normalised identifying values (``subject``, ``pars.sharing.keyed``), so
-    that the same person searched again is recognised even when nothing was found or the search
-    was refused. Sessions without a signer (some tools and tests) write no subject."""
+    personal data): the parameter names and a keyed hash of the normalised identifying values
+    (``subject``, ``pars.sharing.keyed``), so that the same person searched again is recognised
+    even when nothing was found or the search was refused. A session without the signer raises
+    (`pars.sharing.keyed`): never a search without its subject."""
     details: dict[str, Any] = {"parameters": query.parameter_names}
     digest = hasher(session, Domain.SEARCH_SUBJECT)
-    if digest is None:
-        return details
     values = {}
     for name in _SUBJECT_PARAMETERS:
         value = query.filters.get(name)

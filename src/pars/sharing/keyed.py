@@ -6,7 +6,8 @@ lives outside the database, so neither the trail nor the cases table can be test
 list of names and birth dates. Each use has its own domain string, so a case subject's hash and
 a search subject's hash of the same values differ and cannot be joined.
 
-Sessions without a signer (some tools and tests) have no key: ``hasher`` returns None.
+Every writing session has the key (``pars.work.unit_of_work`` requires the signer); a session
+without it raises `OutsideUnitOfWork` rather than write a search without its subject.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from enum import StrEnum
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy.orm import Session
 
-from pars.audit.chain import POLICY as CHECKPOINT_POLICY
+from pars.audit.chain import session_policy
 
 
 class Domain(StrEnum):
@@ -35,13 +36,10 @@ _KEYS: dict[tuple[str, Domain], bytes] = {}
 _LOCK = threading.Lock()
 
 
-def hasher(session: Session, domain: Domain) -> Hasher | None:
-    """A function from values (name → normalised value) to their keyed hash (32 hex digits), or
-    None when the session has no signing key. The key is derived once per signer and domain."""
-    policy = session.info.get(CHECKPOINT_POLICY)
-    if policy is None:
-        return None
-    signer = policy.signer
+def hasher(session: Session, domain: Domain) -> Hasher:
+    """A function from values (name → normalised value) to their keyed hash (32 hex digits).
+    The key is derived once per signer and domain."""
+    signer = session_policy(session).signer
     key = _KEYS.get((signer.key_id, domain))
     if key is None:
         raw = signer.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())

@@ -58,7 +58,7 @@ from pars.sharing.schemas import AgreementIn
 from pars.sharing.standing import pending_version
 from pars.web.guard import Csrf, allowed
 from pars.web.render import flash, page
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -179,7 +179,7 @@ def propose(
         assert isinstance(data, AgreementIn)
         agreement = agreements.propose(session, actor, data, rules)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         errors = errors_of(error, window_conflicts=True)
         return _propose_page(request, session, actor, rules, form, errors, error.status)
     code = agreement.agency.code
@@ -254,7 +254,7 @@ def _refused(
     error: DomainError,
     values: EndForm | None = None,
 ) -> HTMLResponse:
-    settle(session, error)
+    refuse(session, error)
     errors = errors_of(error)
     return _detail_page(
         request, session, actor, agreement_id, failed=form_name, errors=errors, values=values, status=error.status
@@ -335,7 +335,7 @@ def amend(
         data = terms_input(form, _settings(request).zone, with_agency=False)
         agreement = agreements.amend(session, actor, ident, data, rules)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         agreement = agreements.visible(session, actor, ident)
         return _amend_page(request, rules, agreement, form, errors_of(error, window_conflicts=True), error.status)
     number = agreement.versions[-1].version

@@ -40,7 +40,7 @@ from pars.sharing.case_lookups import CaseState
 from pars.sharing.schemas import CaseIn
 from pars.web.guard import Csrf, CsrfToken, allowed, error_page
 from pars.web.render import flash, page, trail_link
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -254,7 +254,7 @@ def register_case(
     try:
         case = cases.register(session, actor, data, zone=settings.zone)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         return _form(request, values, rows, _service_errors(error, origin), status=error.status)
     response = RedirectResponse(f"/partner/cases/{case.id}", status_code=303)
     flash(response, f"Case {case.reference} registered with {case.subject_count} subject(s).")
@@ -306,7 +306,7 @@ def close_case(
     try:
         case = cases.close(session, actor, case_id)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         if isinstance(error, NotFound):
             return error_page(request, error.status, error.title, error.detail)
         context = _own_case(session, actor, case_id) | {"problem": error.detail}

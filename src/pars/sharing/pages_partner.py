@@ -40,7 +40,7 @@ from pars.sharing.standing import AgreementState, standing_of
 from pars.sharing.vocabulary import Channel, Refused
 from pars.web.guard import Csrf, allowed_partner, error_page
 from pars.web.render import page
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -285,9 +285,9 @@ def _refused(
     error: DomainError,
     again: Callable[[Grant, DomainError], HTMLResponse],
 ) -> HTMLResponse:
-    """The gate's refusal stays on the trail as the gate wrote it (`settle`); the page says why:
-    no agreement in force, the quota, or (`again`) the form once more with the reason."""
-    settle(session, error)
+    """The gate's refusal stays on the trail as the gate wrote it (`pars.work.refuse`); the page
+    says why: no agreement in force, the quota, or (`again`) the form once more with the reason."""
+    refuse(session, error)
     if _no_agreement(error):
         return _not_in_force(request, session, actor)
     if isinstance(error, TooManyRequests):
@@ -352,7 +352,7 @@ def record(
         shared = gate.read(session, actor, arrest_id, stated, zone=settings.zone)
     except DomainError as error:
         if isinstance(error, NotFound):  # missing and out of scope are one answer
-            settle(session, error)
+            refuse(session, error)
             return error_page(request, error.status, error.title, error.detail)
 
         def again(grant: Grant, refused: DomainError) -> HTMLResponse:

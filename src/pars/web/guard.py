@@ -32,6 +32,7 @@ from pars.errors import DomainError, FieldError, Invalid
 from pars.inputs import text_problem
 from pars.permissions import Permission
 from pars.web.render import CSRF_COOKIE, page
+from pars.work import Keep, act_as
 
 SESSION_COOKIE = "pars_session"
 
@@ -43,7 +44,10 @@ REASONS = {
 }
 
 
-class SignInNeeded(Exception):
+class SignInNeeded(Keep):
+    """To the sign-in page; what the request did stands (`pars.work.Keep`): an idle session's
+    end is on the trail."""
+
     def __init__(self, reason: str, next_path: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -82,10 +86,9 @@ def web_actor(request: Request, session: SessionDep) -> AnyActor:
     try:
         row = resume(session, request.cookies.get(SESSION_COOKIE), STAGE_SIGNED_IN)
     except SessionOver as over:
-        session.commit()  # an idle session's end is on the trail
         raise SignInNeeded(over.reason, _return_to(request)) from None
     actor = actor_for(row.user)
-    session.info["actor"] = actor
+    act_as(session, actor)
     request.state.actor = actor
     return actor
 

@@ -30,7 +30,7 @@ from pars.auth.signin import (
 from pars.errors import DomainError
 from pars.web.guard import REASONS, SESSION_COOKIE, Csrf, SignInNeeded, WebActor, safe_next, set_session_cookie
 from pars.web.render import flash, page
-from pars.work import settle
+from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +61,7 @@ def signin(
     try:
         credentials = check_password(session, login, password)
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         context = {"next": safe_next(next), "login": login, "error": error.detail}
         return page(request, "signin/password.html", context, status=error.status)
     token = open_session(session, credentials.user_id, STAGE_PASSWORD)
@@ -76,7 +76,6 @@ def _pending(request: Request, session: SessionDep) -> Credentials:
     try:
         row = resume(session, request.cookies.get(SESSION_COOKIE), STAGE_PASSWORD)
     except SessionOver as over:
-        session.commit()
         raise SignInNeeded(over.reason, "/") from None
     return session.get_one(Credentials, row.user_id)
 
@@ -136,7 +135,7 @@ def _second_factor(
     try:
         check_code(session, credentials, code, _seal_key(request))
     except DomainError as error:
-        settle(session, error)
+        refuse(session, error)
         credentials = session.get_one(Credentials, user_id)
         if enrolling and credentials.totp_enrolled_at is None:
             return _enrol_page(request, session, credentials, next, error.detail)
@@ -171,7 +170,6 @@ def keep_alive(request: Request, session: SessionDep) -> JSONResponse:
     """ "Stay signed in": the session's idle clock restarts, as if a page had been opened."""
     try:
         resume(session, request.cookies.get(SESSION_COOKIE), STAGE_SIGNED_IN)
-    except SessionOver:
-        session.commit()  # an idle session's end is on the trail
+    except SessionOver:  # the idle session's end is committed with the answer
         return JSONResponse({"seconds_left": 0}, status_code=401)
     return JSONResponse({"seconds_left": int(IDLE_LIMIT.total_seconds())})
