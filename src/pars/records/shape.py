@@ -144,7 +144,11 @@ def _absent_allowed(info: FieldInfo, annotation: Any | None = None) -> tuple[Any
     and not required by the schema."""
     absent: Any = MISSING  # a sentinel, whose type the checker does not follow into the union
     kept = Field(default=absent, title=info.title, description=info.description, examples=info.examples)
-    return (annotation or info.annotation) | absent, kept
+    if annotation is None:
+        # pydantic keeps a member's outer `Annotated` metadata apart from its type: put it back, or
+        # the member would lose its serialiser (an `Instant` would leave as pydantic's `Z` form).
+        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return annotation | absent, kept
 
 
 def _partial(model: type[BaseModel], name: str) -> type[BaseModel]:

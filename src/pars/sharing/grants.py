@@ -205,6 +205,11 @@ class PlanCache:
             self._plans.clear()
 
 
+# A process-global cache the gate reads on every partner request. What: each agreement's
+# compiled plan (its grants, scopes as SQL). Bound: one plan per agreement (agreements number
+# about as many as partner agencies; a terminated one stays, a few hundred bytes). Invalidated:
+# by the agreement's revision, which every change bumps (read on each request, one indexed
+# query), so a change made by any process is compiled here on the next request; `clear` for tests.
 PLANS = PlanCache()
 
 
