@@ -2,7 +2,7 @@
 
 A version compiles once into a `Grant`: sets of purposes, channels and fields, the projection
 plan, the scope as a SQL condition, and the window in which it is in force. Deciding a request is
-then a set lookup and projecting a record picking its granted members. Compiled plans are cached by
+then a set lookup and projecting a record is picking its granted members. Plans are cached by
 (agreement id, revision); every change bumps the revision, so each process recompiles on its next
 request after a change made anywhere.
 """
@@ -101,7 +101,7 @@ class Grant:
     require_registered_case: bool = False
 
     @cached_property
-    def plan(self) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+    def projection(self) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
         """The granted members in the record's order: a member granted whole (None), or the
         granted members of one granted member by member (`person`: those of `person.*`
         granted; a member none of whose members is granted is left out). Computed once per
@@ -126,7 +126,7 @@ class Grant:
         """Only the granted fields; an omitted field is absent (`MISSING`), not null. The
         members are the record's own (already validated) values, picked, not copied."""
         members: dict[str, Any] = {key: getattr(record, key) for key in ALWAYS_PRESENT}
-        for name, granted in self.plan:
+        for name, granted in self.projection:
             value = getattr(record, name)
             members[name] = value if granted is None else {m: getattr(value, m) for m in granted}
         return SharedRecord.model_validate(members)
