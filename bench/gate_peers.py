@@ -9,7 +9,7 @@ projected records:
 
 - **PARS**: the compiled grant (`pars.sharing.grants`), as the gate uses it: the grant in force
   and the request's channel and purpose decided once, then per record the scope and the
-  projection (a set lookup and a dict comprehension).
+  projection (a set lookup, then the granted members picked into a `SharedRecord`).
 - **Cedar** (`cedarpy`): the agreement written as two Cedar policies (disclose a record; read a
   field of it), parsed once; one batch of per-record requests, then one batch of per-field
   requests (every field an agreement may name, for each record allowed), each with the
@@ -39,6 +39,7 @@ from typing import Any
 import casbin
 import cedarpy
 from casbin.persist.adapters.string_adapter import StringAdapter
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,6 +50,7 @@ from figures import Figure
 
 from pars.records.fields import RECORD_FIELDS
 from pars.records.models import Arrest
+from pars.records.record import ArrestRecord, SharedRecord
 from pars.records.serialize import arrest_record
 from pars.settings import DEFAULT_PROTECTED_FIELDS
 from pars.sharing.grants import Grant, grant_in_force
@@ -65,7 +67,8 @@ DIMENSIONS = ("grade", "title", "section")
 class Case:
     """What every engine is given: the records, the request and the agreement's grant."""
 
-    records: list[Record]
+    records: list[Record]  # as JSON, what a peer engine is given
+    typed: list[ArrestRecord]  # the same records as PARS builds them (`arrest_record`)
     grant: Grant
     purpose: str
     now: datetime
@@ -81,10 +84,10 @@ def load_case(records: int, workdir: Path) -> Case:
             grant = grant_in_force(session, "FBI", now)
             assert grant is not None
             arrests = session.scalars(select(Arrest).order_by(Arrest.arrested_at)).all()
-            serialised = [arrest_record(a) for a in arrests]
+            typed = [arrest_record(a) for a in arrests]
             in_scope = frozenset(str(i) for i in session.scalars(select(Arrest.id).where(grant.scope.condition())))
         world.engine.dispose()
-    return Case(serialised, grant, seed.PURPOSE, now, in_scope)
+    return Case([t.model_dump(mode="json") for t in typed], typed, grant, seed.PURPOSE, now, in_scope)
 
 
 def project_fields(record: Record, fields: Iterable[str]) -> Record:
@@ -103,13 +106,13 @@ def project_fields(record: Record, fields: Iterable[str]) -> Record:
 # PARS
 
 
-def pars_engine(case: Case) -> list[Record]:
+def pars_engine(case: Case) -> list[SharedRecord]:
     grant = case.grant
     # Once per request, as `gate.authorise` does: in force, channel, purpose.
     if not (grant.starts <= case.now < grant.ends and CHANNEL in grant.channels and case.purpose in grant.purposes):
         return []
     admits, project = grant.scope.admits, grant.project
-    return [project(record) for record in case.records if admits(record)]
+    return [project(record) for record in case.typed if admits(record)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,12 +295,14 @@ class CasbinEngine:
 # ---------------------------------------------------------------------------------------------
 # The comparison
 
-Engine = Callable[[Case], list[Record]]
+Engine = Callable[[Case], list[Any]]  # PARS: `SharedRecord`s; a peer: dicts
 
 
-def check_agreement(case: Case, results: dict[str, list[Record]]) -> dict[str, int]:
+def check_agreement(case: Case, results: dict[str, list[Any]]) -> dict[str, int]:
     """All engines gave the same records with the same fields, and the same records as the
-    gate's SQL scope filter. Returns how many records each disclosed."""
+    gate's SQL scope filter. Returns how many records each disclosed. PARS's records are
+    compared as the JSON they leave as."""
+    results = {name: [_plain(r) for r in result] for name, result in results.items()}
     reference = results["pars"]
     for name, result in results.items():
         if result != reference:
@@ -305,6 +310,10 @@ def check_agreement(case: Case, results: dict[str, list[Record]]) -> dict[str, i
     if {r["id"] for r in reference} != case.sql_in_scope:
         raise AssertionError("the gate's in-memory scope disagrees with its SQL scope filter")
     return {name: len(result) for name, result in results.items()}
+
+
+def _plain(record: Any) -> Record:
+    return record.model_dump(mode="json") if isinstance(record, BaseModel) else record
 
 
 def _first_difference(expected: Sequence[Record], got: Sequence[Record]) -> str:

@@ -141,7 +141,7 @@ def profile(count: int) -> None:
                 actor = authenticate(session, world.keys["booking"])
                 act_as(session, actor)
                 record = arrest_record(book_arrest(session, actor, ArrestIn.model_validate_json(raw)))
-            return json.dumps(record).encode()
+            return record.model_dump_json().encode()
 
         for raw in bodies[:50]:
             one(raw)

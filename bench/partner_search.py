@@ -197,9 +197,10 @@ def profile(arrests: int, requests: int) -> None:
                 query = parse_search(params)
                 if actor.is_partner:
                     page = gate.search(session, actor, query, request, zone=zone)
-                    items = page.items
+                    items = [r.model_dump(mode="json") for r in page.items]
                 else:
-                    items = [arrest_record(a) for a in search_arrests(session, actor, query).items]
+                    found = search_arrests(session, actor, query).items
+                    items = [arrest_record(a).model_dump(mode="json") for a in found]
             return json.dumps({"items": items}).encode()
 
         for name, key in (("city", world.keys["booking"]), ("partner", world.keys["fbi"])):

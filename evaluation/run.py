@@ -193,7 +193,7 @@ def _perform(db: Database, actor: Actor, act: Act) -> tuple[int, int]:
                 params["tracking_number"] = act.target.tracking_number
             params = {k: v for k, v in params.items() if v}
             page = gate.search(session, actor, parse_search(params), request, zone=ZONE)
-            found = page.items[0]["id"] if page.items else None
+            found = str(page.items[0].id) if page.items else None
     except DomainError:
         return 1, 1
     if not (act.then_read and found):

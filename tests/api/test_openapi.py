@@ -194,9 +194,24 @@ def test_an_unreachable_database_is_a_documented_503_on_every_operation_that_tou
             assert int(response.headers["Retry-After"]) >= 1
 
 
-def test_the_documented_record_requires_only_what_every_caller_receives(document: dict[str, Any]) -> None:
-    """A partner's record holds only the members its agreement grants (an omitted one is absent):
-    the document used to require them all, so every partner answer contradicted it."""
+def test_the_documented_records_require_what_each_caller_receives(document: dict[str, Any]) -> None:
+    """A city user receives every member of the record; a partner only the members its agreement
+    grants (an omitted one is absent): two models, each exact, and reading arrests answers either."""
     schemas = document["components"]["schemas"]
-    assert schemas["ArrestRecord"]["required"] == ["id", "tracking_number", "status"]
-    assert "required" not in schemas["PersonOut"]
+    city = schemas["ArrestRecord"]
+    assert city["required"] == list(city["properties"]) and "sealed" in city["required"]
+    assert schemas["PersonOut"]["required"] == list(schemas["PersonOut"]["properties"])
+    shared = schemas["SharedRecord"]
+    assert shared["required"] == ["id", "tracking_number", "status"]
+    assert set(shared["properties"]) == set(city["properties"]) - {"sealed"}
+    assert shared["properties"]["person"]["$ref"] == "#/components/schemas/SharedPerson"
+    assert "required" not in schemas["SharedPerson"] and "required" not in schemas["SharedArrestDetails"]
+    # Nothing a partner may lack is null-or-present in disguise: an ungranted member is absent.
+    assert all("default" not in member for member in shared["properties"].values())
+    paths = document["paths"]
+    one = paths["/api/v1/arrests/{arrest_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {ref["$ref"].rsplit("/", 1)[-1] for ref in one["anyOf"]} == {"ArrestRecord", "SharedRecord"}
+    many = paths["/api/v1/arrests"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {ref["$ref"].rsplit("/", 1)[-1] for ref in many["anyOf"]} == {"ArrestPage", "SharedPage"}
+    booked = paths["/api/v1/arrests"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert booked == {"$ref": "#/components/schemas/ArrestRecord"}

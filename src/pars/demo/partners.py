@@ -19,7 +19,6 @@ FBI and ATF also subscribe webhooks to the demo receiver (`pars demo --receiver`
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -248,7 +247,7 @@ def _task_force(
         params = {"last_name": arrest.last_name, "dob": arrest.dob.isoformat()}
         page = gate.search(session, actor, parse_search(params), request, zone=zone)
         if page.items:
-            gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
+            gate.read(session, actor, page.items[0].id, request, zone=zone)
 
 
 def _sweep(
@@ -278,7 +277,7 @@ def _sweep(
     request = PartnerRequest(purpose=act.purpose, case_reference=act.case_reference)
     page = gate.search(session, actor, parse_search({"last_name": last, "first_name": first}), request, zone=zone)
     if page.items:
-        gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
+        gate.read(session, actor, page.items[0].id, request, zone=zone)
 
 
 def _lookup(
@@ -311,7 +310,7 @@ def _lookup(
         params = {"last_name": target.last_name, "dob": target.dob.isoformat()}
     page = gate.search(session, actor, parse_search(params), request, zone=zone)
     if page.items and act.how != "fishing":
-        gate.read(session, actor, uuid.UUID(page.items[0]["id"]), request, zone=zone)
+        gate.read(session, actor, page.items[0].id, request, zone=zone)
 
 
 # handle → the purpose its deliveries are disclosed for.

@@ -86,7 +86,7 @@ def search_page(request: Request, session: SessionDep, actor: CityReader) -> HTM
         refuse(session, error)
         context["errors"] = {"form": error.detail}
         return page(request, "records/search.html", context, status=error.status)
-    context["results"] = [arrest_record(a) for a in found.items]
+    context["results"] = [arrest_record(a).model_dump(mode="json") for a in found.items]
     context["filtered"] = bool(filters)
     if found.next_cursor:
         context["next_page"] = "/arrests?" + urlencode({**filters, "cursor": found.next_cursor})
@@ -109,10 +109,10 @@ def render_record(
         disclosures = list_disclosures(
             session, actor, arrest_id=arrest.id, person_id=None, limit=DISCLOSURES_SHOWN, cursor=None
         )
-    rows = charge_rows([c["statute"] for c in record["charges"]], [c["grade"] for c in record["charges"]],
-                       [str(c["counts"]) for c in record["charges"]])  # fmt: skip
+    rows = charge_rows([c.statute for c in record.charges], [c.grade for c in record.charges],
+                       [str(c.counts) for c in record.charges])  # fmt: skip
     context = {
-        "record": record,
+        "record": record.model_dump(mode="json"),
         "steps": history.record_history(session, arrest.id),
         "disclosures": disclosures,
         "failed": failed,

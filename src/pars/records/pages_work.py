@@ -60,7 +60,10 @@ BACK = ("/charging", "/docket")
 
 
 def _entries(entries: Sequence[DocketEntry]) -> list[dict[str, Any]]:
-    return [{"record": arrest_record(e.arrest), "hours": e.hours_since_arrest, "overdue": e.overdue} for e in entries]
+    return [
+        {"record": arrest_record(e.arrest).model_dump(mode="json"), "hours": e.hours_since_arrest, "overdue": e.overdue}
+        for e in entries
+    ]
 
 
 @router.get("/charging")

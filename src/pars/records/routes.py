@@ -5,121 +5,107 @@ city users only (`require_city`). Reading arrests, which partners do too, is
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from pars.actors import CityActor
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings
 from pars.auth.deps import require_city
 from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.permissions import Permission
 from pars.records import intake, search, workflow
-from pars.records.models import Arrest
 from pars.records.numbers import display_tracking_number
-from pars.records.schemas import (
-    ArraignmentIn,
-    ArrestIn,
-    ArrestRecord,
-    ChargingDecisionIn,
-    CommitmentIn,
-    DocketPage,
-    ReleaseIn,
-    SealIn,
-)
-from pars.records.serialize import arrest_record, charge_object, iso, name_object
+from pars.records.record import ArrestRecord, DocketItem, DocketPage
+from pars.records.schemas import ArraignmentIn, ArrestIn, ChargingDecisionIn, CommitmentIn, ReleaseIn, SealIn
+from pars.records.serialize import arrest_record, charge_object, name_object
 from pars.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["arrests"])
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-Record = dict[str, Any]
 
 
-def _record(arrest: Arrest) -> Record:
-    return arrest_record(arrest)
-
-
-@router.post("/arrests", status_code=201, **documented(ArrestRecord, 201))
+@router.post("/arrests", status_code=201)
 def book_arrest(
     body: ArrestIn, session: SessionDep, actor: Annotated[CityActor, Depends(require_city(Permission.CREATE_ARREST))]
-) -> Record:
-    return _record(intake.book_arrest(session, actor, body))
+) -> ArrestRecord:
+    return arrest_record(intake.book_arrest(session, actor, body))
 
 
-@router.post("/arrests/{arrest_id}/charging-decision", **documented(ArrestRecord))
+@router.post("/arrests/{arrest_id}/charging-decision")
 def charging_decision(
     arrest_id: uuid.UUID,
     body: ChargingDecisionIn,
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[CityActor, Depends(require_city(Permission.DECIDE_CHARGES))],
-) -> Record:
-    return _record(workflow.record_charging_decision(session, actor, arrest_id, body, zone=settings.zone))
+) -> ArrestRecord:
+    return arrest_record(workflow.record_charging_decision(session, actor, arrest_id, body, zone=settings.zone))
 
 
-@router.post("/arrests/{arrest_id}/arraignment", **documented(ArrestRecord))
+@router.post("/arrests/{arrest_id}/arraignment")
 def arraignment(
     arrest_id: uuid.UUID,
     body: ArraignmentIn,
     session: SessionDep,
     actor: Annotated[CityActor, Depends(require_city(Permission.ARRAIGN))],
-) -> Record:
-    return _record(workflow.record_arraignment(session, actor, arrest_id, body))
+) -> ArrestRecord:
+    return arrest_record(workflow.record_arraignment(session, actor, arrest_id, body))
 
 
-@router.post("/arrests/{arrest_id}/commitment", **documented(ArrestRecord))
+@router.post("/arrests/{arrest_id}/commitment")
 def commitment(
     arrest_id: uuid.UUID,
     body: CommitmentIn,
     session: SessionDep,
     actor: Annotated[CityActor, Depends(require_city(Permission.COMMIT))],
-) -> Record:
-    return _record(workflow.record_commitment(session, actor, arrest_id, body))
+) -> ArrestRecord:
+    return arrest_record(workflow.record_commitment(session, actor, arrest_id, body))
 
 
-@router.post("/arrests/{arrest_id}/release", **documented(ArrestRecord))
+@router.post("/arrests/{arrest_id}/release")
 def release(
     arrest_id: uuid.UUID,
     body: ReleaseIn,
     session: SessionDep,
     actor: Annotated[CityActor, Depends(require_city(Permission.RELEASE))],
-) -> Record:
-    return _record(workflow.record_release(session, actor, arrest_id, body))
+) -> ArrestRecord:
+    return arrest_record(workflow.record_release(session, actor, arrest_id, body))
 
 
-@router.post("/arrests/{arrest_id}/seal", **documented(ArrestRecord))
+@router.post("/arrests/{arrest_id}/seal")
 def seal(
     arrest_id: uuid.UUID,
     body: SealIn,
     session: SessionDep,
     actor: Annotated[CityActor, Depends(require_city(Permission.SEAL))],
-) -> Record:
-    return _record(workflow.seal_arrest(session, actor, arrest_id, body))
+) -> ArrestRecord:
+    return arrest_record(workflow.seal_arrest(session, actor, arrest_id, body))
 
 
-@router.get("/dockets/arraignment", **documented(DocketPage))
+@router.get("/dockets/arraignment")
 def arraignment_docket(
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[CityActor, Depends(require_city(Permission.READ_DOCKET))],
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Record:
+) -> DocketPage:
     """Waiting for preliminary arraignment, oldest arrest first; `overdue` past the SLA."""
     page = search.arraignment_docket(
         session, actor, sla_hours=settings.arraignment_sla_hours, limit=parse_limit(limit), cursor=cursor
     )
     items = [
-        {
-            "arrest_id": str(e.arrest.id),
-            "tracking_number": display_tracking_number(e.arrest.tracking_number),
-            "name": name_object(e.arrest.first_name, e.arrest.middle_name, e.arrest.last_name, e.arrest.suffix),
-            "arrested_at": iso(e.arrest.arrested_at),
-            "hours_since_arrest": e.hours_since_arrest,
-            "overdue": e.overdue,
-            "charges": [charge_object(c) for c in e.arrest.charges],
-        }
+        DocketItem(
+            arrest_id=e.arrest.id,
+            tracking_number=display_tracking_number(e.arrest.tracking_number),
+            name=name_object(e.arrest),
+            arrested_at=e.arrest.arrested_at,
+            hours_since_arrest=e.hours_since_arrest,
+            overdue=e.overdue,
+            charges=[charge_object(c) for c in e.arrest.charges],
+        )
         for e in page.items
     ]
-    return {"items": items, "next_cursor": page.next_cursor}
+    return DocketPage(items=items, next_cursor=page.next_cursor)

@@ -1,19 +1,18 @@
-"""API shapes of the arrest record (CONTRACT §4–5).
+"""API shapes of arrest processing (CONTRACT §4–5): the inputs and their vocabularies. What
+the API answers (the record, city users' and partners', and the docket) is `pars.records.record`.
 
 Inputs forbid unknown members, so a misspelt field is a 422 naming it rather than silently
-dropped data. Output models document the full record for city users; partner responses are the
-same shape with members omitted by their agreement.
+dropped data.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from pars.inputs import InboundModel
 
@@ -166,100 +165,3 @@ class ReleaseIn(Input):
 
 class SealIn(Input):
     order_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-
-
-# Output shapes, for the OpenAPI documentation.
-
-
-class NameOut(BaseModel):
-    first: str | None
-    middle: str | None
-    last: str
-    suffix: str | None
-
-
-class IdentifiersOut(BaseModel):
-    person_id: uuid.UUID
-    ppn: str
-    sid: str | None
-    fbi_number: str | None
-
-
-def _nothing_required(schema: dict[str, Any]) -> None:
-    schema.pop("required", None)
-
-
-class PersonOut(BaseModel):
-    """A partner receives only the members its agreement grants: none is required."""
-
-    model_config = ConfigDict(json_schema_extra=_nothing_required)
-
-    name: NameOut
-    aliases: list[NameOut]
-    dob: date
-    sex: str | None
-    race: str | None
-    ethnicity: str | None
-    place_of_birth: str | None
-    citizenship: str | None
-    address: dict[str, Any] | None
-    phone: str | None
-    ssn: str | None
-    identifiers: IdentifiersOut
-
-
-class ChargeOut(BaseModel):
-    sequence: int
-    statute: str
-    title: int
-    section: str
-    subsection: str | None
-    grade: str
-    description: str
-    counts: int
-    status: ChargeStatus
-
-
-def _always_present(schema: dict[str, Any]) -> None:
-    schema["required"] = ["id", "tracking_number", "status"]
-
-
-class ArrestRecord(BaseModel):
-    """The whole record as a city user sees it; a partner gets a subset of these members (an
-    omitted one is absent, not null), so only `id`, `tracking_number` and `status` are required."""
-
-    model_config = ConfigDict(json_schema_extra=_always_present)
-
-    id: uuid.UUID
-    tracking_number: str = Field(examples=["N 917652-1"])
-    status: Status
-    sealed: bool
-    person: PersonOut
-    arrest: dict[str, Any]
-    charges: list[ChargeOut]
-    charging: dict[str, Any] | None
-    arraignment: dict[str, Any] | None
-    custody: dict[str, Any]
-    narrative: str | None
-    victims: list[dict[str, Any]]
-    witnesses: list[dict[str, Any]]
-
-
-class ArrestPage(BaseModel):
-    items: list[ArrestRecord]
-    next_cursor: str | None
-
-
-class DocketItem(BaseModel):
-    arrest_id: uuid.UUID
-    tracking_number: str
-    name: NameOut
-    arrested_at: str
-    hours_since_arrest: float
-    overdue: bool
-    charges: list[ChargeOut]
-
-
-class DocketPage(BaseModel):
-    items: list[DocketItem]
-    next_cursor: str | None

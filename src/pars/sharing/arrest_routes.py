@@ -1,23 +1,26 @@
 """Reading arrests over HTTP (CONTRACT §5), for city users and partners alike. The caller's type
 decides the path: a `CityActor` reads through the records services, a `PartnerActor` only
 through the sharing gate, projected to its agreement. There is no third way: the records
-services refuse anything but a `CityActor` (mypy), and the gate takes only a `PartnerActor`."""
+services refuse anything but a `CityActor` (mypy), and the gate takes only a `PartnerActor`.
+
+The document says both: a city user receives an `ArrestRecord` (every member), a partner a
+`SharedRecord` (the members its agreement grants; the others absent)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from pars.actors import AnyActor, PartnerActor
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, documented, get_settings
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings
 from pars.api.openapi import also
 from pars.auth.deps import require
 from pars.pagination import DEFAULT_LIMIT
 from pars.permissions import Permission
 from pars.records import search
-from pars.records.schemas import ArrestPage, ArrestRecord
+from pars.records.record import ArrestPage, ArrestRecord, SharedPage, SharedRecord
 from pars.records.serialize import arrest_record
 from pars.settings import Settings
 from pars.sharing import gate
@@ -27,7 +30,6 @@ router = APIRouter(prefix=API_PREFIX, tags=["arrests"])
 
 Reader = Annotated[AnyActor, Depends(require(Permission.READ_RECORDS))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-Record = dict[str, Any]
 
 
 def partner_headers(
@@ -44,7 +46,7 @@ def partner_headers(
 PartnerHeaders = Annotated[PartnerRequest, Depends(partner_headers)]
 
 
-@router.get("/arrests", **documented(ArrestPage, errors=also(429)))
+@router.get("/arrests", responses=also(429))
 def search_arrests(
     request: Request,
     session: SessionDep,
@@ -65,20 +67,20 @@ def search_arrests(
     status: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Record:
+) -> ArrestPage | SharedPage:
     """Newest arrest first. Names match without regard to accents, case or spacing."""
     query = search.parse_search(request.query_params)
     if isinstance(actor, PartnerActor):
         shared = gate.search(session, actor, query, partner, zone=settings.zone)
-        return {"items": shared.items, "next_cursor": shared.next_cursor}
+        return SharedPage(items=shared.items, next_cursor=shared.next_cursor)
     page = search.search_arrests(session, actor, query)
-    return {"items": [arrest_record(a) for a in page.items], "next_cursor": page.next_cursor}
+    return ArrestPage(items=[arrest_record(a) for a in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/arrests/{arrest_id}", **documented(ArrestRecord, errors=also(429)))
+@router.get("/arrests/{arrest_id}", responses=also(429))
 def read_arrest(
     arrest_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: Reader, partner: PartnerHeaders
-) -> Record:
+) -> ArrestRecord | SharedRecord:
     """A partner receives the record only through the sharing gate, projected to its agreement."""
     if isinstance(actor, PartnerActor):
         return gate.read(session, actor, arrest_id, partner, zone=settings.zone)

@@ -2,7 +2,7 @@
 
 A version compiles once into a `Grant`: sets of purposes, channels and fields, the projection
 plan, the scope as a SQL condition, and the window in which it is in force. Deciding a request is
-then a set lookup and projecting a record a dict comprehension. Compiled plans are cached by
+then a set lookup and projecting a record is picking its granted members. Plans are cached by
 (agreement id, revision); every change bumps the revision, so each process recompiles on its next
 request after a change made anywhere.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -21,8 +20,9 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, select, true
 from sqlalchemy.orm import Session
 
 from pars.auth.models import Agency
-from pars.records.fields import ALWAYS_PRESENT, ARREST_MEMBERS, PERSON_MEMBERS, TOP_LEVEL
+from pars.records.fields import ALWAYS_PRESENT, GRANTABLE
 from pars.records.models import Arrest, Charge
+from pars.records.record import ArrestRecord, SharedRecord
 from pars.sharing.models import Agreement, AgreementVersion
 
 
@@ -66,19 +66,19 @@ class Scope:
             conditions.append(exists(select(Charge.id).where(Charge.arrest_id == Arrest.id, *charge)))
         return and_(true(), *conditions)
 
-    def admits(self, record: Mapping[str, Any]) -> bool:
-        """The same decision as `condition`, on a record already serialised (`arrest_record`):
-        for a record in memory, where a query per record would cost more than the decision.
-        The two must agree; tests/sharing and the bench check it."""
-        if record["sealed"] or (self.statuses is not None and record["status"] not in self.statuses):
+    def admits(self, record: ArrestRecord) -> bool:
+        """The same decision as `condition`, on a record already built (`arrest_record`): for a
+        record in memory, where a query per record would cost more than the decision. The two
+        must agree; tests/sharing and the bench check it."""
+        if record.sealed or (self.statuses is not None and record.status not in self.statuses):
             return False
         if self.grades is None and self.titles is None and self.sections is None:
             return True
         return any(
-            (self.grades is None or charge["grade"] in self.grades)
-            and (self.titles is None or charge["title"] in self.titles)
-            and (self.sections is None or charge["section"] in self.sections)
-            for charge in record["charges"]
+            (self.grades is None or charge.grade in self.grades)
+            and (self.titles is None or charge.title in self.titles)
+            and (self.sections is None or charge.section in self.sections)
+            for charge in record.charges
         )
 
 
@@ -100,35 +100,36 @@ class Grant:
     # A query's case reference must name an open case the partner registered.
     require_registered_case: bool = False
 
-    # Computed once per grant (grants are immutable and cached), not once per projected record.
     @cached_property
-    def person_members(self) -> tuple[str, ...]:
-        return tuple(m for m in PERSON_MEMBERS if f"person.{m}" in self.fields)
-
-    @cached_property
-    def arrest_members(self) -> tuple[str, ...]:
-        return tuple(m for m in ARREST_MEMBERS if f"arrest.{m}" in self.fields)
-
-    @cached_property
-    def top_members(self) -> tuple[str, ...]:
-        return tuple(m for m in TOP_LEVEL if m in self.fields)
+    def projection(self) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+        """The granted members in the record's order: a member granted whole (None), or the
+        granted members of one granted member by member (`person`: those of `person.*`
+        granted; a member none of whose members is granted is left out). Computed once per
+        grant (grants are immutable and cached), not once per projected record."""
+        plan: list[tuple[str, tuple[str, ...] | None]] = []
+        for member in GRANTABLE:
+            if member.members is None:
+                if member.name in self.fields:
+                    plan.append((member.name, None))
+                continue
+            granted = tuple(m for m in member.members if f"{member.name}.{m}" in self.fields)
+            if granted:
+                plan.append((member.name, granted))
+        return tuple(plan)
 
     @property
     def disclosed_fields(self) -> list[str]:
         """Every field name a projected record carries, as the disclosure names them."""
         return [*ALWAYS_PRESENT, *sorted(self.fields)]
 
-    def project(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Only the granted fields; an omitted field is absent, not null."""
-        out = {key: record[key] for key in ALWAYS_PRESENT}
-        person, arrest = self.person_members, self.arrest_members
-        if person:
-            out["person"] = {m: record["person"][m] for m in person}
-        if arrest:
-            out["arrest"] = {m: record["arrest"][m] for m in arrest}
-        for member in self.top_members:
-            out[member] = record[member]
-        return out
+    def project(self, record: ArrestRecord) -> SharedRecord:
+        """Only the granted fields; an omitted field is absent (`MISSING`), not null. The
+        members are the record's own (already validated) values, picked, not copied."""
+        members: dict[str, Any] = {key: getattr(record, key) for key in ALWAYS_PRESENT}
+        for name, granted in self.projection:
+            value = getattr(record, name)
+            members[name] = value if granted is None else {m: getattr(value, m) for m in granted}
+        return SharedRecord.model_validate(members)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,11 @@ class PlanCache:
             self._plans.clear()
 
 
+# A process-global cache the gate reads on every partner request. What: each agreement's
+# compiled plan (its grants, scopes as SQL). Bound: one plan per agreement (agreements number
+# about as many as partner agencies; a terminated one stays, a few hundred bytes). Invalidated:
+# by the agreement's revision, which every change bumps (read on each request, one indexed
+# query), so a change made by any process is compiled here on the next request; `clear` for tests.
 PLANS = PlanCache()
 
 

@@ -28,7 +28,7 @@ from pars.clock import now
 from pars.errors import DomainError, FieldError, Invalid, NotFound, TooManyRequests
 from pars.inputs import header_text_problem
 from pars.permissions import Permission
-from pars.records.fields import ALWAYS_PRESENT
+from pars.records.fields import ALWAYS_PRESENT, INSTANTS, LABELS
 from pars.records.schemas import Status
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, check_parameter_names
 from pars.settings import Settings
@@ -76,22 +76,6 @@ SEARCH_FIELDS = (
 STATUSES = tuple(str(s) for s in Status)
 # Form members that are not search parameters.
 FORM_MEMBERS = frozenset({"csrf", "purpose", "case_reference", "cursor"})
-
-# How the generic record view names the members it meets; anything else is shown by its key.
-LABELS = {
-    "id": "Record id", "tracking_number": "Tracking number", "status": "Status", "person": "Person",
-    "name": "Name", "aliases": "Aliases", "dob": "Date of birth", "sex": "Sex", "race": "Race",
-    "ethnicity": "Ethnicity", "address": "Address", "phone": "Phone", "identifiers": "Identifiers",
-    "person_id": "Person id", "ppn": "PPN", "sid": "SID", "fbi_number": "FBI number", "arrest": "Arrest",
-    "arrested_at": "Arrested", "location": "Location", "district": "District", "incident_number": "Incident number",
-    "arresting_agency": "Arresting agency", "arresting_officer": "Arresting officer", "charges": "Charges",
-    "charging": "Charging decision", "arraignment": "Arraignment", "custody": "Custody", "narrative": "Narrative",
-    "docket_number": "Docket number", "decided_at": "Decided", "held_at": "Held", "bail_type": "Bail type",
-    "bail_amount": "Bail amount", "next_hearing_at": "Next hearing", "released_at": "Released",
-    "release_reason": "Release reason", "sequence": "No.", "statute": "Statute", "grade": "Grade",
-    "description": "Description", "counts": "Counts",
-}  # fmt: skip
-INSTANTS = frozenset({"arrested_at", "decided_at", "held_at", "next_hearing_at", "released_at"})
 
 
 # --- the agreement's standing ---------------------------------------------------------------
@@ -177,6 +161,8 @@ def _form_context(
         "statuses": STATUSES,
         "values": values,
         "errors": errors or {},
+        # How the record view names members (others by their key) and which it shows in city
+        # time: both derived from the record's definition (`pars.records.record`).
         "labels": LABELS,
         "instants": INSTANTS,
         "always": ALWAYS_PRESENT,
@@ -274,7 +260,9 @@ def search(
     if grant is None:  # it ended in the instant since the gate answered
         return _not_in_force(request, session, actor)
     context = _form_context(grant, values, open_cases=_open_cases(session, actor, grant))
-    context |= {"results": shared.items, "next_cursor": shared.next_cursor}
+    # Shown as the JSON the API sends: an ungranted member is absent, so the page cannot show it.
+    results = [item.model_dump(mode="json") for item in shared.items]
+    context |= {"results": results, "next_cursor": shared.next_cursor}
     return page(request, "partner/search.html", context)
 
 
@@ -361,6 +349,7 @@ def record(
             return page(request, "partner/record.html", context, status=refused.status)
 
         return _refused(request, session, actor, error, again)
-    context = {"record": shared, "values": values, "arrest_id": arrest_id, "labels": LABELS, "instants": INSTANTS,
-               "always": ALWAYS_PRESENT}  # fmt: skip
+    # Shown as the JSON the API sends: an ungranted member is absent, so the page cannot show it.
+    context = {"record": shared.model_dump(mode="json"), "values": values, "arrest_id": arrest_id, "labels": LABELS,
+               "instants": INSTANTS, "always": ALWAYS_PRESENT}  # fmt: skip
     return page(request, "partner/record.html", context)

@@ -1,0 +1,110 @@
+"""What every path through the gate shares: what a partner states with its request, the
+attempt named in refusals, and `authorise`, which finds the grant in force at this instant or
+refuses (403/429) saying why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from pars.actors import PartnerActor
+from pars.audit import AuditAction
+from pars.clock import now
+from pars.errors import Forbidden, Refusal, TooManyRequests
+from pars.sharing.gate.quota import QUERIES
+from pars.sharing.grants import Grant, grant_in_force
+from pars.sharing.vocabulary import Channel, Refused
+
+
+@dataclass(frozen=True)
+class PartnerRequest:
+    """What a partner states with its request (headers PARS-Purpose, PARS-Case-Reference)."""
+
+    purpose: str | None
+    case_reference: str | None
+    channel: Channel = Channel.QUERY
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One partner request on its way through the gate, for naming it in refusals. ``details``
+    go into every refusal of it too (a search's parameter names and subject)."""
+
+    action: AuditAction
+    request: PartnerRequest
+    target: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def refusal(self, reason: Refused, grant: Grant | None = None, **extra: Any) -> Refusal:
+        """The audit entry of a refusal: why, under which agreement, what the partner stated."""
+        details: dict[str, Any] = {"reason": str(reason)}
+        if grant is not None:
+            details |= {"agreement_id": str(grant.agreement_id), "agreement_version": grant.version}
+        request = self.request
+        details |= {
+            "purpose": request.purpose,
+            "case_reference": request.case_reference,
+            "channel": str(request.channel),
+        }
+        return Refusal(self.action, self.target, details | dict(self.details) | extra)
+
+    def forbidden(
+        self,
+        reason: Refused,
+        message: str,
+        grant: Grant | None = None,
+        *,
+        members: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Forbidden:
+        """``members`` go into the problem body, for the partner to act on (public values only)."""
+        return Forbidden(message, refusal=self.refusal(reason, grant, **extra), members=members)
+
+
+def purpose_refused(attempt: Attempt, grant: Grant) -> Forbidden:
+    message = f"PARS-Purpose must be one of the agreement's purposes: {', '.join(sorted(grant.purposes))}"
+    return attempt.forbidden(Refused.PURPOSE, message, grant)
+
+
+def authorise(session: Session, actor: PartnerActor, attempt: Attempt, *, zone: ZoneInfo) -> Grant:
+    """The grant under which this request may be answered, or a refusal (403/429) that says why."""
+    assert actor.agency_code is not None
+    request, instant = attempt.request, now(session)
+    grant = grant_in_force(session, actor.agency_code, instant)
+    if grant is None:
+        message = f"agency {actor.agency_code} has no data-sharing agreement in force"
+        raise attempt.forbidden(Refused.NO_AGREEMENT, message)
+    if request.channel == Channel.QUERY and grant.daily_query_limit is not None:
+        _check_quota(session, actor.agency_code, grant, attempt, zone=zone, instant=instant)
+    if request.channel not in grant.channels:
+        raise attempt.forbidden(Refused.CHANNEL, f"the agreement does not allow the {request.channel} channel", grant)
+    if request.purpose is None or request.purpose not in grant.purposes:
+        raise purpose_refused(attempt, grant)
+    # A case reference names the case a query serves; a feed has no case, so it applies to queries only.
+    needs_case = request.channel == Channel.QUERY and grant.require_case_reference
+    if needs_case and not (request.case_reference or "").strip():
+        raise attempt.forbidden(Refused.CASE_REFERENCE, "the agreement requires a PARS-Case-Reference header", grant)
+    return grant
+
+
+def _check_quota(
+    session: Session, agency: str, grant: Grant, attempt: Attempt, *, zone: ZoneInfo, instant: datetime
+) -> None:
+    """Get and search requests of the agency since midnight, city time, refused ones included.
+
+    The audit trail is the count: every partner query leaves exactly one entry there."""
+    assert grant.daily_query_limit is not None
+    local = instant.astimezone(zone)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
+    if QUERIES.used(session, agency, midnight) >= grant.daily_query_limit:
+        next_midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+        raise TooManyRequests(
+            f"the agreement allows {grant.daily_query_limit} queries a day; try again after midnight",
+            retry_after=max(1, int((next_midnight - instant).total_seconds())),
+            refusal=attempt.refusal(Refused.QUOTA, grant, limit=grant.daily_query_limit),
+        )

@@ -1,0 +1,122 @@
+"""The query channel (CONTRACT §7): a partner reads one record or searches, under the agreement
+in force at this instant.
+
+Order matters: the grant is found before any record is fetched, and a record outside scope is
+indistinguishable from a missing one (404), so a refusal never reveals that a record exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pars.actors import PartnerActor
+from pars.audit import AuditAction, record_disclosure
+from pars.errors import NotFound
+from pars.pagination import Page
+from pars.records.models import Arrest
+from pars.records.record import SharedRecord
+from pars.records.search import SEARCH_PARAMETERS, SearchQuery, page_arrests, where_filters
+from pars.records.serialize import arrest_record
+from pars.sharing import cases
+from pars.sharing.cases import CaseStanding
+from pars.sharing.gate.core import Attempt, PartnerRequest, authorise
+from pars.sharing.gate.counting import IDENTIFYING_PARAMETERS, refuse_ambiguous
+from pars.sharing.gate.subject import search_details
+from pars.sharing.grants import Grant
+from pars.sharing.vocabulary import Refused
+
+
+def read(
+    session: Session, actor: PartnerActor, arrest_id: uuid.UUID, request: PartnerRequest, *, zone: ZoneInfo
+) -> SharedRecord:
+    attempt = Attempt(AuditAction.ARREST_READ, request, str(arrest_id))
+    grant = authorise(session, actor, attempt, zone=zone)
+    case = _case(session, actor, grant, attempt)
+    arrest = session.scalars(select(Arrest).where(Arrest.id == arrest_id, grant.scope.condition())).first()
+    if arrest is None:
+        # Missing, sealed and out of scope are one answer: the partner learns nothing.
+        raise NotFound("no such arrest", refusal=attempt.refusal(Refused.OUT_OF_SCOPE, grant))
+    _disclose(session, actor, grant, attempt, [arrest], _case_details(session, case, [arrest]))
+    return grant.project(arrest_record(arrest))
+
+
+def search(
+    session: Session, actor: PartnerActor, query: SearchQuery, request: PartnerRequest, *, zone: ZoneInfo
+) -> Page[SharedRecord]:
+    """A name search discloses one person or no one (CONTRACT §7): without an identifier
+    parameter, matches of more than one person (in scope) are refused as ambiguous, counted in
+    SQL, before any record is read (`counting`)."""
+    details = search_details(session, query)
+    attempt = Attempt(AuditAction.ARREST_SEARCH, request, details=details)
+    grant = authorise(session, actor, attempt, zone=zone)
+    names = set(query.filters)
+    ungranted = sorted(p for p in names if (field := SEARCH_PARAMETERS[p]) is not None and field not in grant.fields)
+    if ungranted:
+        message = f"the agreement does not grant the fields needed to search by {', '.join(ungranted)}"
+        # `parameters` here names the ungranted ones: what the probe asked for that it may not.
+        raise attempt.forbidden(Refused.PARAMETER, message, grant, parameters=ungranted)
+    names_a_person = "last_name" in names and bool({"dob", "first_name"} & names)
+    if not (names_a_person or IDENTIFYING_PARAMETERS & names):
+        message = (
+            "a partner search names a last name with a date of birth or first name, or one of "
+            "sid, ppn, tracking_number, incident_number, docket_number"
+        )
+        raise attempt.forbidden(Refused.TOO_BROAD, message, grant)
+    case = _case(session, actor, grant, attempt)
+    in_scope = where_filters(select(Arrest).where(grant.scope.condition()), query.filters)
+    refuse_ambiguous(session, attempt, grant, in_scope, names)
+    page = page_arrests(session, in_scope, limit=query.limit, cursor=query.cursor, newest_first=True)
+    _disclose(session, actor, grant, attempt, page.items, details | _case_details(session, case, page.items))
+    return Page([grant.project(arrest_record(a)) for a in page.items], page.next_cursor)
+
+
+def _case(session: Session, actor: PartnerActor, grant: Grant, attempt: Attempt) -> CaseStanding | None:
+    """The standing of the case the query names (one indexed query), or None without a
+    reference. Under an agreement that requires registered cases, a reference that names no open
+    case of the agency (or none at all) is refused."""
+    assert actor.agency_code is not None
+    reference = (attempt.request.case_reference or "").strip()
+    case = cases.standing(session, actor.agency_code, reference) if reference else None
+    if grant.require_registered_case and (case is None or not case.registered):
+        message = "the agreement requires PARS-Case-Reference to name an open case your agency registered"
+        members = {"reason": str(Refused.UNREGISTERED_CASE)}
+        raise attempt.forbidden(Refused.UNREGISTERED_CASE, message, grant, members=members)
+    return case
+
+
+def _case_details(session: Session, case: CaseStanding | None, arrests: Sequence[Arrest]) -> dict[str, Any]:
+    """The ``case`` member of a disclosure's entry (COMMON audit details): only with a reference."""
+    if case is None:
+        return {}
+    explained = case.registered and cases.explains(session, case, arrests)
+    return {"case": {"registered": case.registered, "subjects": case.subjects, "explained": explained}}
+
+
+def _disclose(
+    session: Session,
+    actor: PartnerActor,
+    grant: Grant,
+    attempt: Attempt,
+    arrests: Sequence[Arrest],
+    details: dict[str, Any] | None = None,
+) -> None:
+    request = attempt.request
+    record_disclosure(
+        session,
+        actor,
+        attempt.action,
+        agreement_id=grant.agreement_id,
+        agreement_version=grant.version,
+        purpose=request.purpose or "",
+        case_reference=request.case_reference,
+        channel=str(request.channel),
+        records=[(a.id, a.person_id) for a in arrests],
+        fields=grant.disclosed_fields,
+        details=details,
+    )
