@@ -31,7 +31,7 @@ from pars.work import unit_of_work
 from tests.conftest import User
 from tests.feed.conftest import ASSAULT_CHARGE
 from tests.feed.receivers import Answer, Receiver
-from tests.sharing.conftest import MARK, TERMS, marked_booking
+from tests.sharing.conftest import TERMS
 
 Make = Callable[..., dict[str, Any]]
 
@@ -84,30 +84,6 @@ def test_a_delivery_is_signed_and_is_a_cloud_event(
     assert entry.details["records"] == [record["id"]] and entry.agency == "FBI"
     worker.drain()
     assert len(receiver.received) == 1  # exactly once
-
-
-def test_a_webhook_carries_only_granted_fields(
-    client: TestClient,
-    agreement: Make,
-    fbi: User,
-    booking: User,
-    subscribe: Make,
-    receiver: Receiver,
-    worker: FeedWorker,
-) -> None:
-    """The channel no request reaches, swept like the routes and pages in
-    tests/sharing/test_no_other_path.py: every ungranted field of the booking holds a marker."""
-    agreement(fields=["person.name", "arrest.arrested_at", "charges"])
-    subscription = subscribe(fbi, receiver.url())
-    response = client.post("/api/v1/arrests", json=marked_booking(), headers=booking.headers)
-    assert response.status_code == 201 and MARK in response.text
-    worker.drain()
-
-    assert receiver.wait_for(1)
-    (received,) = receiver.received
-    payload = Webhook(subscription["secret"]).verify(received.body, received.headers)
-    assert payload["data"]["person"] == {"name": response.json()["person"]["name"]}
-    assert MARK.encode() not in received.body and b"987-65-4321" not in received.body
 
 
 @pytest.mark.parametrize("failure", ["500", "timeout", "refused"])

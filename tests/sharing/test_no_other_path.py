@@ -4,8 +4,8 @@ Every route of the app, from its route table (API operations, pages, the public 
 added later, documented or not), is called as a partner: with FBI's API key, and again in FBI's
 signed-in browser session, about a record whose every ungranted field holds a marker. No answer
 may contain a marker. A new route or page that handed a record to a partner without the gate
-would fail here; the webhook channel, which no request reaches, is swept by
-`tests/feed/test_webhooks.py::test_a_webhook_carries_only_granted_fields`.
+would fail here; the feed's channels (poll, stream and webhook, which no request reaches) are swept by
+`tests/feed/test_sse.py::test_every_channel_carries_only_granted_fields`.
 """
 
 from __future__ import annotations
