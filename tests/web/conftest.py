@@ -32,6 +32,8 @@ from pars.work import unit_of_work
 from tests.browser import ARGS, CHROMIUM, browser_or_skip
 from tests.conftest import User, listening_socket
 
+SCREENSHOTS = Path(__file__).resolve().parent.parent / ".screenshots"
+
 PASSWORD = "correct horse battery"
 
 
@@ -193,8 +195,13 @@ class Browser:
 
 
 @pytest.fixture
-def open_browser(live: str, chromium: Any, tmp_path: Path, clock: FrozenClock) -> Callable[..., Browser]:
-    """`open_browser()` opens a new tab at 1280×800 (`phone=True`: 390×844) with its own cookies."""
+def open_browser(
+    live: str, chromium: Any, request: pytest.FixtureRequest, clock: FrozenClock
+) -> Callable[..., Browser]:
+    """`open_browser()` opens a new tab at 1280×800 (`phone=True`: 390×844) with its own cookies.
+    Its screenshots are kept in `tests/.screenshots/<test>/` (not in git) for people to look at."""
+    shots = SCREENSHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shots.mkdir(parents=True, exist_ok=True)
 
     def refuse_external(route: Any) -> None:
         if route.request.url.startswith(live):
@@ -209,6 +216,6 @@ def open_browser(live: str, chromium: Any, tmp_path: Path, clock: FrozenClock) -
         context.set_default_timeout(60_000)
         page = context.new_page()
         page.route("**/*", refuse_external)
-        return Browser(page, live, tmp_path, clock)
+        return Browser(page, live, shots, clock)
 
     return make
