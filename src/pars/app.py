@@ -27,14 +27,17 @@ from pars.inputs import header_text_problem, text_problem
 from pars.logs import configure_logging
 from pars.oversight import audit_routes, pages_complaints, pages_impact, pages_public
 from pars.oversight import pages as oversight_pages
+from pars.oversight import worklists as oversight_worklists
 from pars.oversight.routes import router as oversight_router
 from pars.records import pages as records_pages
+from pars.records import worklists as records_worklists
 from pars.records.repository import counts_by_status
 from pars.records.routes import router as arrests_router
 from pars.records.search import check_parameter_names
 from pars.settings import Settings
 from pars.sharing import arrest_routes, pages_cases, pages_partner
 from pars.sharing import pages as agreement_pages
+from pars.sharing import worklists as agreement_worklists
 from pars.sharing.routes import router as sharing_router
 from pars.web import guard, signin
 from pars.web.render import HERE
@@ -129,6 +132,7 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
 def install_pages(app: FastAPI) -> None:
     """Every feature's pages, the web shell's sign-in and guard, and the static files."""
     app.state.agreement_evidence = pages_impact.impact_context
+    app.state.worklists = (records_worklists.worklists, agreement_worklists.worklists, oversight_worklists.worklists)
     pages = (signin, records_pages, agreement_pages, pages_partner, pages_cases, oversight_pages, pages_complaints)
     for module in pages:
         app.include_router(module.router, dependencies=[Depends(guard.mark_web)])

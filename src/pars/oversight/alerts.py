@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pars.actors import SYSTEM, Actor
@@ -176,3 +176,11 @@ def describe(alert: Alert) -> dict[str, Any]:
         "summary": alert.summary, "evidence": alert.evidence, "reviewed": alert.reviewed_at is not None,
         "review": review, "raised_at": alert.raised_at, "details": alert.details,
     }  # fmt: skip
+
+
+def unreviewed(session: Session) -> tuple[int, int]:
+    """How many alerts wait for review, and how many of those are of high severity."""
+    open_alerts = select(Alert.severity).where(Alert.reviewed_at.is_(None)).subquery()
+    high = func.count().filter(open_alerts.c.severity == str(Severity.HIGH))
+    count, highs = session.execute(select(func.count(), high).select_from(open_alerts)).one()
+    return int(count), int(highs)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pars.actors import Actor
@@ -175,3 +175,9 @@ def as_record(complaint: Complaint) -> ComplaintRecord:
         outcome_note=complaint.outcome_note, recorded_at=complaint.recorded_at, recorded_by=complaint.recorded_by,
         updated_at=complaint.updated_at, closed_at=complaint.closed_at, closed_by=complaint.closed_by,
     )  # fmt: skip
+
+
+def undecided(session: Session) -> int:
+    """How many complaints are still open (received, inquiry not finished)."""
+    query = select(func.count()).where(Complaint.outcome == str(ComplaintOutcome.OPEN))
+    return int(session.scalar(query) or 0)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,3 +37,15 @@ def counts_by_status(session: Session) -> list[tuple[str, int]]:
     """How many arrests are in each workflow status (the `pars_arrests` gauge)."""
     rows = session.execute(select(Arrest.status, func.count()).group_by(Arrest.status))
     return [(str(status), int(count)) for status, count in rows]
+
+
+def waiting(
+    session: Session, statuses: Collection[str], *, arrested_before: datetime | None = None
+) -> tuple[int, datetime | None]:
+    """How many arrests wait in ``statuses`` (arrested before ``arrested_before``, when given),
+    and the oldest one's arrest time: a worklist's count, with nothing of any record."""
+    query = select(func.count(), func.min(Arrest.arrested_at)).where(Arrest.status.in_(list(statuses)))
+    if arrested_before is not None:
+        query = query.where(Arrest.arrested_at < arrested_before)
+    count, oldest = session.execute(query).one()
+    return int(count), oldest

@@ -24,7 +24,7 @@ from pars.records.fields import RECORD_FIELDS
 from pars.sharing.grants import compile_agreement
 from pars.sharing.models import Agreement, AgreementVersion, LiftVote, Vote
 from pars.sharing.schemas import AgreementIn, TermsIn
-from pars.sharing.standing import Act, LiftBallot, pending_version, require_open
+from pars.sharing.standing import Act, LiftBallot, openings, pending_version, require_open
 from pars.sharing.vocabulary import Channel, Purpose, VersionStatus
 
 # A termination "now" typed a moment ago still means now.
@@ -340,3 +340,20 @@ def lift_ballots(session: Session, agreement: Agreement) -> list[LiftBallot]:
         .order_by(LiftVote.round, LiftVote.at)
     ).all()
     return [LiftBallot(vote.round, code, vote.user_id, vote.at) for vote, code in rows]
+
+
+def awaiting_decision(session: Session, actor: Actor) -> tuple[int, int]:
+    """For a governance user's home page: how many agreements wait for their agency's vote (a
+    version pending, not yet voted on by the agency, not terminated), and how many are suspended
+    with this agency's vote to lift still open. A non-stakeholder agency waits on nothing."""
+    agency = agency_by_code(session, actor.agency_code or "")
+    if agency is None or not agency.stakeholder:
+        return 0, 0
+    instant = now(session)
+    live = session.scalars(select(Agreement).where(Agreement.terminated_at.is_(None))).unique().all()
+    votes = lifts = 0
+    for agreement in live:
+        opened = openings(agreement, agency, lift_ballots(session, agreement), instant)
+        votes += opened[Act.VOTE].allowed
+        lifts += opened[Act.LIFT].allowed
+    return votes, lifts

@@ -30,6 +30,7 @@ from pars.auth.signin import (
 from pars.errors import DomainError
 from pars.web.guard import REASONS, SESSION_COOKIE, Csrf, SignInNeeded, WebActor, safe_next, set_session_cookie
 from pars.web.render import flash, page
+from pars.web.worklists import gather
 from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
@@ -41,8 +42,10 @@ def _seal_key(request: Request) -> bytes:
 
 
 @router.get("/")
-def home(request: Request, actor: WebActor) -> HTMLResponse:
-    return page(request, "home.html")
+def home(request: Request, session: SessionDep, actor: WebActor) -> HTMLResponse:
+    found = gather(request.app.state.worklists, session, actor, request.app.state.settings)
+    listed = {item.path.split("?")[0] for item in found}
+    return page(request, "home.html", {"worklists": found, "listed": listed})
 
 
 @router.get("/signin")
