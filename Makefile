@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core for the accessibility test, from the npm registry at the version tests/axe pins
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint bench eval-oversight clean catalog
 
@@ -11,6 +13,10 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	npm ci --prefix tests/axe --no-audit --no-fund --loglevel=error
+	touch $(AXE)
 
 ## run: set up, initialise the database with the demo world (once), serve on http://127.0.0.1:8000
 ## (webhooks may go to loopback addresses, where `pars demo --receiver` listens)
@@ -21,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/pars serve --host 127.0.0.1 --port 8000
 
 ## test: set up and run every test, on SQLite and on PostgreSQL
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/pytest
 
 ## lint: ruff, ruff format, mypy --strict on src and tests, and the layering contract (.importlinter)
@@ -44,4 +50,4 @@ catalog: $(STAMP)
 	$(BIN)/python -m pars.catalog.build
 
 clean:
-	rm -rf $(VENV) pars.db pars.db-wal pars.db-shm demo-keys.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/axe/node_modules pars.db pars.db-wal pars.db-shm demo-keys.json .pytest_cache .mypy_cache .ruff_cache
