@@ -32,7 +32,7 @@ from pars.errors import DomainError, FieldError, Invalid
 from pars.inputs import text_problem
 from pars.permissions import Permission
 from pars.web.render import CSRF_COOKIE, page
-from pars.work import Keep, act_as
+from pars.work import Keep, act_as, unit_of_work
 
 SESSION_COOKIE = "pars_session"
 
@@ -213,9 +213,31 @@ def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if not is_page(request):
         return problems.http_error(request, exc)
+    _recognise(request)
     if exc.status_code == 404:
         return error_page(request, 404, "No such page", "There is no page at this address.")
+    if exc.status_code == 405:
+        # A form's address opened as a page (a bookmark, a reload after the lock, a typed URL).
+        return error_page(
+            request, 405, "There is no page at this address",
+            "This address only receives forms. Use the navigation above, or go back and open the page again.",
+        )  # fmt: skip
     return error_page(request, exc.status_code, "This request cannot be answered", str(exc.detail))
+
+
+def _recognise(request: Request) -> None:
+    """An address no route answers never ran the route's sign-in check: look at the session
+    cookie here, so a signed-in user's error page still has their navigation. Opening it counts
+    as activity, as any page does; a locked or unknown session shows the page without one."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if getattr(request.state, "actor", None) is not None or not token:
+        return
+    state = request.app.state
+    try:
+        with unit_of_work(state.session_factory, state.clock, policy=state.checkpoint_policy) as session:
+            request.state.actor = actor_for(resume(session, token, STAGE_SIGNED_IN).user)
+    except SessionOver:
+        return
 
 
 class NoStore:

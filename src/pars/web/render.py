@@ -62,6 +62,10 @@ def nav_for(actor: Actor | None) -> list[NavItem]:
     return items
 
 
+# The statuses of a form shown again with what was wrong in it.
+FORM_ERRORS = frozenset({400, 409, 422})
+
+
 def page(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HTMLResponse:
     """Renders `template` with what every page needs: the user, the navigation, the CSRF token,
     a one-time notice from the previous step, and the settings (for the time zone)."""
@@ -79,6 +83,8 @@ def page(request: Request, template: str, context: dict[str, Any] | None = None,
             "notice": notice,
             "zone": settings.timezone,
             "idle_seconds": int(IDLE_LIMIT.total_seconds()),
+            # A form shown again with its errors: the title says so first (screen readers read it).
+            "error_title": status in FORM_ERRORS,
             **(context or {}),
         },
         status_code=status,

@@ -17,6 +17,15 @@ function countdowns() {
 }
 document.addEventListener("DOMContentLoaded", () => { countdowns(); setInterval(countdowns, 60000); });
 
+// A form shown again with errors: focus moves to its error summary, which is read out first and
+// links to each field (the summary is `.error-summary`, or the records pages' `.error[role=alert]`).
+document.addEventListener("DOMContentLoaded", () => {
+  const summary = document.querySelector("main .error-summary, main .error[role='alert']");
+  if (!summary) return;
+  if (!summary.hasAttribute("tabindex")) summary.setAttribute("tabindex", "-1");
+  summary.focus();
+});
+
 // The idle lock (30 minutes without a page): two minutes before it, a warning offers to stay
 // signed in. It asks the server first, since another tab may have kept the session alive.
 const WARN_BEFORE = 120;
