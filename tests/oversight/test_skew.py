@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pars.actors import Actor
+from pars.oversight.groups import NOT_RECORDED, group_of
 from pars.oversight.models import Alert
 from pars.oversight.scan import ScanResult
 from pars.oversight.skew import assess, binomial_tail
-from pars.oversight.groups import NOT_RECORDED, group_of
 from pars.settings import Settings
 from tests.oversight.conftest import Person, at
 from tests.oversight.test_rules_cases import Look, Writer, arrested, write  # noqa: F401  (fixtures)

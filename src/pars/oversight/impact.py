@@ -36,8 +36,8 @@ from pars.actors import Actor
 from pars.audit import AuditAction, record_event
 from pars.clock import now
 from pars.errors import NotFound
-from pars.oversight.reports.compliance import compliance_report
 from pars.oversight.groups import disparate_impact, group_of
+from pars.oversight.reports.compliance import compliance_report
 from pars.oversight.reports.period import Period
 from pars.oversight.reports.transparency import ArrestFacts, Counts, transparency_report
 from pars.records.models import Arrest

@@ -29,9 +29,9 @@ from pars.audit.models import AuditEntry
 from pars.auth.models import Agency
 from pars.clock import Clock, now
 from pars.oversight.alerts import settle
+from pars.oversight.groups import group_of
 from pars.oversight.models import ScanCursor, Tally
 from pars.oversight.rules import RULES, Context, Rule, TallyState
-from pars.oversight.groups import group_of
 from pars.oversight.trail import PersonMap, Query, read_queries
 from pars.oversight.windows import Window
 from pars.records.models import Arrest, Person
