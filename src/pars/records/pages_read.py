@@ -24,6 +24,7 @@ from pars.clock import now
 from pars.errors import DomainError, Forbidden, Invalid, Refusal
 from pars.permissions import Permission
 from pars.records import history, search
+from pars.records.codes import PERSON_CODES
 from pars.records.pages_forms import BAIL_TYPES, DECISIONS, ChargeRow, Errors, charge_rows, field_errors, local_input
 from pars.records.schemas import Status
 from pars.records.serialize import arrest_record
@@ -121,5 +122,6 @@ def render_record(
         "may": {p.value: actor.may(p) for p in Permission},
         "decisions": DECISIONS,
         "bail_types": BAIL_TYPES,
+        "codes": PERSON_CODES,  # sex, race and ethnicity shown as words
     }
     return page(request, "records/record.html", context, status=failed.status if failed else 200)
