@@ -58,19 +58,31 @@ def test_free_text_person_codes_become_codes(database_url: str, tmp_path: Path) 
             for i, (sex, race, ethnicity) in enumerate(typed):
                 connection.execute(
                     arrests.insert().values(
-                        id=uuid.uuid4(), tracking_number=f"N00000{i}0", person_id=person, status="booked",
-                        sealed=False, last_name="Doe", last_key="doe", aliases=[], dob=date(1990, 1, 1), sex=sex,
-                        race=race, ethnicity=ethnicity, arrested_at=START, victims=[], witnesses=[],
-                        custody_status="in_custody", created_at=START, updated_at=START,
+                        id=uuid.uuid4(),
+                        tracking_number=f"N00000{i}0",
+                        person_id=person,
+                        status="booked",
+                        sealed=False,
+                        last_name="Doe",
+                        last_key="doe",
+                        aliases=[],
+                        dob=date(1990, 1, 1),
+                        sex=sex,
+                        race=race,
+                        ethnicity=ethnicity,
+                        arrested_at=START,
+                        victims=[],
+                        witnesses=[],
+                        custody_status="in_custody",
+                        created_at=START,
+                        updated_at=START,
                     )
                 )
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT sex, race, ethnicity FROM arrests ORDER BY tracking_number")
-            ).all()
+            rows = connection.execute(text("SELECT sex, race, ethnicity FROM arrests ORDER BY tracking_number")).all()
         assert [tuple(r) for r in rows] == [
             ("M", "B", "N"), ("F", "B", "H"), ("M", "B", "N"), ("F", "W", "H"), ("U", "U", "U"),
             (None, "Martian", "n/a"), ("X", "B", None),

@@ -13,7 +13,7 @@ from pars.oversight.groups import FEWER, NOT_RECORDED, Group, disparate_impact, 
 from pars.oversight.suppression import Relation, exposed
 
 # Spellings of the same groups, as clerks typed them before the lists existed.
-SPELLINGS = {
+SPELLINGS: dict[Group, list[tuple[str | None, str | None]]] = {
     ("Black or African American", "Not Hispanic or Latino"): [("B", "N"), ("Black", "Non-Hispanic"),
                                                               ("black", "not hispanic"), (" BLACK ", "N")],
     ("White", "Hispanic or Latino"): [("W", "H"), ("White", "Hispanic"), ("white", "latino"), ("Caucasian", "h")],
@@ -24,7 +24,7 @@ TYPED = [(group, spelling) for group, spellings in SPELLINGS.items() for spellin
 
 
 def test_the_issue_s_table() -> None:
-    """"B" typed for race is no group of its own; "unknown" and "Unknown" are one line; one
+    """ "B" typed for race is no group of its own; "unknown" and "Unknown" are one line; one
     person makes no headline ratio."""
     arrests: Counter[Group] = Counter()
     for race, n in (("Black", 600), ("B", 40), ("black", 10), ("White", 300), ("unknown", 20), ("Unknown", 9)):
@@ -42,9 +42,7 @@ def test_the_issue_s_table() -> None:
     assert unknown["arrests"] == 29 and unknown["ratio"] is None  # never a ratio
 
 
-@given(
-    st.lists(st.tuples(st.sampled_from(TYPED), st.integers(0, 40), st.integers(0, 15)), min_size=1, max_size=12)
-)
+@given(st.lists(st.tuples(st.sampled_from(TYPED), st.integers(0, 40), st.integers(0, 15)), min_size=1, max_size=12))
 def test_no_small_group_is_shown_and_spellings_are_one_group(
     entries: list[tuple[tuple[Group, tuple[str | None, str | None]], int, int]],
 ) -> None:

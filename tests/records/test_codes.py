@@ -8,7 +8,6 @@ import importlib.util
 import pytest
 
 from pars.migrate import MIGRATIONS
-
 from pars.records.codes import ETHNICITY, PERSON_CODES, RACE, SEX
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from pars.auth.models import User
 from pars.permissions import Role
+from tests.conftest import User
 from tests.web.conftest import WebUser
 
 

@@ -271,7 +271,9 @@ def _sweep(
         ]
         if not on_file:
             return
-        target = rng.choice([a for a in on_file if ETHNICITY.classify(a.ethnicity) == ETHNICITY.classify("H")] or on_file)
+        target = rng.choice(
+            [a for a in on_file if ETHNICITY.classify(a.ethnicity) == ETHNICITY.classify("H")] or on_file
+        )
         first, last = target.first_name or "", target.last_name
     else:
         first, last = common_hispanic_name(rng)

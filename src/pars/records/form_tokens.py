@@ -70,9 +70,14 @@ def spend(session: Session, user_id: uuid.UUID, token: str, arrest_id: uuid.UUID
     statement = (
         insert(IdempotencyKey)
         .values(
-            user_id=user_id, key_hash=_key_hash(token), fingerprint=_fingerprint(), created_at=now(session),
-            status=303, media_type=_MEDIA_TYPE, answer=arrest_id.bytes,
-        )  # fmt: skip
+            user_id=user_id,
+            key_hash=_key_hash(token),
+            fingerprint=_fingerprint(),
+            created_at=now(session),
+            status=303,
+            media_type=_MEDIA_TYPE,
+            answer=arrest_id.bytes,
+        )
         .on_conflict_do_nothing()
         .returning(IdempotencyKey.user_id)
     )

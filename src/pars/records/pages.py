@@ -150,6 +150,18 @@ def book(
         first = form_tokens.spent_on(session, actor.user_id, token)
         if first is not None:
             return _already_booked(session, first)
+    return _book(request, session, settings, actor, values, rows, token)
+
+
+def _book(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    actor: CityActor,
+    values: dict[str, str],
+    rows: list[ChargeRow],
+    token: str | None,
+) -> Response:
     payload, origin, errors = charges_payload(rows)
     body = _arrest_payload(values, payload, settings)
     try:

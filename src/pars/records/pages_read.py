@@ -78,7 +78,9 @@ def search_page(request: Request, session: SessionDep, actor: CityReader) -> HTM
     cursor = params.get("cursor") or None
     context: dict[str, Any] = {"fields": SEARCH_FIELDS, "values": values, "statuses": list(Status), "errors": {}}
     try:
-        found = search.search_arrests(session, actor, search.SearchQuery(filters, limit=PAGE_SIZE, cursor=cursor, lenient=True))
+        found = search.search_arrests(
+            session, actor, search.SearchQuery(filters, limit=PAGE_SIZE, cursor=cursor, lenient=True)
+        )
     except Invalid as error:
         refuse(session, error)
         context["errors"] = field_errors(error.errors)
