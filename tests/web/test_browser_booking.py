@@ -126,3 +126,11 @@ def test_a_booking_is_chosen_from_the_lists_and_sent_once(
     assert "Arrest booked" in page.locator("p.notice[role=status]").inner_text()
     with Session(db) as session:
         assert session.scalar(select(func.count()).where(Arrest.incident_number == DC)) == 2
+
+    # Records search on the phone: part of a name finds both, as cards that fit the screen.
+    phone.go("/arrests?last_name=whit")
+    results = phone.page.locator("main table.stack tbody tr")
+    assert results.count() == 2  # Whitaker and Whitfield
+    assert "Whitaker, Dana" in phone.page.inner_text("main") and "Whitfield, Dana" in phone.page.inner_text("main")
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.shot("5-search-partial-name-phone")
