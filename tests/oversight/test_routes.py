@@ -175,8 +175,9 @@ def test_transparency_report_in_three_formats(client: TestClient, world: World) 
     (under,) = next(a for a in report["agencies"] if a["agency"] == "ICE")["agreements"]
     assert (under["agreement_id"], under["version"], under["records_disclosed"]) == (world.ice_agreement, 1, 9)
     rows = report["disparate_impact"]
-    assert rows == [{"race": "White", "ethnicity": "Hispanic", "arrests": 9, "arrest_share": 1.0,
-                     "persons_disclosed": 9, "disclosure_share": 1.0, "ratio": 1.0}]  # fmt: skip
+    assert rows == [{"race": "White", "ethnicity": "Hispanic or Latino", "arrests": 9, "arrest_share": 1.0,
+                     "persons_disclosed": 9, "disclosure_share": 1.0, "ratio": None, "suppressed": True,
+                     "published": {"arrests": "fewer than 11", "persons_disclosed": "fewer than 11"}}]  # fmt: skip
 
     as_csv = client.get("/api/v1/reports/transparency", params={**period, "format": "csv"}, headers=headers)
     assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")

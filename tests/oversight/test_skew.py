@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pars.actors import Actor
+from pars.oversight.groups import NOT_RECORDED, group_of
 from pars.oversight.models import Alert
 from pars.oversight.scan import ScanResult
 from pars.oversight.skew import assess, binomial_tail
-from pars.oversight.trail import group_of
 from pars.settings import Settings
 from tests.oversight.conftest import Person, at
 from tests.oversight.test_rules_cases import Look, Writer, arrested, write  # noqa: F401  (fixtures)
@@ -37,13 +37,14 @@ def test_binomial_tail_matches_the_sum() -> None:
 
 
 def test_free_text_groups_are_normalised() -> None:
-    assert group_of("  Hispanic ") == group_of("HISPANIC") == "hispanic"
-    assert group_of(None) == group_of("") == group_of(" Unknown ") == group_of("U") == "unknown"
+    assert group_of("B", "  Hispanic ") == group_of("black", "H") == ("Black or African American", "Hispanic or Latino")
+    for unknown in (None, "", " Unknown ", "U", "martian"):
+        assert group_of(unknown, unknown) == (NOT_RECORDED, NOT_RECORDED)
 
 
 POPULATION = Counter(
     {("black", "non-hispanic"): 520, ("white", "non-hispanic"): 170, ("white", "hispanic"): 160,
-     ("black", "hispanic"): 20, ("asian", "non-hispanic"): 40, ("unknown", "unknown"): 90}
+     ("black", "hispanic"): 20, ("asian", "non-hispanic"): 40, (NOT_RECORDED, NOT_RECORDED): 90}
 )  # fmt: skip
 
 
@@ -59,7 +60,7 @@ def test_chance_alone_raises_nothing(seed: int, n: int, weights: list[int]) -> N
     """Lookups drawn at random from the arrestee population, of any composition and size, are
     never found skewed."""
     groups = [("black", "non-hispanic"), ("white", "hispanic"), ("white", "non-hispanic"), ("asian", "non-hispanic"),
-              ("black", "hispanic"), ("unknown", "unknown")][: len(weights)]  # fmt: skip
+              ("black", "hispanic"), (NOT_RECORDED, NOT_RECORDED)][: len(weights)]  # fmt: skip
     population = Counter(dict(zip(groups, weights, strict=False)))
     people = [g for g, w in population.items() for _ in range(w)]
     sample = random.Random(seed).sample(people, min(n, len(people)))  # noqa: S311  (a draw, not a secret)
@@ -104,11 +105,11 @@ def test_demographic_skew_on_the_trail(
     assert raised == {("ICE", profiler.user_id)}
     mine = next(a for a in alerts("demographic_skew") if a.user_id == profiler.user_id)
     assert mine.evidence == profiled and mine.severity == "high"
-    assert mine.details["people"] == 24 and mine.details["flagged"] == ["ethnicity:hispanic"]
-    hispanic_row = next(g for g in mine.details["groups"] if g["group"] == "hispanic")
+    assert mine.details["people"] == 24 and mine.details["flagged"] == ["ethnicity:Hispanic or Latino"]
+    hispanic_row = next(g for g in mine.details["groups"] if g["group"] == "Hispanic or Latino")
     assert hispanic_row["looked_up"] == 24 and hispanic_row["looked_up_share"] == 1.0
     assert hispanic_row["population"] == 26 and hispanic_row["population_share"] == 0.2167
-    assert "100% ethnicity hispanic" in mine.summary and f"user {profiler.user_id}" in mine.summary
+    assert "100% ethnicity Hispanic or Latino" in mine.summary and f"user {profiler.user_id}" in mine.summary
 
 
 @pytest.mark.parametrize(

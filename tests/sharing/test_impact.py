@@ -136,13 +136,21 @@ def test_the_proposed_amendment_is_previewed_with_exact_counts(
     assert preview["fields"] == {
         "charges": 3, "narrative": 2, "person.dob": 3, "person.name": 3, "person.phone": 2, "person.race": 3,
     }  # fmt: skip
-    # The period's six arrests (the sealed one included) beside the three people admitted.
+    # The period's six arrests (the sealed one included) beside the three people admitted, by the
+    # code lists' words; groups of fewer than 11 people have no ratio (the page says "fewer than 11").
     assert _table(preview) == {
-        ("Asian", "Non-Hispanic"): (1, 1, 2.0),
-        ("Black", "Hispanic"): (1, 0, 0.0),
-        ("Black", "Non-Hispanic"): (2, 1, 1.0),
-        ("White", "Hispanic"): (2, 1, 1.0),
+        ("Asian", "Not Hispanic or Latino"): (1, 1, None),
+        ("Black or African American", "Hispanic or Latino"): (1, 0, None),
+        ("Black or African American", "Not Hispanic or Latino"): (2, 1, None),
+        ("White", "Hispanic or Latino"): (2, 1, None),
     }
+    assert all(r["suppressed"] for r in preview["disparate_impact"])
+    luis = next(
+        r
+        for r in preview["disparate_impact"]
+        if r["ethnicity"] == "Hispanic or Latino" and r["race"] == "Black or African American"
+    )
+    assert luis["published"] == {"arrests": "fewer than 11", "persons_disclosed": 0}
     row = next(r for r in preview["disparate_impact"] if r["race"] == "Asian")
     assert row["arrest_share"] == 0.1667 and row["disclosure_share"] == 0.3333
     assert preview["difference"] == {

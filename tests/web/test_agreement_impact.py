@@ -51,8 +51,9 @@ def test_the_preview_stands_beside_the_ballot_with_exact_counts(
     assert "Arrests covered 3" in shown and "People covered 3" in shown
     for name, count in (("charges", 3), ("narrative", 2), ("person.phone", 2), ("person.race", 3)):
         assert f"{name} {count}" in shown
-    assert "Asian Non-Hispanic 1 16.7% 1 33.3% 2.0" in shown
-    assert "Black Hispanic 1 16.7% 0 0.0% 0.0" in shown
+    # Groups of fewer than 11 people: no count, share or ratio to point at anyone.
+    assert "Asian Not Hispanic or Latino fewer than 11 — fewer than 11 — —" in shown
+    assert "Black or African American Hispanic or Latino fewer than 11 — 0 — —" in shown
     assert "Against version 1" in shown
     assert "Arrests newly covered 1" in shown and "Arrests no longer covered 2" in shown
     assert "Fields added narrative, person.phone, person.race" in shown

@@ -34,6 +34,7 @@ from pars.feed import service as feed_service
 from pars.feed.models import Subscription
 from pars.feed.schemas import SubscriptionIn
 from pars.feed.vocabulary import SubscriptionStatus
+from pars.records.codes import ETHNICITY
 from pars.records.models import Arrest, Charge
 from pars.records.search import parse_search
 from pars.settings import PrivateTargets
@@ -270,7 +271,9 @@ def _sweep(
         ]
         if not on_file:
             return
-        target = rng.choice([a for a in on_file if a.ethnicity == "Hispanic"] or on_file)
+        target = rng.choice(
+            [a for a in on_file if ETHNICITY.classify(a.ethnicity) == ETHNICITY.classify("H")] or on_file
+        )
         first, last = target.first_name or "", target.last_name
     else:
         first, last = common_hispanic_name(rng)

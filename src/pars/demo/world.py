@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -44,6 +44,7 @@ from pars.demo.places import PLAIN_OFFENSES, random_arrest_details, random_charg
 from pars.errors import DomainError
 from pars.permissions import Role
 from pars.records import intake, workflow
+from pars.records.codes import PERSON_CODES
 from pars.records.models import Arrest
 from pars.records.schemas import (
     ArraignmentIn,
@@ -265,6 +266,17 @@ def _plan(
             order += 1
 
 
+def _coded(person: Person) -> Person:
+    """The person as the booking page sends it: sex, race and ethnicity as their codes (the
+    generators speak words, as a witness would)."""
+    coded = dict(person)
+    for name, codes in PERSON_CODES.items():
+        code = codes.classify(person[name])  # type: ignore[literal-required]
+        if code is not None:
+            coded[name] = code.code
+    return cast(Person, coded)
+
+
 def _booking(rng: random.Random, person: Person, arrested_at: datetime, sequences: dict[str, int]) -> ArrestIn:
     details = random_arrest_details(rng, arrested_at=arrested_at, sequence=0)
     district = details["district"]
@@ -279,7 +291,7 @@ def _booking(rng: random.Random, person: Person, arrested_at: datetime, sequence
     today = arrested_at.date()
     return ArrestIn.model_validate(
         {
-            "person": person,
+            "person": _coded(person),
             "arrest": details,
             "charges": charges,
             "narrative": random_narrative(rng, offense, details["location"]),

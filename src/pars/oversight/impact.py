@@ -36,15 +36,10 @@ from pars.actors import Actor
 from pars.audit import AuditAction, record_event
 from pars.clock import now
 from pars.errors import NotFound
+from pars.oversight.groups import disparate_impact, group_of
 from pars.oversight.reports.compliance import compliance_report
 from pars.oversight.reports.period import Period
-from pars.oversight.reports.transparency import (
-    UNKNOWN,
-    ArrestFacts,
-    Counts,
-    disparate_impact,
-    transparency_report,
-)
+from pars.oversight.reports.transparency import ArrestFacts, Counts, transparency_report
 from pars.records.models import Arrest
 from pars.sharing import agreements
 from pars.sharing.grants import Grant, Scope, compile_agreement
@@ -159,7 +154,7 @@ def tally(session: Session, period: Period, scope: Scope, fields: list[str], com
     )
     result = Tally(fields=Counter(dict.fromkeys(chosen, 0)))
     for race, ethnicity, everyone, ours, added, removed, *rest in session.execute(union_all(counted, latest)):
-        group = (race or UNKNOWN, ethnicity or UNKNOWN)
+        group = group_of(race, ethnicity)
         *present, people = rest
         result.population[group] += everyone or 0
         result.people[group] += people or 0

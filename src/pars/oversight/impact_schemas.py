@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pars.oversight.schemas import PeriodOut
+from pars.oversight.schemas import PeriodOut, PublishedCountsOut
 
 
 class DisparateRowOut(BaseModel):
@@ -16,7 +16,12 @@ class DisparateRowOut(BaseModel):
     arrest_share: float
     persons_disclosed: int = Field(description="people of this group the version admits, each once")
     disclosure_share: float
-    ratio: float | None = Field(description="disclosure share over arrest share; null when the group had no arrests")
+    ratio: float | None = Field(
+        description="disclosure share over arrest share; null when the group had no arrests, is not recorded, "
+        "or has a count of fewer than 11 (or withheld)"
+    )
+    suppressed: bool = Field(description="extension: a count of this row is fewer than 11 or withheld on pages")
+    published: PublishedCountsOut = Field(description="extension: the counts as pages publish them")
 
 
 class DifferenceOut(BaseModel):

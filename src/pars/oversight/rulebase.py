@@ -87,7 +87,7 @@ class Finding:
 # start of the subject's first window of a rule, ever.
 History = Callable[[str, str, str, datetime, datetime], list[tuple[datetime, int]]]
 FirstSeen = Callable[[str, str, str], datetime | None]
-# A window → distinct people arrested in it, by (race, ethnicity) as ``trail.group_of`` has them.
+# A window → distinct people arrested in it, by (race, ethnicity) as ``groups.group_of`` has them.
 Population = Callable[[Window], Counter[tuple[str, str]]]
 
 

@@ -29,9 +29,10 @@ from pars.audit.models import AuditEntry
 from pars.auth.models import Agency
 from pars.clock import Clock, now
 from pars.oversight.alerts import settle
+from pars.oversight.groups import group_of
 from pars.oversight.models import ScanCursor, Tally
 from pars.oversight.rules import RULES, Context, Rule, TallyState
-from pars.oversight.trail import PersonMap, Query, group_of, read_queries
+from pars.oversight.trail import PersonMap, Query, read_queries
 from pars.oversight.windows import Window
 from pars.records.models import Arrest, Person
 from pars.settings import Settings
@@ -130,7 +131,8 @@ def _take_cursor(session: Session, *, wait: bool = False) -> ScanCursor | None:
 
 
 class Arrested:
-    """The people arrested in a window by (race, ethnicity), normalised (``trail.group_of``):
+    """The people arrested in a window by (race, ethnicity), grouped as every disparate-impact table
+    groups them (``groups.group_of``):
     the reference population of ``demographic_skew``. One grouped query per window and batch
     (a batch touches one or two weeks), however many users' windows are judged."""
 
@@ -155,7 +157,7 @@ class Arrested:
                 .group_by(Arrest.race, Arrest.ethnicity)
             )
             for race, ethnicity, people in rows:
-                found[(group_of(race), group_of(ethnicity))] += people
+                found[group_of(race, ethnicity)] += people
         return found
 
 

@@ -134,14 +134,21 @@ class AgencyReportOut(BaseModel):
     agreements: list[UnderAgreementOut] = Field(description="the agreement versions records left under")
 
 
+class PublishedCountsOut(BaseModel):
+    arrests: int | str = Field(description="the count as a page shows it: a number, `fewer than 11` or `withheld`")
+    persons_disclosed: int | str
+
+
 class ImpactRowOut(BaseModel):
-    race: str
+    race: str = Field(description="the group's words (FBI code lists), or `Not recorded or not in the list`")
     ethnicity: str
     arrests: int
     arrest_share: float
     persons_disclosed: int
     disclosure_share: float
-    ratio: float | None
+    ratio: float | None = Field(description="null when the group had no arrests, is not recorded, or is suppressed")
+    suppressed: bool = Field(description="extension: a count of this row is fewer than 11 or withheld on pages")
+    published: PublishedCountsOut = Field(description="extension: the counts as pages publish them")
 
 
 class TransparencyOut(BaseModel):

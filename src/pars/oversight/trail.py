@@ -6,7 +6,8 @@ whole trail at once; the person behind each disclosed record comes from the arre
 (an audit entry names arrests, not people), looked up in batches and cached for the scan,
 with what the rules need to know of that arrest: when it was made (a lookup of someone
 arrested in the last hours is the ordinary follow-up of an arrest) and the race and ethnicity
-recorded (``demographic_skew``), normalised so that free-text variants count as one group.
+recorded (``demographic_skew``), grouped by the code lists (`pars.oversight.groups`) as every
+disparate-impact table groups them.
 """
 
 from __future__ import annotations
@@ -23,23 +24,17 @@ from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction, Outcome
 from pars.audit.models import AuditEntry
+from pars.oversight.groups import NOT_RECORDED, group_of
 from pars.oversight.windows import quarter_of
 from pars.records.models import Arrest
 
 QUERY_ACTIONS = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
 _BATCH = 500
-UNKNOWN = "unknown"
-# Free-text values that say "not recorded", counted with the empty value as unknown.
-_UNKNOWN_WORDS = frozenset({"", "unknown", "unk", "u", "none", "n/a", "na", "not recorded", "not stated", "null"})
+# Race or ethnicity not recorded, not in the code lists, or "Unknown": never a group of its own.
+UNKNOWN = NOT_RECORDED
 # Search parameters that identify a record or person outright (CONTRACT §7); a search without
 # one, by name alone or by name and birth date, asks the gate to find a person.
 IDENTIFIERS = frozenset({"sid", "ppn", "tracking_number", "incident_number", "docket_number"})
-
-
-def group_of(value: str | None) -> str:
-    """A race or ethnicity as recorded, trimmed and case-folded; empty and "unknown" alike."""
-    folded = " ".join((value or "").split()).casefold()
-    return UNKNOWN if folded in _UNKNOWN_WORDS else folded
 
 
 class ArrestFacts(NamedTuple):
@@ -47,8 +42,8 @@ class ArrestFacts(NamedTuple):
 
     person: str
     arrested_at: datetime
-    race: str  # group_of(race)
-    ethnicity: str  # group_of(ethnicity)
+    race: str  # groups.race_group
+    ethnicity: str  # groups.ethnicity_group
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +230,7 @@ class PersonMap:
                 select(*columns).where(Arrest.id.in_(ids))
             ):
                 when = arrested_at if arrested_at.tzinfo else arrested_at.replace(tzinfo=UTC)
-                self._known[str(arrest_id)] = ArrestFacts(str(person_id), when, group_of(race), group_of(ethnicity))
+                self._known[str(arrest_id)] = ArrestFacts(str(person_id), when, *group_of(race, ethnicity))
 
     def get(self, arrest_id: str) -> str | None:
         fact = self._known.get(arrest_id)

@@ -36,6 +36,8 @@ LETTERS = string.ascii_uppercase
 # Philadelphia's OTNs seen in court records start with N; numbering starts there and rolls on
 # to the next letter after 999,999.
 FIRST_LETTER = "N"
+# PPNs are drawn as 7 digits with leading zeros (`intake`).
+PPN_DIGITS = 7
 _TRACKING = re.compile(r"^\s*([A-Z])\s*(\d{6})\s*-?\s*(\d)\s*$")
 
 

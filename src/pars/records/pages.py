@@ -5,22 +5,39 @@ catalog. The other records pages live beside this module and are mounted on its 
 Booking works without JavaScript: "Look up" re-renders the form with the statutes matching a
 row's text and "Use" picks one; `static/records.js` does the same as you type, from the small
 JSON route `/catalog/statutes`.
+
+Sex, race and ethnicity are chosen from the code lists (`records.codes`): the page shows words
+and sends the NCIC/UCR code; the API still stores whatever a client sends (CONTRACT §4).
+
+A booking is sent once (issue 15 item 5): the form carries a one-time token
+(`records.form_tokens`), so a second POST of the same form books nothing and leads to the first
+arrest; and a DC number already on another arrest is booked again only once the officer has
+confirmed it. Enter in a text field does not book: the form's first (default) button is a
+"keep typing" one that only shows the form again, and `static/booking.js` stops Enter there
+altogether.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pars.actors import CityActor
 from pars.api.deps import SessionDep, get_settings
 from pars.catalog import get_catalog
 from pars.errors import DomainError, Invalid
 from pars.permissions import Permission
-from pars.records import intake, pages_read, pages_work
+from pars.records import form_tokens, history, intake, pages_read, pages_work, search
+from pars.records.codes import PERSON_CODES
+from pars.records.models import Arrest
 from pars.records.numbers import display_tracking_number
 from pars.records.pages_forms import (
     ChargeRow,
@@ -66,24 +83,51 @@ def statutes(actor: WebActor, q: str = "") -> JSONResponse:
     return JSONResponse({"items": items})
 
 
+# The form's own fields besides the record's: the one-time token and the confirmed DC number.
+FORM_FIELDS = ("form_token", "confirm_incident")
+
+
 @router.get("/arrests/new")
 def booking_form(request: Request, actor: Booker) -> HTMLResponse:
-    values = dict.fromkeys(TEXT_FIELDS, "")
+    values = dict.fromkeys((*TEXT_FIELDS, *FORM_FIELDS), "")
     values["arresting_agency"] = actor.agency_code or ""
+    values["form_token"] = form_tokens.new_token()
     return _form(request, values, charge_rows([], [], [], minimum=2))
 
 
+@dataclass(frozen=True)
+class Repeated:
+    """Another arrest with the DC number being booked: the officer confirms before booking again."""
+
+    incident_number: str
+    tracking_number: str
+    arrest_id: str
+    booked_at: datetime | None
+    booked_by: str | None
+
+
 def _form(
-    request: Request, values: dict[str, str], rows: list[ChargeRow], errors: Errors | None = None, *, status: int = 200
+    request: Request,
+    values: dict[str, str],
+    rows: list[ChargeRow],
+    errors: Errors | None = None,
+    *,
+    status: int = 200,
+    repeated: Repeated | None = None,
 ) -> HTMLResponse:
-    context = {"values": values, "rows": rows, "errors": errors or {}}
+    if not form_tokens.well_formed(values.get("form_token", "")):
+        values["form_token"] = form_tokens.new_token()
+    context = {
+        "values": values, "rows": rows, "errors": errors or {}, "repeated": repeated,
+        "codes": {name: codes.choices() for name, codes in PERSON_CODES.items()},
+    }  # fmt: skip
     return page(request, "records/new.html", context, status=status)
 
 
 async def booking_values(request: Request) -> dict[str, str]:
     """The form's plain text fields, by name (there are too many for one parameter each)."""
     form = await request.form()
-    return {name: str(form.get(name) or "") for name in TEXT_FIELDS}
+    return {name: str(form.get(name) or "") for name in (*TEXT_FIELDS, *FORM_FIELDS)}
 
 
 @router.post("/arrests/new", dependencies=[CsrfToken])  # ArrestIn checks every text: errors in the form
@@ -99,8 +143,25 @@ def book(
     charge_counts: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
     rows = charge_rows(charge_statute, charge_grade, charge_counts)
+    token = values["form_token"] if form_tokens.well_formed(values["form_token"]) else None
     if action != "book":
         return _form(request, values, _adjust_rows(rows, action))
+    if token is not None and actor.user_id is not None:
+        first = form_tokens.spent_on(session, actor.user_id, token)
+        if first is not None:
+            return _already_booked(session, first)
+    return _book(request, session, settings, actor, values, rows, token)
+
+
+def _book(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    actor: CityActor,
+    values: dict[str, str],
+    rows: list[ChargeRow],
+    token: str | None,
+) -> Response:
     payload, origin, errors = charges_payload(rows)
     body = _arrest_payload(values, payload, settings)
     try:
@@ -109,6 +170,9 @@ def book(
         errors = {**_catalog_errors(payload, origin), **errors, **validation_errors(error, origin)}
     if errors:
         return _form(request, values, rows, errors, status=422)
+    repeated = _repeated_incident(session, actor, values)
+    if repeated is not None:
+        return _form(request, values, rows, status=409, repeated=repeated)
     try:
         arrest = intake.book_arrest(session, actor, arrest_in)
     except Invalid as error:
@@ -117,15 +181,47 @@ def book(
     except DomainError as error:
         refuse(session, error)
         return _form(request, values, rows, {"form": error.detail}, status=error.status)
+    if token is not None and actor.user_id is not None:
+        first = form_tokens.spend(session, actor.user_id, token, arrest.id)
+        if first is not None:  # a copy of this form booked while this one did: keep that one
+            session.rollback()
+            return _already_booked(session, first)
     response = RedirectResponse(f"/arrests/{arrest.id}", status_code=303)
     tracking = display_tracking_number(arrest.tracking_number)
     flash(response, f"Arrest booked. Tracking number (OTN) {tracking}, PPN {arrest.person.ppn}.")
     return response
 
 
+def _already_booked(session: Session, arrest_id: uuid.UUID) -> Response:
+    tracking = session.scalar(select(Arrest.tracking_number).where(Arrest.id == arrest_id))
+    response = RedirectResponse(f"/arrests/{arrest_id}", status_code=303)
+    shown = display_tracking_number(tracking) if tracking else "an earlier arrest"
+    flash(response, f"This booking was already saved as {shown}. Nothing was booked again.")
+    return response
+
+
+def _repeated_incident(session: Session, actor: CityActor, values: dict[str, str]) -> Repeated | None:
+    """The newest other arrest with this DC number, unless the officer confirmed this very number."""
+    number = values["incident_number"].strip()
+    if not number or values["confirm_incident"].strip() == number:
+        return None
+    found = search.search_arrests(session, actor, search.SearchQuery({"incident_number": number}, limit=1)).items
+    if not found:
+        return None
+    other = found[0]
+    booking = next(iter(history.record_history(session, other.id)), None)
+    return Repeated(
+        incident_number=number,
+        tracking_number=display_tracking_number(other.tracking_number),
+        arrest_id=str(other.id),
+        booked_at=booking.at if booking else other.created_at,
+        booked_by=booking.user if booking else None,
+    )
+
+
 def _adjust_rows(rows: list[ChargeRow], action: str) -> list[ChargeRow]:
     """The form's helper buttons: `add` a row, `lookup-N` the statutes matching row N, and
-    `use-N:<statute>` to take one of them."""
+    `use-N:<statute>` to take one of them; `enter` (Enter in a text field) changes nothing."""
     verb, _, rest = action.partition("-")
     if verb == "add":
         rows.append(ChargeRow())

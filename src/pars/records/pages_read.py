@@ -24,6 +24,7 @@ from pars.clock import now
 from pars.errors import DomainError, Forbidden, Invalid, Refusal
 from pars.permissions import Permission
 from pars.records import history, search
+from pars.records.codes import PERSON_CODES
 from pars.records.pages_forms import BAIL_TYPES, DECISIONS, ChargeRow, Errors, charge_rows, field_errors, local_input
 from pars.records.schemas import Status
 from pars.records.serialize import arrest_record
@@ -77,7 +78,9 @@ def search_page(request: Request, session: SessionDep, actor: CityReader) -> HTM
     cursor = params.get("cursor") or None
     context: dict[str, Any] = {"fields": SEARCH_FIELDS, "values": values, "statuses": list(Status), "errors": {}}
     try:
-        found = search.search_arrests(session, actor, search.SearchQuery(filters, limit=PAGE_SIZE, cursor=cursor))
+        found = search.search_arrests(
+            session, actor, search.SearchQuery(filters, limit=PAGE_SIZE, cursor=cursor, lenient=True)
+        )
     except Invalid as error:
         refuse(session, error)
         context["errors"] = field_errors(error.errors)
@@ -121,5 +124,6 @@ def render_record(
         "may": {p.value: actor.may(p) for p in Permission},
         "decisions": DECISIONS,
         "bail_types": BAIL_TYPES,
+        "codes": PERSON_CODES,  # sex, race and ethnicity shown as words
     }
     return page(request, "records/record.html", context, status=failed.status if failed else 200)

@@ -7,6 +7,7 @@ place of birth; any other unknown name is a 400.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from pars.errors import BadRequest, Forbidden, Invalid, Refusal
 from pars.pagination import Page, keyset_page, parse_limit
 from pars.records.models import Arrest, Person
 from pars.records.names import name_key
-from pars.records.numbers import compact_tracking_number
+from pars.records.numbers import PPN_DIGITS, compact_tracking_number
 from pars.records.repository import city_only, load_arrest
 from pars.records.schemas import Status
 
@@ -63,6 +64,10 @@ class SearchQuery:
     filters: dict[str, str] = field(default_factory=dict)
     limit: int = 50
     cursor: str | None = None
+    # The city's search page only (never the API nor a partner, CONTRACT §5): names match from
+    # their start ("whit" finds White), a PPN without its leading zeros, a tracking number
+    # without its letter or with other spacing. See `lenient_filters`.
+    lenient: bool = False
 
     @property
     def parameter_names(self) -> list[str]:
@@ -144,6 +149,35 @@ def where_filters(query: Select[Arrest], filters: Mapping[str, str]) -> Select[A
     return query
 
 
+_TRACKING_TYPED = re.compile(r"^([A-Z]?)(\d{6})(\d?)$")
+
+
+def lenient_filters(query: Select[Arrest], filters: Mapping[str, str]) -> tuple[Select[Arrest], dict[str, str]]:
+    """The search page's forgiving reading of names, PPNs and tracking numbers, as SQL; the
+    other filters are returned for `where_filters`."""
+    rest = dict(filters)
+    for key in ("last_name", "first_name"):
+        value = name_key(rest.get(key))
+        if value:
+            del rest[key]
+            column = Arrest.last_key if key == "last_name" else Arrest.first_key
+            query = query.where(column.startswith(value, autoescape=True))
+    ppn = rest.get("ppn", "").strip()
+    if ppn.isdigit() and len(ppn) <= PPN_DIGITS:
+        rest["ppn"] = ppn.zfill(PPN_DIGITS)
+    typed = re.sub(r"[\s-]", "", rest.get("tracking_number", "")).upper()
+    match = _TRACKING_TYPED.match(typed)
+    if match is not None and not (match.group(1) and match.group(3)):
+        # Without its letter or its check digit: any letter, any check digit (a wrong one with
+        # both given is still refused as a typo by `where_filters`).
+        del rest["tracking_number"]
+        letter, six, check = match.groups()
+        query = query.where(Arrest.tracking_number.like(f"{letter or '_'}{six}{check or '_'}"))
+    elif match is not None:
+        rest["tracking_number"] = typed
+    return query, rest
+
+
 def page_arrests(
     session: Session, query: Select[Arrest], *, limit: int, cursor: str | None, newest_first: bool
 ) -> Page[Arrest]:
@@ -155,9 +189,12 @@ def page_arrests(
 def search_arrests(session: Session, actor: CityActor, search: SearchQuery) -> Page[Arrest]:
     """City search, newest arrest first. Partners search through the sharing gate instead."""
     city_only(actor)
+    query, filters = (
+        lenient_filters(select(Arrest), search.filters) if search.lenient else (select(Arrest), search.filters)
+    )
     page = page_arrests(
         session,
-        where_filters(select(Arrest), search.filters),
+        where_filters(query, filters),
         limit=search.limit,
         cursor=search.cursor,
         newest_first=True,

@@ -64,8 +64,10 @@ def to_html(report: dict[str, Any]) -> str:
         ident="records",
     )
     impact_rows = [r for r in report["disparate_impact"] if r["arrests"] or r["persons_disclosed"]]
+    # A share beside a hidden count would give the count back (share × total): not drawn.
+    drawn_rows = [r for r in impact_rows if not r["suppressed"]]
     impact = paired_bars(
-        [(f"{r['race']} / {r['ethnicity']}", r["arrest_share"], r["disclosure_share"]) for r in impact_rows],
+        [(f"{r['race']} / {r['ethnicity']}", r["arrest_share"], r["disclosure_share"]) for r in drawn_rows],
         ("share of arrests", "share of people disclosed"),
         label="Share of arrests against share of people disclosed to partners, by race and ethnicity",
     )

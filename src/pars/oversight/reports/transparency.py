@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from pars.actions import AuditAction
 from pars.auth.models import Agency
 from pars.oversight import alerts as alert_service
+from pars.oversight.groups import Group, disparate_impact, group_of
 from pars.oversight.reports.compliance import PURPOSE_RULES
 from pars.oversight.reports.period import Period, month_of, months_between, stream_entries
 from pars.records.models import Arrest
@@ -114,13 +115,14 @@ class ArrestFacts:
             for arrest_id, person, race, ethnicity, at in self.session.execute(
                 select(*columns).where(Arrest.id.in_(ids))
             ):
-                self.known[str(arrest_id)] = _Arrest(str(person), race or UNKNOWN, ethnicity or UNKNOWN, at)
+                self.known[str(arrest_id)] = _Arrest(str(person), *group_of(race, ethnicity), at)
 
     def persons(self, arrest_ids: Iterable[str]) -> set[str]:
         return {self.known[a].person for a in arrest_ids if a in self.known}
 
-    def groups(self, arrest_ids: Iterable[str]) -> Counter[tuple[str, str]]:
-        """People by (race, ethnicity), each counted once, as their latest disclosed record has it."""
+    def groups(self, arrest_ids: Iterable[str]) -> Counter[Group]:
+        """People by (race, ethnicity) group (`pars.oversight.groups`), each counted once, as their
+        latest disclosed record has it."""
         latest: dict[str, _Arrest] = {}
         for arrest_id in arrest_ids:
             fact = self.known.get(arrest_id)
@@ -220,34 +222,16 @@ def _agreements(session: Session, disclosed: Counter[tuple[str, int | None]]) ->
     return shown
 
 
-def _arrest_population(session: Session, period: Period) -> Counter[tuple[str, str]]:
+def _arrest_population(session: Session, period: Period) -> Counter[Group]:
     rows = session.execute(
         select(Arrest.race, Arrest.ethnicity, func.count())
         .where(Arrest.arrested_at >= period.start, Arrest.arrested_at < period.end)
         .group_by(Arrest.race, Arrest.ethnicity)
     )
-    population: Counter[tuple[str, str]] = Counter()
+    population: Counter[Group] = Counter()
     for race, ethnicity, count in rows:
-        population[(race or UNKNOWN, ethnicity or UNKNOWN)] += count
+        population[group_of(race, ethnicity)] += count
     return population
-
-
-def disparate_impact(arrests: Counter[tuple[str, str]], disclosed: Counter[tuple[str, str]]) -> list[dict[str, Any]]:
-    """One row per (race, ethnicity): its share of the period's arrests against its share of the
-    people disclosed; ``ratio`` above 1 means disclosed more often than arrested (null when the
-    group had no arrests in the period, so no share to compare with)."""
-    arrested, shared = sum(arrests.values()), sum(disclosed.values())
-    rows = []
-    for race, ethnicity in sorted(set(arrests) | set(disclosed)):
-        arrest_share = arrests[(race, ethnicity)] / arrested if arrested else 0.0
-        disclosure_share = disclosed[(race, ethnicity)] / shared if shared else 0.0
-        rows.append({
-            "race": race, "ethnicity": ethnicity,
-            "arrests": arrests[(race, ethnicity)], "arrest_share": round(arrest_share, 4),
-            "persons_disclosed": disclosed[(race, ethnicity)], "disclosure_share": round(disclosure_share, 4),
-            "ratio": round(disclosure_share / arrest_share, 2) if arrest_share else None,
-        })  # fmt: skip
-    return rows
 
 
 def _alert_line(alert: Any) -> dict[str, Any]:
