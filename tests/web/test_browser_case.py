@@ -83,7 +83,9 @@ def test_ada_decides_from_the_queue_through_the_case_page(
     page.get_by_role("button", name="Record the decision").click()
     assert page.url.endswith(f"/charging/{modify['id']}")
     items = page.locator("[data-error-summary] li").all_inner_texts()
-    assert items[0] == "Charge 1, grade: Choose a grade" and items[1].startswith("Charge 2, statute: 18 § 9999 is not")
+    assert items[0] == "Charge 1, grade: Choose a grade" and items[1].startswith(
+        "Charge 2, statute: 18 § 9999 is not a statute courts have recorded"
+    )
     assert items[2] == "Charge 2, grade: Choose a grade"  # the row's other error is not hidden
     assert page.locator("#charge_statute-1").input_value() == "18 § 9999"  # kept
     ada.shot("4-modify-errors")
@@ -207,7 +209,9 @@ def test_custody_worklist_commit_and_release(
     assert f"committed to {codes.FACILITIES[0]}" in page.locator("p.notice[role=status]").inner_text()
     assert "1 waiting" in page.locator("ul.counts").inner_text()
 
-    page.locator("tr", has_text=to_release["tracking_number"]).get_by_role("link", name=re.compile("release", re.I)).click()
+    page.locator("tr", has_text=to_release["tracking_number"]).get_by_role(
+        "link", name=re.compile("release", re.I)
+    ).click()
     page.locator("#reason").select_option("bail posted")
     officer.shot("3-release")
     page.get_by_role("button", name="Record the release").click()

@@ -102,7 +102,7 @@ def test_decision_errors_stay_on_the_case_page_and_change_nothing(
     assert modified.status_code == 422
     html = modified.text
     assert 'id="charge_grade-0-error">Courts have not recorded grade F1 for 18 § 2701 §§ A1' in html
-    assert 'id="charge_statute-1-error">18 § 9999 is not in the catalog' in html
+    assert 'id="charge_statute-1-error">18 § 9999 is not a statute courts have recorded' in html
     assert 'id="charge_grade-1-error">Choose a grade' in html  # the bad statute hides nothing on its row
     assert 'id="charge_counts-1-error">Enter the number of counts' in html
     summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]

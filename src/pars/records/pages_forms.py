@@ -187,6 +187,7 @@ AFTER_ARREST = {
     "released_at": "The release must be after the arrest",
 }
 _GRADE_NOT_RECORDED = re.compile(r"^grade (\S+) is not recorded for (.+?) \((.+)\); recorded grades: (.+)$")
+_NOT_IN_CATALOG = re.compile(r"^(.+) is not in the catalog: no charges are recorded under \1$")
 _NOT_APPLY = re.compile(r"^does not apply to (\w+) bail$")
 
 
@@ -244,6 +245,8 @@ def plain(field_id: str, message: str) -> str:  # noqa: PLR0911 - one message a 
             f"Courts have not recorded grade {grade} for {statute} ({description}): "
             f"choose {_or_list(recorded.split(', '))}"
         )
+    if (match := _NOT_IN_CATALOG.match(text)) is not None:
+        return f"{match.group(1)} is not a statute courts have recorded: check the number, or type words of its name"
     if "sid, ppn, tracking_number" in text:
         return (
             "Search by a last name with a date of birth or first name, or by an SID, PPN, tracking number, "
