@@ -20,7 +20,7 @@ NO_SIDEWAYS = "document.scrollingElement.scrollWidth"
 
 def _fits_a_phone(browser: Browser, path: str, name: str) -> None:
     browser.go(path)
-    assert browser.page.evaluate(NO_SIDEWAYS) <= 390, path  # noqa: PLR2004 - the phone's width
+    assert browser.page.evaluate(NO_SIDEWAYS) <= 390, path
     browser.shot(name)
 
 
@@ -41,7 +41,7 @@ def test_ada_decides_from_the_queue_through_the_case_page(
 
     ada.go("/charging")
     rows = page.locator("table.queue tbody tr")
-    assert rows.count() == 3  # noqa: PLR2004
+    assert rows.count() == 3
     assert "Officers responded to a report of a fight." in rows.nth(0).inner_text()  # the narrative
     assert page.locator("main form").count() == 0  # a list
     ada.shot("1-queue")
@@ -145,11 +145,11 @@ def test_magistrate_arraigns_from_the_docket_via_the_case_page(
         overdue.locator("a.nobreak"),
     ):
         box = link.bounding_box()
-        assert box is not None and box["x"] + box["width"] <= 390  # noqa: PLR2004 - on screen
+        assert box is not None and box["x"] + box["width"] <= 390
     number = overdue.locator("a.nobreak").first
     assert number.evaluate("a => getComputedStyle(a).whiteSpace") == "nowrap"  # never wrapped mid-number
     assert number.evaluate("a => a.getClientRects().length") == 1
-    assert phone.page.evaluate(NO_SIDEWAYS) <= 390  # noqa: PLR2004
+    assert phone.page.evaluate(NO_SIDEWAYS) <= 390
     phone.shot("1-docket-phone")
     _fits_a_phone(phone, f"/docket/{late['id']}", "2-case-phone")
 
@@ -245,7 +245,7 @@ def test_statute_combobox_and_grade_order(
     listbox = page.locator("#charge_statute-0-results")
     listbox.locator('[role="option"]').first.wait_for()
     count = listbox.locator('[role="option"]').count()
-    assert count > 2  # noqa: PLR2004
+    assert count > 2
     assert statute.get_attribute("aria-expanded") == "true"
     assert statute.get_attribute("aria-controls") == "charge_statute-0-results"
     assert page.locator("#charge_statute-0-count").inner_text().startswith(f"{count} statutes found")
