@@ -35,7 +35,7 @@ def test_book_decide_and_arraign_in_the_browser(
     page.get_by_label("District").fill("24")
     page.get_by_label("DC number").fill("2624007788")
     page.get_by_label("Charge 1: statute").fill("simple assault")
-    choice = page.get_by_role("button", name=re.compile(r"^18 § 2701 §§ A1 — Simple Assault"))
+    choice = page.get_by_role("option", name=re.compile(r"^18 § 2701 §§ A1 — Simple Assault"))
     choice.wait_for()
     booking.shot("1-booking-statute-search")
     choice.click()
@@ -53,15 +53,17 @@ def test_book_decide_and_arraign_in_the_browser(
     assert "Rivera, Luz" in page.inner_text("main")
     booking.shot("3-booked-record")
 
-    # Charging: the queue, oldest first, and the decision form of that case.
+    # Charging: the queue, oldest first, a list; the case page has the decision form.
     charging = open_browser()
     charging.sign_in(web_user(Role.CHARGING, agency="DAO"))
     charging.go("/charging")
-    case = charging.page.locator("article.case", has_text=tracking)
-    assert "hours since arrest" in case.inner_text()
-    case.get_by_label("Approve as booked").check()
+    row = charging.page.locator("table.queue tr", has_text=tracking)
+    assert "hours" in row.inner_text()
     charging.shot("4-charging-queue")
-    case.get_by_role("button", name="Record the decision").click()
+    row.get_by_role("link", name=re.compile("^Decide")).click()
+    assert charging.page.url.endswith("/charging/" + charging.page.url.rsplit("/", 1)[1])
+    charging.page.get_by_label("Approve as booked").check()
+    charging.page.get_by_role("button", name="Record the decision").click()
     notice = charging.page.locator("p.notice[role=status]").inner_text()
     assert f"Charges approved for {tracking}: docket number MC-51-CR-" in notice
     assert tracking not in charging.page.inner_text("main").replace(notice, "")
@@ -90,7 +92,8 @@ def test_book_decide_and_arraign_in_the_browser(
     assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways page scroll
     phone.shot("7-docket-phone")
 
-    form = judge.page.locator("section.case", has_text=tracking)
+    ours.get_by_role("link", name=re.compile("^Arraign")).click()
+    form = judge.page.locator("form#arraignment-form")
     form.get_by_label("Bail type").select_option("monetary")
     form.get_by_label("Bail amount ($)").fill("2500")
     form.get_by_label("Next hearing").fill("2026-03-24T09:00")

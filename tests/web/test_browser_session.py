@@ -69,8 +69,8 @@ def test_an_arraignment_sent_after_the_lock_comes_back_filled_in_after_sign_in(
     magistrate = web_user(Role.MAGISTRATE, agency="FJD")
     tab = open_browser()
     tab.sign_in(magistrate)
-    tab.go("/docket")
-    form = tab.page.locator("section.case", has_text=tracking)
+    tab.go(f"/docket/{record['id']}")  # the case's own page (issue 15)
+    form = tab.page.locator("form#arraignment-form")
     form.get_by_label("Bail type").select_option("monetary")
     form.get_by_label("Bail amount ($)").fill("2500")
     form.get_by_label("Next hearing").fill("2026-03-24T09:00")
@@ -84,8 +84,8 @@ def test_an_arraignment_sent_after_the_lock_comes_back_filled_in_after_sign_in(
 
     # The notice is the page's script at work: wait for it (deferred scripts run after parsing).
     tab.page.get_by_text("What you typed is back").wait_for()
-    assert tab.page.url.endswith("/docket")  # the page the form was on, not its POST address
-    form = tab.page.locator("section.case", has_text=tracking)
+    assert tab.page.url.endswith(f"/docket/{record['id']}")  # the page the form was on
+    form = tab.page.locator("form#arraignment-form")
     assert form.get_by_label("Bail type").input_value() == "monetary"
     assert form.get_by_label("Bail amount ($)").input_value() == "2500"
     assert form.get_by_label("Next hearing").input_value() == "2026-03-24T09:00"

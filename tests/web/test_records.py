@@ -91,11 +91,11 @@ def test_booking_form_groups_the_fields_and_books_an_arrest(booker: TestClient, 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"charge_statute": ["18 § 9999", ""]}, "charge_statute-0", "is not in the catalog"),
-        ({"charge_grade": ["F1", ""]}, "charge_grade-0", "grade F1 is not recorded for 18 § 2701 §§ A1"),
-        ({"last_name": ""}, "last_name", "is required"),
-        ({"dob": "1850-01-01"}, "dob", "is before 1900-01-01"),
-        ({"arrested_at": ""}, "arrested_at", "is required"),
+        ({"charge_statute": ["18 § 9999", ""]}, "charge_statute-0", "is not a statute courts have recorded"),
+        ({"charge_grade": ["F1", ""]}, "charge_grade-0", "Courts have not recorded grade F1 for 18 § 2701 §§ A1"),
+        ({"last_name": ""}, "last_name", "Enter the last name"),
+        ({"dob": "1850-01-01"}, "dob", "Date of birth must be in 1900 or later"),
+        ({"arrested_at": ""}, "arrested_at", "Enter the date and time of the arrest"),
         ({"charge_statute": ["", "18 § 2701 §§ A1"], "charge_grade": ["", "Q9"]}, "charge_grade-1", "not recorded"),
     ],
 )
@@ -117,8 +117,8 @@ def test_missing_name_and_unknown_statute_are_reported_together(booker: TestClie
     csrf = csrf_of(booker.get("/arrests/new").text)
     reply = booker.post("/arrests/new", data=_form(csrf, last_name="", charge_statute=["18 § 9999", ""]))
     assert reply.status_code == 422
-    assert _error_of(reply.text, "last_name") == "is required"
-    assert "not in the catalog" in _error_of(reply.text, "charge_statute-0")
+    assert _error_of(reply.text, "last_name") == "Enter the last name"
+    assert "not a statute courts have recorded" in _error_of(reply.text, "charge_statute-0")
     assert _count(session) == 0
 
 
@@ -203,7 +203,7 @@ def test_search_page_finds_records_and_pages_with_a_next_link(
 
     bad = client.get("/arrests", params={"tracking_number": "N 123456-0"})
     assert bad.status_code == 422
-    assert "is not a tracking number" in _error_of(bad.text, "tracking_number")
+    assert "Enter a tracking number like N 917652-1" in _error_of(bad.text, "tracking_number")
 
 
 def test_record_page_shows_history_and_the_steps_the_role_may_take(
@@ -221,7 +221,7 @@ def test_record_page_shows_history_and_the_steps_the_role_may_take(
         assert step in history and who in history
     assert "2026-03-17 15:00 EDT" in history  # booked at 19:00 UTC, shown in city time
     assert "approved, docket MC-51-CR-" in history
-    assert 'action="/arrests/{}/commitment"'.format(record["id"]) in html  # booking's next step
+    assert 'href="/custody/{}">Commit or release'.format(record["id"]) in html  # booking's next step
     assert "/seal" not in html  # sealing is the magistrate's
     assert "shown to oversight users" in html
     assert 'name="csrf" value=""' not in html
@@ -237,13 +237,14 @@ def test_commitment_and_seal_from_the_record_page(
     booking = signed_in(web_user(Role.BOOKING))
     path = f"/arrests/{record['id']}"
     csrf = csrf_of(booking.get(path).text)
-    empty = booking.post(f"{path}/commitment", data={"csrf": csrf, "facility": ""})
+    step = f"/custody/{record['id']}"  # the record page links to the case's custody page (issue 15)
+    empty = booking.post(step, data={"csrf": csrf, "step": "commitment", "facility": ""})
     assert empty.status_code == 422
-    assert _error_of(empty.text, "commitment-facility") == "is required"
-    done = booking.post(f"{path}/commitment", data={"csrf": csrf, "facility": "Curran-Fromhold"})
-    assert done.status_code == 303 and done.headers["location"] == path
+    assert _error_of(empty.text, "facility") == "Choose the facility"
+    done = booking.post(step, data={"csrf": csrf, "step": "commitment", "facility": "Curran-Fromhold"})
+    assert done.status_code == 303 and done.headers["location"] == "/custody"
     page = booking.get(path)
-    assert "committed to Curran-Fromhold" in page.text and "Committed" in page.text
+    assert "Committed to Curran-Fromhold" in page.text and "Committed" in page.text
     assert booking.post(f"{path}/seal", data={"csrf": csrf, "order_ref": "X"}).status_code == 403
 
     magistrate = signed_in(web_user(Role.MAGISTRATE, agency="FJD"))

@@ -13,7 +13,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from importlib import resources
 from typing import Any
@@ -50,6 +50,8 @@ _GRADE_ORDER = (
     *("S", "IC"),
 )
 _GRADE_RANK = {grade: rank for rank, grade in enumerate(_GRADE_ORDER)}
+# A grade recorded for fewer than 1 in RARE_SHARE of an offense's charges is marked rare on the forms.
+RARE_SHARE = 100
 
 _WORD = re.compile(r"[0-9a-z]+")
 _DIGITS = re.compile(r"[0-9]+")
@@ -105,11 +107,25 @@ class Offense:
     grades: frozenset[str]
     # Only grades with a flag other than NONE, sorted; a tuple keeps the offense hashable.
     sealing: tuple[tuple[str, SealingExclusion], ...] = ()
+    # How many charges courts recorded under each grade, most often first (issue 15: the usual
+    # grade is offered first, rare ones are marked). Empty for an offense made without counts.
+    grade_counts: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
     @property
     def ordered_grades(self) -> tuple[str, ...]:
         """The recorded grades, most serious first."""
         return tuple(sorted(self.grades, key=grade_sort_key))
+
+    @property
+    def usual_grades(self) -> tuple[str, ...]:
+        """The recorded grades, the most often recorded first (ties: most serious first)."""
+        counts = dict(self.grade_counts)
+        return tuple(sorted(self.grades, key=lambda g: (-counts.get(g, 0), grade_sort_key(g))))
+
+    def rare_grade(self, grade: str) -> bool:
+        """Recorded for under 1 in 100 of this offense's charges: a grade to double-check."""
+        total = sum(count for _, count in self.grade_counts)
+        return total > 0 and dict(self.grade_counts).get(normalise_grade(grade), 0) * RARE_SHARE < total
 
     def sealing_exclusion(self, grade: str) -> SealingExclusion:
         wanted = normalise_grade(grade)
@@ -280,7 +296,10 @@ def _entry_from_row(
 ) -> CatalogEntry:
     statute = Statute(title, section, subsection)
     sealing = tuple(sorted((grade, SealingExclusion(flag)) for grade, flag in sealing_exclusion.items()))
-    offense = Offense(statute=statute, description=names[0][0], grades=frozenset(grades), sealing=sealing)
+    counts = tuple(sorted(grades.items(), key=lambda item: (-item[1], grade_sort_key(item[0]))))
+    offense = Offense(
+        statute=statute, description=names[0][0], grades=frozenset(grades), sealing=sealing, grade_counts=counts
+    )
     return CatalogEntry(offense=offense, names=tuple(name for name, _count in names), charged=sum(grades.values()))
 
 

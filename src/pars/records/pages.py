@@ -78,8 +78,10 @@ def statutes(actor: WebActor, q: str = "") -> JSONResponse:
     """Search-as-you-type for the booking form: statutes by number or words, with their grades."""
     found = get_catalog().search(q[:100], limit=SEARCH_RESULTS)
     items = [
-        {"statute": o.statute.display, "description": o.description, "grades": list(o.ordered_grades)} for o in found
-    ]
+        {"statute": o.statute.display, "description": o.description, "grades": list(o.usual_grades),
+         "rare": [g for g in o.usual_grades if o.rare_grade(g)]}
+        for o in found
+    ]  # fmt: skip
     return JSONResponse({"items": items})
 
 

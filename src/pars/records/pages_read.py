@@ -20,12 +20,11 @@ from pars.actors import AnyActor, CityActor
 from pars.api.deps import SessionDep
 from pars.audit import AuditAction
 from pars.audit.disclosures import list_disclosures
-from pars.clock import now
 from pars.errors import DomainError, Forbidden, Invalid, Refusal
 from pars.permissions import Permission
 from pars.records import history, search
 from pars.records.codes import PERSON_CODES
-from pars.records.pages_forms import BAIL_TYPES, DECISIONS, ChargeRow, Errors, charge_rows, field_errors, local_input
+from pars.records.pages_forms import ChargeRow, Errors, field_errors
 from pars.records.schemas import Status
 from pars.records.serialize import arrest_record
 from pars.web.guard import allowed
@@ -112,18 +111,12 @@ def render_record(
         disclosures = list_disclosures(
             session, actor, arrest_id=arrest.id, person_id=None, limit=DISCLOSURES_SHOWN, cursor=None
         )
-    rows = charge_rows([c.statute for c in record.charges], [c.grade for c in record.charges],
-                       [str(c.counts) for c in record.charges])  # fmt: skip
     context = {
         "record": record.model_dump(mode="json"),
         "steps": history.record_history(session, arrest.id),
         "disclosures": disclosures,
         "failed": failed,
-        "rows": [*rows, ChargeRow()],
-        "default_now": local_input(now(session), request.app.state.settings.zone),
         "may": {p.value: actor.may(p) for p in Permission},
-        "decisions": DECISIONS,
-        "bail_types": BAIL_TYPES,
         "codes": PERSON_CODES,  # sex, race and ethnicity shown as words
     }
     return page(request, "records/record.html", context, status=failed.status if failed else 200)

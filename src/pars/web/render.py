@@ -40,6 +40,7 @@ NAV = (
     NavItem("Book an arrest", "/arrests/new", Permission.CREATE_ARREST),
     NavItem("Charging queue", "/charging", Permission.DECIDE_CHARGES),
     NavItem("Docket", "/docket", Permission.READ_DOCKET),
+    NavItem("Custody", "/custody", Permission.RELEASE),
     NavItem("Records", "/arrests", Permission.READ_RECORDS),
     NavItem("Agreements", "/agreements", Permission.READ_AGREEMENTS),
     NavItem("Search", "/partner/search", Permission.READ_FEED),
