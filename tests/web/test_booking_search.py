@@ -43,7 +43,7 @@ def test_partial_names_short_ppns_and_loose_tracking_numbers(
                   f"{letter}{digits[:6]}"):  # fmt: skip
         assert found(tracking_number=typed) == {tracking}, typed
     wrong = page.get("/arrests", params={"tracking_number": f"{letter}{digits[:6]}{(int(digits[6]) + 1) % 10}"})
-    assert wrong.status_code == 422 and "is not a tracking number" in wrong.text
+    assert wrong.status_code == 422 and "Enter a tracking number like N 917652-1 (check its last digit)" in wrong.text
 
     # The API is unchanged: a name matches whole, a PPN as issued.
     api = client.get("/api/v1/arrests", params={"last_name": "whit"}, headers=booking.headers)
