@@ -1,0 +1,108 @@
+"""The sharing module's codes as the pages say them (issue 15): purposes, channels, record
+statuses, version states, refusal reasons and the record's granted fields, in plain words for
+people who are not engineers. The API keeps the codes; only pages use these."""
+
+from __future__ import annotations
+
+from jinja2 import Environment
+
+from pars.records.codes import ETHNICITY, RACE, SEX
+from pars.records.fields import LABELS
+from pars.records.schemas import Status
+from pars.sharing.vocabulary import Channel, Purpose, Refused, VersionStatus
+
+PURPOSES: dict[str, str] = {
+    Purpose.CRIMINAL_INVESTIGATION: "Criminal investigation",
+    Purpose.FUGITIVE_APPREHENSION: "Fugitive apprehension",
+    Purpose.FIREARMS_INVESTIGATION: "Firearms investigation",
+    Purpose.COUNTERTERRORISM: "Counterterrorism",
+    Purpose.PROSECUTION: "Prosecution",
+    Purpose.PRETRIAL_SERVICES: "Pretrial services",
+    Purpose.CIVIL_IMMIGRATION_ENFORCEMENT: "Civil immigration enforcement",
+}
+
+CHANNELS: dict[str, str] = {
+    Channel.QUERY: "Searches and record reads",
+    Channel.FEED: "Real-time feed of events",
+}
+
+STATUSES: dict[str, str] = {
+    Status.BOOKED: "Booked",
+    Status.CHARGES_APPROVED: "Charges approved",
+    Status.CHARGES_DECLINED: "Charges declined",
+    Status.ARRAIGNED: "Arraigned",
+    Status.COMMITTED: "Committed to jail",
+    Status.RELEASED: "Released",
+}
+
+VERSION_STATES: dict[str, str] = {
+    VersionStatus.PROPOSED: "proposed",
+    VersionStatus.APPROVED: "approved",
+    VersionStatus.REJECTED: "rejected",
+    VersionStatus.SUPERSEDED: "replaced by a later version",
+}
+
+REFUSALS: dict[str, str] = {
+    Refused.NO_AGREEMENT: "no agreement in force",
+    Refused.CHANNEL: "channel not allowed",
+    Refused.PURPOSE: "purpose not allowed",
+    Refused.CASE_REFERENCE: "no case reference",
+    Refused.PARAMETER: "searched by a field not granted",
+    Refused.TOO_BROAD: "search too broad",
+    Refused.QUOTA: "daily limit reached",
+    Refused.OUT_OF_SCOPE: "record missing or outside the agreement",
+    Refused.AMBIGUOUS: "name matched several people",
+    Refused.UNREGISTERED_CASE: "case not registered",
+}
+
+# Members whose label alone would be unclear in a list of granted fields.
+_FIELD_WORDS = {
+    "person.name": "Name",
+    "person.identifiers": "Identifiers (SID, PPN, FBI number)",
+    "arrest.arrested_at": "Arrest date and time",
+    "arrest.location": "Arrest location",
+    "arrest.district": "Police district",
+    "arrest.incident_number": "Incident (DC) number",
+    "charging": "Charging decision",
+    "custody": "Custody and release",
+}
+
+
+def plain(code: str) -> str:
+    """Any other code: its words, first letter capital (`off_hours_bulk` → "Off hours bulk")."""
+    text = code.replace("_", " ").replace(".", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def purpose(code: str) -> str:
+    return PURPOSES.get(code, plain(code))
+
+
+def channel(code: str) -> str:
+    return CHANNELS.get(code, plain(code))
+
+
+def status(code: str) -> str:
+    return STATUSES.get(code, plain(code))
+
+
+def refusal(code: str) -> str:
+    return REFUSALS.get(code, plain(code).lower())
+
+
+def field(path: str) -> str:
+    """A granted field's name (`person.dob`, `charges`) as a label ("Date of birth", "Charges")."""
+    if path in _FIELD_WORDS:
+        return _FIELD_WORDS[path]
+    member = path.rpartition(".")[2]
+    return LABELS.get(member, plain(member))
+
+
+def install(env: Environment) -> None:
+    """Registers the words as Jinja filters (`{{ p | purpose }}`) on the pages' environment."""
+    env.filters.update(
+        {"purpose": purpose, "channel": channel, "status_words": status, "refusal": refusal, "field_label": field,
+         "plain": plain, "version_state": lambda code: VERSION_STATES.get(code, plain(code).lower()),
+         "race_words": lambda v: RACE.label(v) if v else "—", "ethnicity_words": lambda v: ETHNICITY.label(v) if v else "—",
+         "sex_words": lambda v: SEX.label(v) if v else "—"}
+    )  # fmt: skip
