@@ -51,14 +51,14 @@ def test_the_preview_stands_beside_the_ballot_with_exact_counts(
     assert "Arrests covered 3" in shown and "People covered 3" in shown
     for name, count in (("Charges", 3), ("Narrative", 2), ("Phone", 2), ("Race", 3)):
         assert f"{name} {count}" in shown
-    assert "Asian Non-Hispanic 1 16.7% 1 33.3% 2.0" in shown
-    assert "Black Hispanic 1 16.7% 0 0.0% 0.0" in shown
+    assert "Asian Not Hispanic or Latino 1 16.7% 1 33.3% 2.0" in shown
+    assert "Black or African American Hispanic or Latino 1 16.7% 0 0.0% 0.0" in shown
     assert "Against version 1" in shown
     assert "Arrests newly covered 1" in shown and "Arrests no longer covered 2" in shown
     assert "Fields added Narrative, Phone, Race" in shown
     assert "Fields removed Arrest date and time, Custody and release, Identifiers (SID, PPN, FBI number)" in shown
     assert "What FBI received under version 1" in shown
-    assert "Queries 2 (1 refused: not found or out of scope 1)" in shown and "Records disclosed 1" in shown
+    assert "Queries 2 (1 refused: record missing or outside the agreement 1)" in shown and "Records disclosed 1" in shown
     assert 'value="2025-03-18"' in html and 'value="2026-03-17"' in html
     assert "Peña" not in shown and "Smith" not in shown  # counts only
 

@@ -169,13 +169,13 @@ def test_the_agreement_page_shows_terms_votes_and_what_a_new_version_changes(
     ]
     # Side by side: added and removed in <ins>/<del> and in words.
     diff = html[html.index("What version 2 changes from version 1") :]
-    assert '<ins>prosecution</ins> <span class="mark">(added)</span>' in diff
-    assert '<del>fugitive_apprehension</del> <span class="mark">(removed)</span>' in diff
-    assert '<ins>arrest.district</ins> <span class="mark">(added)</span>' in diff
-    assert '<del>custody</del> <span class="mark">(removed)</span>' in diff
+    assert '<ins>Prosecution</ins> <span class="mark">(added)</span>' in diff
+    assert '<del>Fugitive apprehension</del> <span class="mark">(removed)</span>' in diff
+    assert '<ins>Police district</ins> <span class="mark">(added)</span>' in diff
+    assert '<del>Custody and release</del> <span class="mark">(removed)</span>' in diff
     assert '<del>F3</del> <span class="mark">(removed)</span>' in diff
     assert '<del>any (no restriction)</del> <span class="mark">(was)</span>' in diff
-    assert '<ins>arraigned</ins> <span class="mark">(added)</span>' in diff
+    assert '<ins>Arraigned</ins> <span class="mark">(added)</span>' in diff
     assert '<del>2026-08-31</del> <span class="mark">(was)</span>' in diff
     assert '<ins>2027-08-31</ins> <span class="mark">(now)</span>' in diff
     assert '<del>500 a day</del> <span class="mark">(was)</span>' in diff and "<ins>no limit</ins>" in diff
