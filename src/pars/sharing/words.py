@@ -55,6 +55,46 @@ REFUSALS: dict[str, str] = {
     Refused.UNREGISTERED_CASE: "case not registered",
 }
 
+CHARGE_STATUSES = {"proposed": "As booked (awaiting charging)", "approved": "Approved", "declined": "Declined"}
+CUSTODY = {"in_custody": "In custody", "committed": "Committed to jail", "released": "Released"}
+BAIL_TYPES = {"ROR": "Released on own recognizance (ROR)", "unsecured": "Unsecured bail", "monetary": "Monetary bail",
+              "nonmonetary": "Non-monetary conditions", "denied": "Bail denied"}  # fmt: skip
+DECISIONS = {"approved": "Charges approved", "declined": "Charges declined", "modified": "Charges modified"}
+
+
+def money(value: float | int | str | None) -> str:
+    """A dollar amount as people write it: 5000.0 → "$5,000.00"."""
+    if value is None or value == "":
+        return "—"
+    return f"${float(value):,.2f}"
+
+
+def name(value: dict[str, str | None] | None) -> str:
+    """A name as the city's pages write it: "Last Suffix, First Middle"."""
+    if not value:
+        return "—"
+    last = " ".join(p for p in (value.get("last"), value.get("suffix")) if p)
+    given = " ".join(p for p in (value.get("first"), value.get("middle")) if p)
+    return f"{last}, {given}" if given else last
+
+
+def address(value: dict[str, str | None] | None) -> str:
+    if not value:
+        return "—"
+    place = " ".join(p for p in (value.get("state"), value.get("zip")) if p)
+    return ", ".join(p for p in (value.get("street"), value.get("city"), place) if p) or "—"
+
+
+def coded(key: str, value: str) -> str:
+    """A coded member of a shared record (by its key) in words."""
+    if key in ("sex", "race", "ethnicity"):
+        return {"sex": SEX, "race": RACE, "ethnicity": ETHNICITY}[key].label(value) or "—"
+    maps: dict[str, dict[str, str]] = {"bail_type": BAIL_TYPES, "decision": DECISIONS}
+    if key in maps:
+        return maps[key].get(value, plain(value))
+    return value
+
+
 # Members whose label alone would be unclear in a list of granted fields.
 _FIELD_WORDS = {
     "person.name": "Name",
@@ -104,5 +144,7 @@ def install(env: Environment) -> None:
         {"purpose": purpose, "channel": channel, "status_words": status, "refusal": refusal, "field_label": field,
          "plain": plain, "version_state": lambda code: VERSION_STATES.get(code, plain(code).lower()),
          "race_words": lambda v: RACE.label(v) if v else "—", "ethnicity_words": lambda v: ETHNICITY.label(v) if v else "—",
-         "sex_words": lambda v: SEX.label(v) if v else "—"}
+         "sex_words": lambda v: SEX.label(v) if v else "—", "money": money, "name_of": name,
+         "address_of": address, "coded": coded, "charge_status": lambda v: CHARGE_STATUSES.get(v, plain(v)),
+         "custody_words": lambda v: CUSTODY.get(v, plain(v))}
     )  # fmt: skip
