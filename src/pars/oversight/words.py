@@ -25,6 +25,25 @@ RULES: dict[str, str] = {
     "case_reference_churn": "many different case references",
 }
 
+# The compliance report's terms: a name and what each asks, in words (`reports.compliance.BREACH_TERMS`).
+TERMS: dict[str, tuple[str, str]] = {
+    "in_force": ("Agreement in force", "records leave only while a version is in force (approved, within its "
+                 "dates, not suspended, not terminated), under that version"),
+    "fields": ("Fields granted", "each record carries only the fields the version grants"),
+    "purposes": ("Purposes", "each request states one of the version's purposes"),
+    "channels": ("Channels", "records leave only through the version's channels"),
+    "require_case_reference": ("Case reference", "each query names a case when the version requires it"),
+    "require_registered_case": ("Registered case", "each query names an open case the agency registered, when "
+                                "the version requires it"),
+    "daily_query_limit": ("Daily query limit", "no query is answered beyond the version's daily limit"),
+    "protected_fields": ("Protected fields", "no search by a protected field or by any other field of the record "
+                         "that searches do not offer"),
+    "purpose_limitation": ("Purpose limitation", "the data is used only for the stated purposes: broken while a "
+                           "high-severity misuse alert, or an alert of skewed searches, many refused searches or "
+                           "many different case references, stands unreviewed or reviewed without being "
+                           "dismissed, or any alert is confirmed"),
+}  # fmt: skip
+
 SEVERITIES = {"high": "High", "medium": "Medium", "low": "Low"}
 
 FINDINGS = {
@@ -162,8 +181,10 @@ def _value(key: str, value: Any) -> str:
         return sharing_words.refusal(text)
     if key == "rule":
         return rule(text)
-    if key == "fields":
+    if key in ("fields", "parameters"):
         return sharing_words.field(text)
+    if key == "channel":
+        return sharing_words.channel(text)
     if key in ("status", "from_status", "to_status"):
         return sharing_words.status(text)
     return text
