@@ -58,7 +58,9 @@ def test_the_preview_stands_beside_the_ballot_with_exact_counts(
     assert "Fields added Narrative, Phone, Race" in shown
     assert "Fields removed Arrest date and time, Custody and release, Identifiers (SID, PPN, FBI number)" in shown
     assert "What FBI received under version 1" in shown
-    assert "Queries 2 (1 refused: record missing or outside the agreement 1)" in shown and "Records disclosed 1" in shown
+    assert (
+        "Queries 2 (1 refused: record missing or outside the agreement 1)" in shown and "Records disclosed 1" in shown
+    )
     assert 'value="2025-03-18"' in html and 'value="2026-03-17"' in html
     assert "Peña" not in shown and "Smith" not in shown  # counts only
 

@@ -157,7 +157,10 @@ def test_the_agreement_page_shows_terms_votes_and_what_a_new_version_changes(
     assert "Version 1 approved" in words and "in force now" in words
     assert "Version 2 proposed" in words
     # Version 1's terms and its votes: agency, user, vote, local time.
-    assert "Name, Date of birth, Identifiers (SID, PPN, FBI number), Arrest date and time, Charges, Custody and release" in words
+    assert (
+        "Name, Date of birth, Identifiers (SID, PPN, FBI number), Arrest date and time, Charges, Custody and release"
+        in words
+    )
     assert "person.identifiers" not in words and "arrest.arrested_at" not in words
     assert "Grades: F1, F2, F3, M1, M2; Titles: 18; Sections: any; Statuses: any" in words
     assert "2026-01-01 to 2026-08-31" in words and "500" in words

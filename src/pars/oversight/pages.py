@@ -39,9 +39,9 @@ from pars.records.models import Arrest
 from pars.records.numbers import display_tracking_number
 from pars.records.search import SearchQuery
 from pars.settings import Settings
-from pars.web.guard import Csrf, allowed, allowed_city, error_page, safe_next
 from pars.sharing import words as sharing_words
 from pars.sharing.models import Agreement
+from pars.web.guard import Csrf, allowed, allowed_city, error_page, safe_next
 from pars.web.render import flash, page, templates, trail_link
 from pars.work import refuse
 
@@ -415,6 +415,11 @@ def _ppn(arrests: list[Arrest], person_id: uuid.UUID) -> str:
     return next(a.person.ppn for a in arrests if a.person_id == person_id)
 
 
+def _name_of(arrest: Arrest) -> str:
+    parts = {"first": arrest.first_name, "middle": arrest.middle_name, "last": arrest.last_name}
+    return sharing_words.name(parts | {"suffix": arrest.suffix})
+
+
 def _person_view(
     session: Session, person_id: uuid.UUID, arrests: list[Arrest], found: Page[Disclosure]
 ) -> dict[str, Any]:
@@ -422,8 +427,7 @@ def _person_view(
     latest = arrests[0] if arrests else None
     return {
         "id": person_id,
-        "name": None if latest is None else sharing_words.name({"first": latest.first_name, "middle": latest.middle_name,
-                                                                 "last": latest.last_name, "suffix": latest.suffix}),
+        "name": None if latest is None else _name_of(latest),
         "dob": None if latest is None else latest.dob,
         "ppn": None if latest is None else latest.person.ppn,
         "arrests": [(a.id, tracking[a.id], a.arrested_at) for a in arrests],

@@ -96,8 +96,8 @@ def compliance(
     broken = {b["term"]: b for b in report["breaches"]}
     named = _alerts_named(session, [a for b in report["breaches"] for a in (b.get("alerts") or [])], settings)
     terms = []
-    for term, rule in BREACH_TERMS.items():
-        name, rule = words.TERMS.get(term, (words.plain(term), rule))
+    for term, asked in BREACH_TERMS.items():
+        name, rule = words.TERMS.get(term, (term.replace("_", " ").capitalize(), asked))
         breach = broken.get(term)
         evidence = breach["evidence"] if breach else []
         terms.append({

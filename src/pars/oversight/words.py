@@ -3,6 +3,7 @@ outcomes and actions, complaint outcomes. The API keeps the codes; only pages us
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -174,20 +175,21 @@ def _value(key: str, value: Any) -> str:
         return "; ".join(f"{_key(k)}: {_value(k, v)}" for k, v in value.items()) or "none"
     if isinstance(value, list):
         return ", ".join(_value(key, v) for v in value) or "none"
-    text = str(value)
-    if key == "purpose":
-        return sharing_words.purpose(text)
-    if key == "reason":
-        return sharing_words.refusal(text)
-    if key == "rule":
-        return rule(text)
-    if key in ("fields", "parameters"):
-        return sharing_words.field(text)
-    if key == "channel":
-        return sharing_words.channel(text)
-    if key in ("status", "from_status", "to_status"):
-        return sharing_words.status(text)
-    return text
+    say = _SAID.get(key)
+    return say(str(value)) if say else str(value)
+
+
+_SAID: dict[str, Callable[[str], str]] = {
+    "purpose": sharing_words.purpose,
+    "reason": sharing_words.refusal,
+    "rule": rule,
+    "fields": sharing_words.field,
+    "parameters": sharing_words.field,
+    "channel": sharing_words.channel,
+    "status": sharing_words.status,
+    "from_status": sharing_words.status,
+    "to_status": sharing_words.status,
+}
 
 
 def _key(key: str) -> str:

@@ -293,7 +293,8 @@ _REFUSED_AT = {
     Refused.PURPOSE: ("purpose", "Choose the purpose of this search: one your agreement allows"),
     Refused.CASE_REFERENCE: ("case_reference", "Enter the case this search serves: your agreement requires one"),
     Refused.UNREGISTERED_CASE: (
-        "case_reference", "Enter one of your agency's open registered cases: your agreement requires one",
+        "case_reference",
+        "Enter one of your agency's open registered cases: your agreement requires one",
     ),
     Refused.TOO_BROAD: (
         "last_name",

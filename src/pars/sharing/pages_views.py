@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pars.actors import Actor
 from pars.auth.models import Agency
 from pars.permissions import Permission
+from pars.sharing import words
 from pars.sharing.grants import Plan
 from pars.sharing.models import Agreement, AgreementVersion
 from pars.sharing.standing import (
@@ -29,7 +30,6 @@ from pars.sharing.standing import (
     openings,
     standing_of,
 )
-from pars.sharing import words
 from pars.sharing.vocabulary import VersionStatus
 
 # The instant just before an exclusive end: `expires_at` at midnight means "through the day before".
@@ -198,7 +198,9 @@ def changes(before: AgreementVersion, after: AgreementVersion, zone: ZoneInfo) -
             _list_change(f"Records of these {key}", before.scope.get(key), after.scope.get(key))
             for key in ("grades", "titles", "sections")
         ),
-        _list_change("Records of these statuses", before.scope.get("statuses"), after.scope.get("statuses"), words.status),
+        _list_change(
+            "Records of these statuses", before.scope.get("statuses"), after.scope.get("statuses"), words.status
+        ),
         _value_change("First day", old_window.first_day.isoformat(), new_window.first_day.isoformat()),
         _value_change("Last day", old_window.last_day.isoformat(), new_window.last_day.isoformat()),
         _value_change(

@@ -4,9 +4,11 @@ people who are not engineers. The API keeps the codes; only pages use these."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from jinja2 import Environment
 
-from pars.records.codes import ETHNICITY, RACE, SEX
+from pars.records.codes import ETHNICITY, RACE, SEX, CodeList
 from pars.records.fields import LABELS
 from pars.records.schemas import Status
 from pars.sharing.vocabulary import Channel, Purpose, Refused, VersionStatus
@@ -138,13 +140,19 @@ def field(path: str) -> str:
     return LABELS.get(member, plain(member))
 
 
+def _coded(codes: CodeList) -> Callable[[str | None], str]:
+    return lambda value: (codes.label(value) or "—") if value else "—"
+
+
 def install(env: Environment) -> None:
     """Registers the words as Jinja filters (`{{ p | purpose }}`) on the pages' environment."""
     env.filters.update(
-        {"purpose": purpose, "channel": channel, "status_words": status, "refusal": refusal, "field_label": field,
-         "plain": plain, "version_state": lambda code: VERSION_STATES.get(code, plain(code).lower()),
-         "race_words": lambda v: RACE.label(v) if v else "—", "ethnicity_words": lambda v: ETHNICITY.label(v) if v else "—",
-         "sex_words": lambda v: SEX.label(v) if v else "—", "money": money, "name_of": name,
-         "address_of": address, "coded": coded, "charge_status": lambda v: CHARGE_STATUSES.get(v, plain(v)),
-         "custody_words": lambda v: CUSTODY.get(v, plain(v))}
+        {
+            "purpose": purpose, "channel": channel, "status_words": status, "refusal": refusal, "field_label": field,
+            "plain": plain, "version_state": lambda code: VERSION_STATES.get(code, plain(code).lower()),
+            "race_words": _coded(RACE), "ethnicity_words": _coded(ETHNICITY), "sex_words": _coded(SEX),
+            "money": money, "name_of": name, "address_of": address, "coded": coded,
+            "charge_status": lambda v: CHARGE_STATUSES.get(v, plain(v)),
+            "custody_words": lambda v: CUSTODY.get(v, plain(v)),
+        }
     )  # fmt: skip
