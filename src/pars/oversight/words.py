@@ -176,11 +176,14 @@ def _value(key: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_value(key, v) for v in value) or "none"
     say = _SAID.get(key)
-    return say(str(value)) if say else str(value)
+    return say(str(value)) if say else sharing_words.said(str(value))
 
 
 _SAID: dict[str, Callable[[str], str]] = {
     "purpose": sharing_words.purpose,
+    "purposes": sharing_words.purpose,
+    "channels": sharing_words.channel,
+    "statuses": sharing_words.status,
     "reason": sharing_words.refusal,
     "rule": rule,
     "fields": sharing_words.field,

@@ -4,6 +4,7 @@ people who are not engineers. The API keeps the codes; only pages use these."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from jinja2 import Environment
@@ -140,6 +141,30 @@ def field(path: str) -> str:
     return LABELS.get(member, plain(member))
 
 
+_CODE = re.compile(r"\b[a-z]+(?:[._][a-z]+)+\b")
+
+
+def _lower(label: str) -> str:
+    """"Place of birth" → "place of birth"; "SSN" stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def _code(code: str) -> str:
+    member = code.rpartition(".")[2]
+    if code in _FIELD_WORDS or member in LABELS:
+        return _lower(field(code))
+    for table in (PURPOSES, STATUSES, REFUSALS):
+        if code in table:
+            return _lower(table[code])
+    return code.replace("_", " ").replace(".", " ")
+
+
+def said(text: str | None) -> str:
+    """A sentence a service wrote, with its codes in words ("searched by place_of_birth" →
+    "searched by place of birth")."""
+    return _CODE.sub(lambda m: _code(m.group(0)), text or "")
+
+
 def _coded(codes: CodeList) -> Callable[[str | None], str]:
     return lambda value: (codes.label(value) or "—") if value else "—"
 
@@ -153,6 +178,6 @@ def install(env: Environment) -> None:
             "race_words": _coded(RACE), "ethnicity_words": _coded(ETHNICITY), "sex_words": _coded(SEX),
             "money": money, "name_of": name, "address_of": address, "coded": coded,
             "charge_status": lambda v: CHARGE_STATUSES.get(v, plain(v)),
-            "custody_words": lambda v: CUSTODY.get(v, plain(v)),
+            "custody_words": lambda v: CUSTODY.get(v, plain(v)), "said": said,
         }
     )  # fmt: skip
