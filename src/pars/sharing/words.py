@@ -145,7 +145,7 @@ _CODE = re.compile(r"\b[a-z]+(?:[._][a-z]+)+\b")
 
 
 def _lower(label: str) -> str:
-    """"Place of birth" → "place of birth"; "SSN" stays."""
+    """ "Place of birth" → "place of birth"; "SSN" stays."""
     return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
