@@ -43,9 +43,14 @@ def dao(web_user: Callable[..., WebUser]) -> WebUser:
     return web_user(Role.GOVERNANCE, agency="DAO")
 
 
+_WIDE = """() => [...document.querySelectorAll('main *')]
+  .filter(e => e.getBoundingClientRect().right > 391)
+  .slice(-3).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 60))"""
+
+
 def _fits(tab: Browser) -> None:
     width = tab.page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= 390, f"{tab.page.url} scrolls sideways: {width} px"
+    assert width <= 390, f"{tab.page.url} scrolls sideways: {width} px, {tab.page.evaluate(_WIDE)}"
 
 
 def _summary(tab: Browser) -> list[str]:
