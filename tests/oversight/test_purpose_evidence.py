@@ -72,4 +72,4 @@ def test_refusals_and_unexplained_lookups_are_evidence_of_purpose_limitation(
     row = next(r for r in csv.DictReader(io.StringIO(table.text)) if r["agency"] == "FBI")
     assert row["ambiguous_refusals"] == "1" and row["refused:unregistered_case"] == "1"
     page = client.get("/api/v1/reports/transparency", params={**period, "format": "html"}, headers=oversight)
-    assert "refused: ambiguous" in page.text and "<th>Ambiguous</th>" in page.text
+    assert "refused: name matched several people" in page.text and "<th>Ambiguous</th>" in page.text

@@ -291,4 +291,5 @@ def test_purpose_limitation_counts_refusals_unexplained_lookups_and_the_new_aler
     assert (row["alerts:refused_sweep"], row["alerts:case_reference_churn"], row["alerts:demographic_skew"]) == (
         "2", "1", "0")  # fmt: skip
     page = to_html(transparency)
-    assert "refused: ambiguous" in page and "alert: case_reference_churn" in page and "alert: demographic_skew" in page
+    assert "refused: name matched several people" in page and "alert: many different case references" in page
+    assert "alert: searches skewed by race or ethnicity" in page

@@ -189,7 +189,7 @@ def test_transparency_report_in_three_formats(client: TestClient, world: World) 
     assert "default-src 'none'" in page.headers["content-security-policy"]
     html = page.text
     assert "<svg" in html and "<script" not in html and "Disparate impact" in html
-    assert "broad_search" in html and "ICE" in html
+    assert "broad search" in html and "ICE" in html
     assert client.get("/api/v1/reports/transparency", params={"format": "pdf"}, headers=headers).status_code == 422
     assert client.get("/api/v1/reports/transparency", headers=world.fbi.headers).status_code == 403
 

@@ -49,17 +49,19 @@ def test_the_preview_stands_beside_the_ballot_with_exact_counts(
     assert "Impact of version 2" in shown
     assert "Period 2025-03-18 to 2026-03-17" in shown
     assert "Arrests covered 3" in shown and "People covered 3" in shown
-    for name, count in (("charges", 3), ("narrative", 2), ("person.phone", 2), ("person.race", 3)):
+    for name, count in (("Charges", 3), ("Narrative", 2), ("Phone", 2), ("Race", 3)):
         assert f"{name} {count}" in shown
     # Groups of fewer than 11 people: no count, share or ratio to point at anyone.
     assert "Asian Not Hispanic or Latino fewer than 11 — fewer than 11 — —" in shown
     assert "Black or African American Hispanic or Latino fewer than 11 — 0 — —" in shown
     assert "Against version 1" in shown
     assert "Arrests newly covered 1" in shown and "Arrests no longer covered 2" in shown
-    assert "Fields added narrative, person.phone, person.race" in shown
-    assert "Fields removed arrest.arrested_at, custody, person.identifiers" in shown
+    assert "Fields added Narrative, Phone, Race" in shown
+    assert "Fields removed Arrest date and time, Custody and release, Identifiers (SID, PPN, FBI number)" in shown
     assert "What FBI received under version 1" in shown
-    assert "Queries 2 (1 refused: not found or out of scope 1)" in shown and "Records disclosed 1" in shown
+    assert (
+        "Queries 2 (1 refused: record missing or outside the agreement 1)" in shown and "Records disclosed 1" in shown
+    )
     assert 'value="2025-03-18"' in html and 'value="2026-03-17"' in html
     assert "Peña" not in shown and "Smith" not in shown  # counts only
 

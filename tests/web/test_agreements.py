@@ -110,7 +110,7 @@ def test_the_list_shows_each_agreement_with_its_state_window_and_time_left(
     fbi_row = row_of(page.text, "FBI")
     assert '<span class="badge good">in force</span>' in fbi_row
     assert (
-        "FBI Philadelphia arrest data sharing" in fbi_row and "criminal investigation, fugitive apprehension" in fbi_row
+        "FBI Philadelphia arrest data sharing" in fbi_row and "Criminal investigation, Fugitive apprehension" in fbi_row
     )
     # Expires 2026-09-01 00:00 EDT (exclusive): the last day is August 31, city time.
     assert "2026-01-01 to 2026-08-31" in text_of(fbi_row)
@@ -118,7 +118,7 @@ def test_the_list_shows_each_agreement_with_its_state_window_and_time_left(
     assert 'data-countdown="2026-09-01T04:00:00+00:00">167 days left</span>' in fbi_row
     assert "until 2026-09-01 00:00 EDT" in fbi_row
     atf = row_of(page.text, "ATF")
-    assert '<span class="badge warn">proposed</span>' in atf and "firearms investigation" in atf
+    assert '<span class="badge warn">proposed</span>' in atf and "Firearms investigation" in atf
     assert "data-countdown" not in atf and "not in force" in atf
     assert '<span class="badge bad">suspended</span>' in row_of(page.text, "ICE")
     dea = row_of(page.text, "DEA")
@@ -157,8 +157,12 @@ def test_the_agreement_page_shows_terms_votes_and_what_a_new_version_changes(
     assert "Version 1 approved" in words and "in force now" in words
     assert "Version 2 proposed" in words
     # Version 1's terms and its votes: agency, user, vote, local time.
-    assert "person.name, person.dob, person.identifiers, arrest.arrested_at, charges, custody" in words
-    assert "grades: F1, F2, F3, M1, M2; titles: 18; sections: any; statuses: any" in words
+    assert (
+        "Name, Date of birth, Identifiers (SID, PPN, FBI number), Arrest date and time, Charges, Custody and release"
+        in words
+    )
+    assert "person.identifiers" not in words and "arrest.arrested_at" not in words
+    assert "Grades: F1, F2, F3, M1, M2; Titles: 18; Sections: any; Statuses: any" in words
     assert "2026-01-01 to 2026-08-31" in words and "500" in words
     votes = re.findall(r"<tr>\s*<td>(\w+)</td>\s*<td>([^<]+)</td>\s*<td><span class=\"badge good\">yes</span></td>"
                        r"\s*<td>([^<]+)</td>", html)  # fmt: skip
@@ -168,13 +172,13 @@ def test_the_agreement_page_shows_terms_votes_and_what_a_new_version_changes(
     ]
     # Side by side: added and removed in <ins>/<del> and in words.
     diff = html[html.index("What version 2 changes from version 1") :]
-    assert '<ins>prosecution</ins> <span class="mark">(added)</span>' in diff
-    assert '<del>fugitive_apprehension</del> <span class="mark">(removed)</span>' in diff
-    assert '<ins>arrest.district</ins> <span class="mark">(added)</span>' in diff
-    assert '<del>custody</del> <span class="mark">(removed)</span>' in diff
+    assert '<ins>Prosecution</ins> <span class="mark">(added)</span>' in diff
+    assert '<del>Fugitive apprehension</del> <span class="mark">(removed)</span>' in diff
+    assert '<ins>Police district</ins> <span class="mark">(added)</span>' in diff
+    assert '<del>Custody and release</del> <span class="mark">(removed)</span>' in diff
     assert '<del>F3</del> <span class="mark">(removed)</span>' in diff
     assert '<del>any (no restriction)</del> <span class="mark">(was)</span>' in diff
-    assert '<ins>arraigned</ins> <span class="mark">(added)</span>' in diff
+    assert '<ins>Arraigned</ins> <span class="mark">(added)</span>' in diff
     assert '<del>2026-08-31</del> <span class="mark">(was)</span>' in diff
     assert '<ins>2027-08-31</ins> <span class="mark">(now)</span>' in diff
     assert '<del>500 a day</del> <span class="mark">(was)</span>' in diff and "<ins>no limit</ins>" in diff
@@ -251,11 +255,11 @@ def test_proposing_an_agreement_from_the_form(
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"fields": ["person.name", "person.ssn"]}, "fields", "person.ssn is protected: no agreement may include it"),
+        ({"fields": ["person.name", "person.ssn"]}, "fields", "SSN is protected: no agreement may include it"),
         (
             {"purposes": ["civil_immigration_enforcement"]},
             "purposes",
-            "civil_immigration_enforcement is a prohibited purpose",
+            "Civil immigration enforcement is a prohibited purpose",
         ),
         ({"last_day": "2026-03-31"}, "last_day", "the last day cannot be before the first day"),
         ({"first_day": "April 1"}, "first_day", "enter a date as YYYY-MM-DD"),
@@ -279,7 +283,8 @@ def test_a_refused_proposal_shows_the_message_at_its_field_and_changes_nothing(
     html = reply.text
     assert f'<p class="field-error" id="{field}-error">{message}</p>' in html
     assert f'aria-describedby="{field}-error"' in html
-    assert 'id="form-errors"' in html and f'href="#{field}"' in html  # the summary links to the field
+    assert 'id="error-summary"' in html and f'href="#{field}"' in html  # the summary links to the field
+    assert "There is a problem" in html and "<title>Error: Propose an agreement" in html
     assert 'value="FBI fugitive task force"' in html  # what was typed is kept
     assert "Traceback" not in html
     assert api_agreements(client, governors["DAO"]) == []
@@ -291,7 +296,7 @@ def test_an_overlapping_proposal_is_refused_with_the_conflict_at_the_window(
     agreement()
     reply = post_form(gov("CITY"), "/agreements/new", "/agreements/new", GOOD_FORM)
     assert reply.status_code == 409
-    assert '<p class="field-error" id="window-error">the window overlaps agreement' in reply.text
+    assert '<p class="field-error" id="window-error">these days overlap version 1 of another agreement' in reply.text
     assert len(api_agreements(client, governors["DAO"])) == 1
 
 
@@ -319,7 +324,7 @@ def test_stakeholders_vote_from_the_page_until_quorum_approves(
     assert 'name="vote"' not in page.text
     again = dao.post(f"{path}/votes", data={"vote": "yes", "csrf": csrf_of(page.text)})
     assert again.status_code == 409
-    assert "That was not done: DAO has already voted yes on version 1" in again.text
+    assert "There is a problem" in again.text and "DAO has already voted yes on version 1" in again.text
 
     fjd = gov("FJD")
     page = fjd.get(path)
@@ -414,7 +419,7 @@ def test_an_amendment_starts_from_the_current_terms_and_becomes_a_new_version(
     )
     assert refused.status_code == 422
     assert (
-        '<p class="field-error" id="fields-error">witnesses is protected: no agreement may include it</p>'
+        '<p class="field-error" id="fields-error">Witnesses is protected: no agreement may include it</p>'
         in refused.text
     )
     assert len(api_agreements(client, governors["DAO"])[0]["versions"]) == 2
@@ -436,7 +441,13 @@ def test_a_suspension_needs_a_reason_and_lifts_at_quorum(
     assert 'aria-invalid="true" aria-describedby="suspend-reason-error"' in empty.text
     assert api_agreements(client, governors["CITY"])[0]["suspended"] is False
 
-    reply = dao.post(f"{path}/suspension", data={"reason": "Audit of March queries", "csrf": csrf_of(page.text)})
+    asked = dao.post(f"{path}/suspension", data={"reason": "Audit of March queries", "csrf": csrf_of(page.text)})
+    assert asked.status_code == 200  # the confirmation step: nothing is suspended yet
+    assert "All disclosure to" in asked.text and "Yes, suspend now" in asked.text
+    assert api_agreements(client, governors["CITY"])[0]["suspended"] is False
+    reply = dao.post(
+        f"{path}/suspension", data={"reason": "Audit of March queries", "confirm": "yes", "csrf": csrf_of(page.text)}
+    )
     assert reply.status_code == 303
     page = dao.get(path)
     words = text_of(page.text)
@@ -451,7 +462,7 @@ def test_a_suspension_needs_a_reason_and_lifts_at_quorum(
     assert "You cannot vote to lift it: DAO has already voted to lift this suspension." in page.text
     again = dao.post(f"{path}/suspension/lift", data={"csrf": csrf_of(page.text)})
     assert again.status_code == 409
-    assert "That was not done: DAO has already voted to lift this suspension" in again.text
+    assert "There is a problem" in again.text and "DAO has already voted to lift this suspension" in again.text
     fjd = gov("FJD")
     assert fjd.post(f"{path}/suspension/lift", data={"csrf": csrf_of(fjd.get(path).text)}).status_code == 303
     page = fjd.get(path)

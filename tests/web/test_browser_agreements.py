@@ -39,12 +39,12 @@ def test_propose_an_agreement_and_approve_it_with_two_stakeholders(
     form.get_by_label("Document reference (optional)").fill("MOU-2026-FBI-09")
     form.get_by_label("First day").fill("2026-03-01")
     form.get_by_label("Last day (inclusive)").fill("2027-12-31")
-    for purpose in ("criminal_investigation", "fugitive_apprehension"):
+    for purpose in ("Criminal investigation", "Fugitive apprehension"):
         form.get_by_label(purpose, exact=True).check()
-    for field in ("person.name", "person.dob", "charges", "custody"):
+    for field in ("Name", "Date of birth", "Charges", "Custody and release"):
         form.get_by_label(field, exact=True).check()
-    assert form.get_by_label("person.ssn", exact=True).is_disabled()  # protected: not offered
-    assert form.get_by_label("civil_immigration_enforcement", exact=True).is_disabled()
+    assert form.get_by_label("SSN", exact=True).is_disabled()  # protected: not offered
+    assert form.get_by_label("Civil immigration enforcement", exact=True).is_disabled()
     form.get_by_label("Grades", exact=True).fill("F1, F2, F3")
     form.get_by_label("Daily query limit (empty: no limit)").fill("300")
     proposer.shot("1-propose-form")
@@ -109,15 +109,15 @@ def test_an_amendment_side_by_side_and_a_termination_that_asks_first(
     form = tab.page
     assert form.get_by_label("Last day (inclusive)").input_value() == "2026-08-31"  # from the current terms
     form.get_by_label("Last day (inclusive)").fill("2027-08-31")
-    form.get_by_label("fugitive_apprehension", exact=True).uncheck()
-    form.get_by_label("prosecution", exact=True).check()
-    form.get_by_label("custody", exact=True).uncheck()
+    form.get_by_label("Fugitive apprehension", exact=True).uncheck()
+    form.get_by_label("Prosecution", exact=True).check()
+    form.get_by_label("Custody and release", exact=True).uncheck()
     form.get_by_role("button", name="Propose the new version").click()
     assert "Version 2 proposed" in tab.page.inner_text("main")
     diff = tab.page.locator("table.diff")
     purposes = diff.locator("tr", has_text="Purposes")
-    assert purposes.locator("ins").all_inner_texts() == ["prosecution"]
-    assert purposes.locator("del").all_inner_texts() == ["fugitive_apprehension"]
+    assert purposes.locator("ins").all_inner_texts() == ["Prosecution"]
+    assert purposes.locator("del").all_inner_texts() == ["Fugitive apprehension"]
     assert "(added)" in purposes.inner_text() and "(removed)" in purposes.inner_text()
     last_day = diff.locator("tr", has_text="Last day")
     assert last_day.locator("del").inner_text() == "2026-08-31" and last_day.locator("ins").inner_text() == "2027-08-31"

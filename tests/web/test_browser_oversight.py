@@ -56,7 +56,7 @@ def test_oversight_opens_the_transparency_report_and_verifies_the_trail(
     tab.shot("oversight-alerts")
 
     tab.page.get_by_role("link", name="Audit trail").first.click()
-    tab.page.get_by_label("Action").fill("arrest.*")
+    tab.page.get_by_label("Action").select_option("arrest.*")
     tab.page.get_by_label("Agency").fill("ICE")
     tab.page.get_by_role("button", name="Show entries").click()
     assert "10 entries, newest first" in tab.page.inner_text("main")

@@ -285,7 +285,7 @@ def test_oversight_sees_every_agencys_cases_with_their_lookups(
     cells = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
     # Newest first: the refused read, the search for someone else, the search for the subject.
     assert [c[2:] for c in cells] == [
-        ["read", "refused: purpose not permitted", "0", "—", "—"],
+        ["read", "refused: purpose not allowed", "0", "—", "—"],
         ["search", "answered", "1", "yes", "unexplained"],
         ["search", "answered", "1", "yes", "explained"],
     ]

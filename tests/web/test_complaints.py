@@ -81,7 +81,7 @@ def test_a_bad_form_shows_what_was_typed_and_saves_nothing(
     form = {"csrf": csrf, "complainant": "Someone <b>", "received_at": "", "agency": "", "text": " "}
     refused = client.post("/oversight/complaints", data=form)
     assert refused.status_code == 422
-    assert "Nothing was saved" in refused.text
+    assert "There is a problem" in refused.text and "<title>Error: Complaints" in refused.text
     assert markup.escape("Someone <b>") in refused.text
     assert "Choose the partner agency" in refused.text and "Write what the complaint says" in refused.text
     assert _complaints(session) == []
@@ -102,7 +102,7 @@ def test_an_outcome_without_a_note_is_refused(signed_in: SignedIn, oversight: We
     location = client.post("/oversight/complaints", data=form, follow_redirects=False).headers["location"]
     refused = client.post(f"{location}/outcome", data={"csrf": csrf, "outcome": "withdrawn", "note": " "})
     assert refused.status_code == 422
-    assert "The outcome was not changed" in refused.text
+    assert "There is a problem" in refused.text and '<a href="#note">' in refused.text
     assert _complaints(session)[0].outcome == "open"
 
 

@@ -9,7 +9,7 @@ behind the matching API route (`pars.oversight.alerts`, `pars.audit.trail`,
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction, Outcome
@@ -24,9 +25,10 @@ from pars.actors import Actor, CityActor
 from pars.api.deps import SessionDep, get_settings
 from pars.audit import disclosures, trail
 from pars.audit.models import AuditEntry, Disclosure
+from pars.auth.models import Agency, User
 from pars.auth.service import user_names
 from pars.errors import DomainError, FieldError, Invalid, NotFound
-from pars.oversight import alerts, pages_reports
+from pars.oversight import alerts, pages_reports, words
 from pars.oversight.models import Alert
 from pars.oversight.rules import RULE_NAMES
 from pars.oversight.schemas import ReviewIn
@@ -37,12 +39,15 @@ from pars.records.models import Arrest
 from pars.records.numbers import display_tracking_number
 from pars.records.search import SearchQuery
 from pars.settings import Settings
+from pars.sharing import words as sharing_words
+from pars.sharing.models import Agreement
 from pars.web.guard import Csrf, allowed, allowed_city, error_page, safe_next
-from pars.web.render import flash, page, trail_link
+from pars.web.render import flash, page, templates, trail_link
 from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_reports.router)
+words.install(templates.env)
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AlertReader = Annotated[Actor, Depends(allowed(Permission.READ_ALERTS))]
@@ -75,6 +80,7 @@ def _alert_view(alert: Alert) -> dict[str, Any]:
         "evidence_links": [(seq, trail_link(seq)) for seq in alert.evidence[:EVIDENCE_SHOWN]],
         "evidence_more": max(0, len(alert.evidence) - EVIDENCE_SHOWN),
         "measurements": {k: v for k, v in (alert.details or {}).items() if not isinstance(v, (dict, list))},
+        "rule_words": words.rule(alert.rule),
     }
 
 
@@ -157,6 +163,8 @@ def review(
         body = ReviewIn.model_validate({"note": note.strip(), "outcome": outcome})
     except ValidationError as invalid:
         errors = {str(e["loc"][0]): _message(str(e["loc"][0]), e["msg"]) for e in invalid.errors()}
+        if outcome not in OUTCOMES:
+            errors["outcome"] = _message("outcome", "")
         return _alert_page(request, session, actor, alert_id, errors=errors, values=values, status=422)
     try:
         alerts.review_alert(session, actor, alert_id, note=body.note, outcome=body.outcome)
@@ -168,23 +176,67 @@ def review(
             request, session, actor, alert_id, errors={"form": error.detail}, values=values, status=error.status
         )
     response = RedirectResponse(safe_next(back or f"/oversight/alerts/{alert_id}"), status_code=303)
-    flash(response, f"Alert marked reviewed ({body.outcome}).")
+    flash(response, f"Alert marked reviewed ({body.outcome}).")  # the finding's word, as the form offers it
     return response
 
 
 def _message(field: str, message: str) -> str:
     if field == "note":
-        return "Write a note (up to 4000 characters): what you found, and why."
+        return "Write a note (up to 4000 characters): what you found, and why"
     if field == "outcome":
-        return "Choose noted, confirmed or dismissed."
+        return "Choose a finding: noted, confirmed or dismissed"
     return message
 
 
 # --- the audit trail ------------------------------------------------------------------------
 
 
-def _entry_row(entry: AuditEntry, settings: Settings) -> dict[str, Any]:
-    details = json.dumps(entry.details, ensure_ascii=False, sort_keys=True) if entry.details else ""
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _ids_in(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value} if _UUID.match(value) else set()
+    if isinstance(value, dict):
+        return set().union(*(_ids_in(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_ids_in(v) for v in value)) if value else set()
+    return set()
+
+
+def _targets(session: Session, entries: list[AuditEntry]) -> dict[str, str]:
+    """What the ids on these entries name, in words: a record's tracking number, an agreement's
+    agency, a user's name, an alert's rule. Ids nothing here names are shown as "—"."""
+    found: set[str] = set()
+    for entry in entries:
+        found |= _ids_in(entry.target or "") | _ids_in(entry.details or {})
+    ids = [uuid.UUID(i) for i in found]
+    if not ids:
+        return {}
+    named: dict[str, str] = {}
+    for ident, number in session.execute(select(Arrest.id, Arrest.tracking_number).where(Arrest.id.in_(ids))):
+        named[str(ident)] = f"record {display_tracking_number(number)}"
+    rows = session.execute(select(Agreement.id, Agency.code).join(Agency).where(Agreement.id.in_(ids)))
+    for ident, code in rows:
+        named[str(ident)] = f"agreement with {code}"
+    for ident, name in user_names(session, ids).items():
+        named[str(ident)] = name
+    for ident, rule, agency in session.execute(select(Alert.id, Alert.rule, Alert.agency).where(Alert.id.in_(ids))):
+        named[str(ident)] = f"alert: {words.rule(rule)} by {agency}"
+    return named
+
+
+def _entry_row(entry: AuditEntry, settings: Settings, named: dict[str, str]) -> dict[str, Any]:
+    def say(value: Any) -> Any:
+        if isinstance(value, str) and _UUID.match(value):
+            return named.get(value, "—")
+        if isinstance(value, dict):
+            return {k: say(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [say(v) for v in value]
+        return value
+
+    target = entry.target or ""
     return {
         "seq": entry.seq,
         "at": entry.at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -192,8 +244,8 @@ def _entry_row(entry: AuditEntry, settings: Settings) -> dict[str, Any]:
         "agency": entry.agency,
         "action": entry.action,
         "outcome": entry.outcome,
-        "target": entry.target,
-        "details": details,
+        "target": named.get(target, "—") if _UUID.match(target) else target,
+        "details": words.details(say(entry.details or {})),
         "hash": entry.hash,
     }
 
@@ -207,13 +259,13 @@ def _trail_filters(
         try:
             actor_id = uuid.UUID(user.strip())
         except ValueError:
-            errors.append(FieldError("user", "must be a user id like 3f2b…-…"))
+            errors.append(FieldError("user", "choose a user from the list"))
     chosen = None
     if outcome:
         try:
             chosen = Outcome(outcome)
         except ValueError:
-            errors.append(FieldError("outcome", "must be ok, refused or error"))
+            errors.append(FieldError("outcome", "choose done, refused or failed"))
     filters = {
         "actor_id": actor_id, "agency": agency.strip().upper() or None, "action": action.strip() or None,
         "outcome": chosen, "start": start or None, "end": end or None,
@@ -238,7 +290,8 @@ def audit_trail(
     """Newest entry first, in pages of 50; dates are city days, both included."""
     values = {"action": action, "agency": agency, "user": user, "outcome": outcome, "from": start, "to": end}
     context: dict[str, Any] = {
-        "values": values, "actions": [str(a) for a in AuditAction], "outcomes": list(Outcome), "errors": {},
+        "values": values, "actions": _actions(), "outcomes": [str(o) for o in Outcome],
+        "errors": {}, "users": _users(session),
     }  # fmt: skip
     filters, wrong = _trail_filters(action, agency, user, outcome, start, end)
     try:
@@ -253,13 +306,30 @@ def audit_trail(
     more = None
     if found.next_cursor:
         more = "/oversight/audit?" + urlencode({**{k: v for k, v in values.items() if v}, "cursor": found.next_cursor})
+    named = _targets(session, found.items)
     context |= {
-        "entries": [_entry_row(e, settings) for e in found.items],
+        "entries": [_entry_row(e, settings, named) for e in found.items],
         "names": user_names(session, [e.actor_id for e in found.items]),
         "next_page": more,
         "paged": bool(cursor),
     }
     return page(request, "oversight/audit.html", context)
+
+
+def _actions() -> list[dict[str, str]]:
+    """The trail's actions as the filter offers them, grouped by area (kept in the enum's order)."""
+    shown = []
+    for action in AuditAction:
+        area = str(action).partition(".")[0]
+        shown.append({"area": area, "area_words": words.AREAS.get(area, area), "code": str(action),
+                      "words": words.ACTIONS.get(str(action), str(action))})  # fmt: skip
+    return shown
+
+
+def _users(session: Session) -> list[tuple[str, str]]:
+    """Every user, as the trail's filter offers them: (id, "Name (AGENCY)"), by agency and name."""
+    rows = session.execute(select(User.id, User.name, Agency.code).join(Agency).order_by(Agency.code, User.name))
+    return [(str(ident), f"{name} ({code})") for ident, name, code in rows]
 
 
 @router.post("/oversight/audit/verify", dependencies=[Csrf])
@@ -345,6 +415,11 @@ def _ppn(arrests: list[Arrest], person_id: uuid.UUID) -> str:
     return next(a.person.ppn for a in arrests if a.person_id == person_id)
 
 
+def _name_of(arrest: Arrest) -> str:
+    parts = {"first": arrest.first_name, "middle": arrest.middle_name, "last": arrest.last_name}
+    return sharing_words.name(parts | {"suffix": arrest.suffix})
+
+
 def _person_view(
     session: Session, person_id: uuid.UUID, arrests: list[Arrest], found: Page[Disclosure]
 ) -> dict[str, Any]:
@@ -352,8 +427,7 @@ def _person_view(
     latest = arrests[0] if arrests else None
     return {
         "id": person_id,
-        "name": None if latest is None else " ".join(p for p in (latest.first_name, latest.middle_name,
-                                                                    latest.last_name, latest.suffix) if p),
+        "name": None if latest is None else _name_of(latest),
         "dob": None if latest is None else latest.dob,
         "ppn": None if latest is None else latest.person.ppn,
         "arrests": [(a.id, tracking[a.id], a.arrested_at) for a in arrests],

@@ -17,12 +17,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.actors import Actor
 from pars.api.deps import SessionDep, get_settings
 from pars.clock import now
 from pars.errors import DomainError, Invalid
+from pars.oversight import words
+from pars.oversight.models import Alert
 from pars.oversight.reports import service as reports
 from pars.oversight.reports.compliance import BREACH_TERMS
 from pars.oversight.reports.service import ReportFormat
@@ -91,19 +94,33 @@ def compliance(
         context = {"values": values, "errors": {e.field: e.message for e in error.errors}, "agreement_id": agreement_id}
         return page(request, "oversight/compliance.html", context, status=error.status)
     broken = {b["term"]: b for b in report["breaches"]}
+    named = _alerts_named(session, [a for b in report["breaches"] for a in (b.get("alerts") or [])], settings)
     terms = []
-    for term, rule in BREACH_TERMS.items():
+    for term, asked in BREACH_TERMS.items():
+        name, rule = words.TERMS.get(term, (term.replace("_", " ").capitalize(), asked))
         breach = broken.get(term)
         evidence = breach["evidence"] if breach else []
         terms.append({
-            "term": term, "rule": rule, "broken": breach is not None,
+            "term": term, "name": name, "rule": rule, "broken": breach is not None,
             "summary": breach["summary"] if breach else "",
             "evidence": [(seq, trail_link(seq)) for seq in evidence[:EVIDENCE_SHOWN]],
             "more": max(0, len(evidence) - EVIDENCE_SHOWN),
-            "alerts": (breach or {}).get("alerts") or [],
+            "alerts": [(str(a), named.get(str(a), "an alert")) for a in (breach or {}).get("alerts") or []],
         })  # fmt: skip
     context = {"values": values, "errors": {}, "agreement_id": agreement_id, "report": report, "terms": terms}
     return page(request, "oversight/compliance.html", context)
+
+
+def _alerts_named(session: Session, ids: list[Any], settings: Settings) -> dict[str, str]:
+    """An alert as people name it: "alert of 4 Dec, 14:02 — broad search by ATF" (never its id)."""
+    wanted = [uuid.UUID(str(i)) for i in ids]
+    if not wanted:
+        return {}
+    rows = session.execute(select(Alert.id, Alert.rule, Alert.agency, Alert.window_start).where(Alert.id.in_(wanted)))
+    return {
+        str(ident): f"alert of {words.moment(start, settings.zone)} — {words.rule(rule)} by {agency}"
+        for ident, rule, agency, start in rows
+    }
 
 
 def _transparency(
@@ -118,7 +135,13 @@ def _body(document: str) -> Markup:
     start, end = document.find("<body>"), document.rfind("</body>")
     if start < 0 or end < 0:
         return Markup("")
-    return Markup(document[start + len("<body>") : end])  # noqa: S704 - rendered by an autoescaping template
+    inner = document[start + len("<body>") : end]
+    # The printable page's own <main> landmark: the site's layout has one already.
+    inner = inner.replace("<main>", "", 1)
+    cut = inner.rfind("</main>")
+    if cut >= 0:
+        inner = inner[:cut] + inner[cut + len("</main>") :]
+    return Markup(inner)  # noqa: S704 - rendered by an autoescaping template
 
 
 @router.get("/oversight/reports/transparency")
@@ -152,6 +175,13 @@ def _last_day(end: str, settings: Settings) -> str:
     return (datetime.fromisoformat(end) - timedelta(microseconds=1)).astimezone(settings.zone).date().isoformat()
 
 
+def _file_period(report: dict[str, Any], settings: Settings) -> str:
+    """A download's dates as the page shows them: the first and the last day covered (a report to
+    12-04 ends at 12-05 00:00, exclusive, but is named …-2026-12-04)."""
+    first = datetime.fromisoformat(report["period"]["from"]).astimezone(settings.zone).date().isoformat()
+    return f"{first}-{_last_day(report['period']['to'], settings)}"
+
+
 @router.get("/oversight/reports/transparency/print")
 def transparency_print(
     session: SessionDep, settings: SettingsDep, actor: ReportReader, start: From = "", end: To = ""
@@ -166,7 +196,7 @@ def transparency_csv(
     session: SessionDep, settings: SettingsDep, actor: ReportReader, start: From = "", end: To = ""
 ) -> Response:
     report, text = _transparency(session, settings, actor, start, end, ReportFormat.CSV)
-    name = f"transparency-{report['period']['from'][:10]}-{report['period']['to'][:10]}.csv"
+    name = f"transparency-{_file_period(report, settings)}.csv"
     return Response(
         text or "", media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
@@ -178,6 +208,6 @@ def transparency_json(
     session: SessionDep, settings: SettingsDep, actor: ReportReader, start: From = "", end: To = ""
 ) -> Response:
     report, _ = _transparency(session, settings, actor, start, end, ReportFormat.JSON)
-    name = f"transparency-{report['period']['from'][:10]}-{report['period']['to'][:10]}.json"
+    name = f"transparency-{_file_period(report, settings)}.json"
     body = TransparencyOut.model_validate(report).model_dump(mode="json", by_alias=True)
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -27,7 +27,7 @@ from pars.errors import DomainError, Invalid, NotFound
 from pars.pagination import MAX_LIMIT, parse_limit
 from pars.permissions import Permission
 from pars.settings import Settings
-from pars.sharing import agreements
+from pars.sharing import agreements, words
 from pars.sharing.agreements import Policy
 from pars.sharing.deps import PolicyDep
 from pars.sharing.grants import compile_agreement
@@ -55,12 +55,13 @@ from pars.sharing.pages_views import (
     window_of,
 )
 from pars.sharing.schemas import AgreementIn
-from pars.sharing.standing import pending_version
+from pars.sharing.standing import Act, pending_version, require_open
 from pars.web.guard import Csrf, allowed
-from pars.web.render import flash, page
+from pars.web.render import flash, page, templates
 from pars.work import refuse
 
 router = APIRouter(include_in_schema=False)
+words.install(templates.env)
 
 
 class Evidence(Protocol):
@@ -344,11 +345,27 @@ def amend(
 
 @router.post("/agreements/{agreement_id}/suspension", dependencies=[Csrf])
 def suspend(
-    request: Request, session: SessionDep, actor: Governor, agreement_id: str, form: Annotated[EndForm, Form()]
+    request: Request,
+    session: SessionDep,
+    actor: Governor,
+    agreement_id: str,
+    form: Annotated[EndForm, Form()],
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
+    """Two steps, as terminating and sealing: the reason, then a page that says what stops and
+    asks to confirm. Nothing is suspended until "Yes, suspend now" posts `confirm=yes`."""
     ident = _agreement_id(agreement_id)
     try:
-        agreements.suspend(session, actor, ident, suspension_input(form).reason)
+        reason = suspension_input(form).reason
+        if confirm != "yes":
+            agreement = agreements.visible(session, actor, ident)
+            own = agency_by_code(session, actor.agency_code or "")
+            if own is None:
+                raise NotFound("no such agency")
+            require_open(Act.SUSPEND, agreement, own, [], now(session))  # refused now, not after confirming
+            context = {"agreement": agreement, "reason": reason, "quorum": _settings(request).agreement_quorum}
+            return page(request, "agreements/suspend.html", context)
+        agreements.suspend(session, actor, ident, reason)
     except DomainError as error:
         return _refused(request, session, actor, ident, "suspend", error, form)
     return _done(ident, "Agreement suspended: nothing is disclosed under it until the suspension is lifted.")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pars.errors import Conflict, DomainError, FieldError, Invalid
 from pars.records.fields import RECORD_FIELDS
 from pars.records.schemas import Status
+from pars.sharing import words
 from pars.sharing.agreements import Policy
 from pars.sharing.models import AgreementVersion
 from pars.sharing.pages_views import window_of
@@ -217,6 +218,11 @@ def termination_input(form: EndForm, zone: ZoneInfo, instant: datetime) -> Termi
 
 _FRIENDLY = {
     "missing": "this is required",
+    "string_too_long": "too long: at most {max_length} characters",
+    "int_parsing": "enter a whole number",
+    "int_from_float": "enter a whole number",
+    "less_than_equal": "must be at most {le}",
+    "datetime_parsing": "enter a date",
     "string_too_short": "this is required",
     "too_short": "choose at least one",
     "greater_than_equal": "must be at least 1",
@@ -232,7 +238,8 @@ def _pydantic_errors(exc: ValidationError, skip: set[str] | frozenset[str] = fro
         name = form_field(".".join(str(part) for part in error["loc"] if not isinstance(part, int)))
         if name in skip:
             continue
-        found.append(FieldError(name, _FRIENDLY.get(error["type"], error["msg"])))
+        friendly = _FRIENDLY.get(error["type"])
+        found.append(FieldError(name, friendly.format(**error.get("ctx", {})) if friendly else said(error["msg"])))
     return found
 
 
@@ -257,14 +264,47 @@ def form_field(name: str) -> str:
     return _FORM_NAMES.get(base, base)
 
 
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_CODE = re.compile(r"\b[a-z]+(?:[._][a-z]+)+\b")
+_SERVICE_NAMES = {"effective_from": "the first day", "expires_at": "the last day", "effective_at": "the last day"}
+
+
+def _code_words(code: str) -> str:
+    if code in _SERVICE_NAMES:
+        return _SERVICE_NAMES[code]
+    if code in set(map(str, Purpose)):
+        return words.purpose(code)
+    if code in RECORD_FIELDS:
+        return words.field(code)
+    if code in set(map(str, Status)):
+        return words.status(code).lower()
+    return code.replace("_", " ")
+
+
+def said(message: str) -> str:
+    """A service's message in the page's words: codes (`person.ssn`, `criminal_investigation`,
+    `effective_from`) as words, an agreement's id as "another agreement"."""
+    message = _UUID.sub("", message).replace("agreement  version", "agreement, version")
+    first, _, rest = message.partition(" ")
+    if first in RECORD_FIELDS:  # "witnesses is protected": the field's label
+        message = f"{words.field(first)} {rest}"
+    return _CODE.sub(lambda m: _code_words(m.group(0)), message)
+
+
 def errors_of(error: DomainError, *, window_conflicts: bool = False) -> Errors:
     """Messages by form field; an overlap (409) belongs to the window when the form has one."""
     errors: Errors = {}
     if isinstance(error, Invalid):
         for item in error.errors:
-            errors.setdefault(form_field(item.field), []).append(item.message)
+            errors.setdefault(form_field(item.field), []).append(said(item.message))
     elif window_conflicts and isinstance(error, Conflict) and "overlap" in error.detail:
-        errors["window"] = [error.detail]
+        errors["window"] = [_overlap(error.detail)]
     else:
-        errors[SUMMARY] = [error.detail]
+        errors[SUMMARY] = [said(error.detail)]
     return errors
+
+
+def _overlap(detail: str) -> str:
+    version = re.search(r"version (\d+)", detail)
+    which = f"version {version.group(1)} of another agreement" if version else "another agreement"
+    return f"these days overlap {which} with the same agency: choose days outside it"

@@ -36,6 +36,7 @@ from pars.sharing import agreements, case_lookups, gate
 from pars.sharing.gate import PartnerRequest
 from pars.sharing.grants import Grant, compile_agreement, grant_in_force
 from pars.sharing.models import Agreement
+from pars.sharing.pages_forms import said
 from pars.sharing.standing import AgreementState, standing_of
 from pars.sharing.vocabulary import Channel, Refused
 from pars.web.guard import Csrf, allowed_partner, error_page
@@ -201,7 +202,7 @@ def _query(values: dict[str, str], cursor: str, zone: ZoneInfo) -> SearchQuery:
             try:
                 value = _local_day(value, zone, after=name == "arrested_to")
             except ValueError:
-                errors.append(FieldError(name, "must be a date"))
+                errors.append(FieldError(name, "enter a date, like 2026-03-18"))
                 continue
         filters[name] = value
     if errors:
@@ -247,9 +248,10 @@ def search(
     except DomainError as error:
 
         def again(grant: Grant, refused: DomainError) -> HTMLResponse:
-            errors = {e.field: e.message for e in refused.errors} if isinstance(refused, Invalid) else {}
+            ambiguous = refused.members.get("reason") == str(Refused.AMBIGUOUS)
+            errors = {} if ambiguous else form_errors(refused)
             context = _form_context(grant, values, errors, open_cases=_open_cases(session, actor, grant))
-            context["problem"] = None if errors else refused.detail
+            context["problem"] = None
             if refused.members.get("reason") == str(Refused.AMBIGUOUS):
                 # Said in plain words, with the form as it was and the date of birth to fill in.
                 context |= {"problem": None, "ambiguous": refused.members.get("persons")}
@@ -284,6 +286,35 @@ def _refused(
     if grant is None:
         return _not_in_force(request, session, actor)
     return again(grant, error)
+
+
+# A refusal of the gate as the form says it: the field it is about ("" for the page) and the words.
+_REFUSED_AT = {
+    Refused.PURPOSE: ("purpose", "Choose the purpose of this search: one your agreement allows"),
+    Refused.CASE_REFERENCE: ("case_reference", "Enter the case this search serves: your agreement requires one"),
+    Refused.UNREGISTERED_CASE: (
+        "case_reference",
+        "Enter one of your agency's open registered cases: your agreement requires one",
+    ),
+    Refused.TOO_BROAD: (
+        "last_name",
+        "Give a last name with a date of birth or a first name, or one of the numbers "
+        "(SID, PPN, tracking, incident or docket number)",
+    ),
+    Refused.CHANNEL: ("", "Your agency's agreement does not allow searches"),
+    Refused.OUT_OF_SCOPE: ("", "No record under your agreement has this number"),
+}
+
+
+def form_errors(error: DomainError) -> dict[str, str]:
+    """The refusal by form field, in the page's words (the trail keeps the gate's own)."""
+    if isinstance(error, Invalid):
+        return {e.field: said(e.message) for e in error.errors}
+    reason = error.refusal.details.get("reason") if error.refusal is not None else None
+    if reason in _REFUSED_AT:
+        field, message = _REFUSED_AT[Refused(reason)]
+        return {field: message}
+    return {"": said(error.detail)}
 
 
 def _no_agreement(error: DomainError) -> bool:
@@ -332,7 +363,7 @@ def record(
         grant = _grant(session, actor)
         if grant is None:
             return _not_in_force(request, session, actor)
-        context = {"grant": grant, "values": values, "arrest_id": arrest_id,
+        context = {"grant": grant, "values": values, "arrest_id": arrest_id, "errors": {},
                    "open_cases": _open_cases(session, actor, grant)}  # fmt: skip
         return page(request, "partner/record.html", context)
     try:
@@ -344,7 +375,7 @@ def record(
             return error_page(request, error.status, error.title, error.detail)
 
         def again(grant: Grant, refused: DomainError) -> HTMLResponse:
-            context = {"grant": grant, "values": values, "arrest_id": arrest_id, "problem": refused.detail,
+            context = {"grant": grant, "values": values, "arrest_id": arrest_id, "errors": form_errors(refused),
                        "open_cases": _open_cases(session, actor, grant)}  # fmt: skip
             return page(request, "partner/record.html", context, status=refused.status)
 

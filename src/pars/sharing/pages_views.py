@@ -9,7 +9,7 @@ same the services check when a form is posted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pars.actors import Actor
 from pars.auth.models import Agency
 from pars.permissions import Permission
+from pars.sharing import words
 from pars.sharing.grants import Plan
 from pars.sharing.models import Agreement, AgreementVersion
 from pars.sharing.standing import (
@@ -155,16 +156,19 @@ class Change:
 ANY = "any (no restriction)"
 
 
-def _list_change(term: str, before: Sequence[Any] | None, after: Sequence[Any] | None) -> Change:
+def _list_change(
+    term: str, before: Sequence[Any] | None, after: Sequence[Any] | None, say: Callable[[str], str] = str
+) -> Change:
+    """`say` turns a code (a purpose, a field) into the words shown."""
     if before is None and after is None:
         return Change(term, [Item(ANY)], [Item(ANY)], "no change")
     if before is None or after is None:
-        old = [Item(ANY, "was")] if before is None else [Item(str(x), "removed") for x in before]
-        new = [Item(ANY, "now")] if after is None else [Item(str(x), "added") for x in after]
+        old = [Item(ANY, "was")] if before is None else [Item(say(str(x)), "removed") for x in before]
+        new = [Item(ANY, "now")] if after is None else [Item(say(str(x)), "added") for x in after]
         return Change(term, old, new, "changed")
     old_set, new_set = {str(x) for x in before}, {str(x) for x in after}
-    old = [Item(str(x), "" if str(x) in new_set else "removed") for x in before]
-    new = [Item(str(x), "" if str(x) in old_set else "added") for x in after]
+    old = [Item(say(str(x)), "" if str(x) in new_set else "removed") for x in before]
+    new = [Item(say(str(x)), "" if str(x) in old_set else "added") for x in after]
     added, removed = len(new_set - old_set), len(old_set - new_set)
     words = [f"added {added}" if added else "", f"removed {removed}" if removed else ""]
     return Change(term, old, new, ", ".join(w for w in words if w) or "no change")
@@ -187,12 +191,15 @@ def changes(before: AgreementVersion, after: AgreementVersion, zone: ZoneInfo) -
     return [
         _value_change("Title", before.title, after.title),
         _value_change("Document", before.document_ref or "—", after.document_ref or "—"),
-        _list_change("Purposes", before.purposes, after.purposes),
-        _list_change("Fields", before.fields, after.fields),
-        _list_change("Channels", before.channels, after.channels),
+        _list_change("Purposes", before.purposes, after.purposes, words.purpose),
+        _list_change("Fields", before.fields, after.fields, words.field),
+        _list_change("Channels", before.channels, after.channels, words.channel),
         *(
-            _list_change(f"Scope: {key}", before.scope.get(key), after.scope.get(key))
-            for key in ("grades", "titles", "sections", "statuses")
+            _list_change(f"Records of these {key}", before.scope.get(key), after.scope.get(key))
+            for key in ("grades", "titles", "sections")
+        ),
+        _list_change(
+            "Records of these statuses", before.scope.get("statuses"), after.scope.get("statuses"), words.status
         ),
         _value_change("First day", old_window.first_day.isoformat(), new_window.first_day.isoformat()),
         _value_change("Last day", old_window.last_day.isoformat(), new_window.last_day.isoformat()),

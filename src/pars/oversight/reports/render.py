@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from pars.oversight import words
 from pars.oversight.reports.charts import Series, grouped_bars, paired_bars
 
 SCALARS = (
@@ -23,6 +24,7 @@ ALERTS_SHOWN = 15
 _templates = Environment(
     loader=PackageLoader("pars.oversight", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
 )
+words.install(_templates)  # codes in plain words on the page (issue 15); CSV and JSON keep the codes
 
 
 def to_csv(report: dict[str, Any]) -> str:
