@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import subprocess
@@ -230,7 +229,7 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
         try:
             verified = verification_figures(
                 engine, load_signer(key_file).public_key, runs=1 if quick else 3,
-                note=f"the oversight bench's trail, {os.cpu_count()} processes",
+                note="the oversight bench's trail, just written: a new interpreter, the page cache warm",
             )  # fmt: skip
         finally:
             engine.dispose()
