@@ -46,7 +46,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -112,31 +111,30 @@ def load_case(records: int, workdir: Path) -> Case:
     return Case(arrests, grant, seed.PURPOSE, now, in_scope)
 
 
-def projection_of(fields: Iterable[str]) -> list[tuple[str, tuple[str, ...] | None]]:
-    """What a peer's caller builds once per request from the allowed fields: the members to pick,
-    in the record's order (the same plan `Grant.projection` holds)."""
+Include = dict[str, Any]
+
+
+def projection_of(fields: Iterable[str]) -> Include:
+    """What a peer's caller builds once per request from the allowed fields: the members to
+    serialise (pydantic's ``include``: a member whole, or some of its members), the always
+    present ones first."""
     allowed = set(fields)
-    plan: list[tuple[str, tuple[str, ...] | None]] = []
+    include: Include = dict.fromkeys(ALWAYS_PRESENT, True)
     for member in GRANTABLE:
         if member.members is None:
             if member.name in allowed:
-                plan.append((member.name, None))
+                include[member.name] = True
             continue
-        granted = tuple(m for m in member.members if f"{member.name}.{m}" in allowed)
+        granted = {m for m in member.members if f"{member.name}.{m}" in allowed}
         if granted:
-            plan.append((member.name, granted))
-    return plan
+            include[member.name] = granted
+    return include
 
 
-def project_json(record: ArrestRecord, plan: Sequence[tuple[str, tuple[str, ...] | None]]) -> Record:
-    """An admitted record as JSON, reduced to the plan's members (what a peer engine's caller
-    must build itself)."""
-    full = record.model_dump(mode="json")
-    out: Record = {key: full[key] for key in ALWAYS_PRESENT}
-    for name, members in plan:
-        value = full[name]
-        out[name] = value if members is None else {m: value[m] for m in members}
-    return out
+def project_json(record: ArrestRecord, include: Include) -> Record:
+    """An admitted record as JSON, only the granted members serialised (what a peer engine's
+    caller must build itself)."""
+    return record.model_dump(mode="json", include=include)
 
 
 def request_allowed(grant: Grant, case: Case) -> bool:
@@ -161,28 +159,30 @@ def pars_engine(case: Case) -> list[Record]:
 # Cedar
 
 
-def charge_keys(record: ArrestRecord) -> list[str]:
-    """Each charge as every combination of its grade, title and section, so that a policy can
-    ask "one charge matches every restriction" whatever dimensions the scope restricts (Cedar
-    has no quantifier over a set of records)."""
-    keys: set[str] = set()
-    for charge in record.charges:
-        parts = {"grade": f"g:{charge.grade}", "title": f"t:{charge.title}", "section": f"s:{charge.section}"}
-        for size in range(1, 4):
-            for dims in combinations(DIMENSIONS, size):
-                keys.add("|".join(parts[d] for d in dims))
-    return sorted(keys)
+def restricted(grant: Grant) -> tuple[str, ...]:
+    """The charge dimensions the scope restricts, in `DIMENSIONS` order."""
+    values = {"grade": grant.scope.grades, "title": grant.scope.titles, "section": grant.scope.sections}
+    return tuple(d for d in DIMENSIONS if values[d] is not None)
+
+
+def charge_keys(record: ArrestRecord, dims: tuple[str, ...]) -> list[str]:
+    """Each charge as one key over the dimensions the agreement's scope restricts (`dims`), so
+    that a policy can ask "one charge matches every restriction" (Cedar has no quantifier over a
+    set of records). Generous to the peers: only the restricted dimensions, known once per
+    agreement, are encoded."""
+    prefixes = [d[0] for d in dims]
+    return list({"|".join(f"{p}:{getattr(c, d)}" for p, d in zip(prefixes, dims, strict=True)) for c in record.charges})
 
 
 def scope_keys(grant: Grant) -> list[str] | None:
     """The charge keys the scope accepts (None: no charge restriction)."""
     scope = grant.scope
     values = {"grade": scope.grades, "title": scope.titles, "section": scope.sections}
-    restricted = [d for d in DIMENSIONS if values[d] is not None]
-    if not restricted:
+    dims = restricted(grant)
+    if not dims:
         return None
     keys = [""]
-    for dim in restricted:
+    for dim in dims:
         allowed = sorted(values[dim] or ())
         keys = [f"{k}|{dim[0]}:{v}" if k else f"{dim[0]}:{v}" for k in keys for v in allowed]
     return keys
@@ -221,6 +221,7 @@ class CedarEngine:
         self.principal = {"type": "Agency", "id": grant.agency}
         self.disclose = {"type": "Action", "id": "disclose"}
         self.read_field = {"type": "Action", "id": "read_field"}
+        self.dims = restricted(grant)
 
     def __call__(self, case: Case) -> list[Record]:
         # The context is the same for every request of the batch: serialised once (cedarpy also
@@ -230,7 +231,7 @@ class CedarEngine:
         entities = [{"uid": self.principal, "attrs": {}, "parents": []}]
         entities += [
             {"uid": {"type": "Arrest", "id": str(r.id)},
-             "attrs": {"status": r.status, "sealed": r.sealed, "charge_keys": charge_keys(r)}, "parents": []}
+             "attrs": {"status": r.status, "sealed": r.sealed, "charge_keys": charge_keys(r, self.dims)}, "parents": []}
             for r in records
         ]  # fmt: skip
         handle = cedarpy.Entities.from_json_str(json.dumps(entities))
@@ -324,6 +325,7 @@ class CasbinEngine:
         for name, function in (("inList", _in_list), ("anyOf", _any_of), ("within", _within)):
             self.enforcer.add_function(name, function)
         self.agency = grant.agency
+        self.dims = restricted(grant)
 
     def __call__(self, case: Case) -> list[Record]:
         context = CasbinContext(CHANNEL, case.purpose, int(case.now.timestamp()))
@@ -331,7 +333,7 @@ class CasbinEngine:
         plan = projection_of(name for name in ASKABLE if enforce(self.agency, NO_OBJECT, "read_field", name, context))
         out = []
         for record in case.records():
-            obj = CasbinObject(record.status, record.sealed, frozenset(charge_keys(record)))
+            obj = CasbinObject(record.status, record.sealed, frozenset(charge_keys(record, self.dims)))
             if enforce(self.agency, obj, "disclose", "", context):
                 out.append(project_json(record, plan))
         return out
