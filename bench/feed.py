@@ -64,7 +64,7 @@ from pars.work import unit_of_work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
 from figures import Figure
-from notify_ceiling import round_trip
+from notify_ceiling import drain, round_trip
 from receiver import Arrivals
 from seed import empty_schema
 
@@ -271,6 +271,7 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
             sizes = [backlog // 2, backlog, backlog * 2]
             one = [throughput(bench, events=size, workers=1) for size in sizes]
             two = [throughput(bench, events=backlog * 2, workers=2) for _ in range(1 if quick else 2)]
+            bare_drain = [drain(url, bench.arrivals, bench.paths, events=backlog) for _ in range(1 if quick else 2)]
         finally:
             bench.close()
 
@@ -292,8 +293,12 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
                target=LATENCY_TARGET_MS, better="lower", runs=len(lat), ceiling=round(med(bare, "p99_ms"), 1),
                ceiling_name="bare commit→receipt, same run", note="receiver in its own process",
                extra={"max_ms": round(max(r["max_ms"] for r in lat), 1), "runs": lat}),
+        Figure("feed", "bare deliveries/s (ceiling): read the rows, POST each to every endpoint, one process",
+               round(med(bare_drain, "per_second")), "/s", database, runs=len(bare_drain),
+               note=f"backlog of {backlog * endpoints:,} deliveries (bench/notify_ceiling.py drain)"),
         Figure("feed", "deliveries/s, one worker", round(med(one, "per_second")), "/s", database,
-               target=DELIVERIES_TARGET, runs=len(one), note=f"backlogs of {drained} deliveries"),
+               target=DELIVERIES_TARGET, runs=len(one), note=f"backlogs of {drained} deliveries",
+               ceiling=round(med(bare_drain, "per_second")), ceiling_name="bare deliveries/s, same run"),
         Figure("feed", "deliveries/s per worker, two workers", round(med(two, "per_second") / 2), "/s", database,
                target=DELIVERIES_TARGET, runs=len(two),
                note=f"backlog of {backlog * 2 * endpoints:,} deliveries; workers, receiver and booking share the cores",

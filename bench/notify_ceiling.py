@@ -1,7 +1,8 @@
 """The ceiling of the feed's commit → receipt latency: the least work that carries a commit to
 the endpoints, on the same database, receiver and machine.
 
-    (called by bench/feed.py; ``python bench/notify_ceiling.py URL PORT PATH...`` is its listener)
+    (called by bench/feed.py; ``python bench/notify_ceiling.py listen|drain URL PORT PATH...`` is its
+    child process)
 
 The booking side inserts one row into a bench-only table and commits (on PostgreSQL with
 ``pg_notify`` in the same transaction, as PARS's outbox does), at the feed run's rate. A listener
@@ -14,7 +15,9 @@ the other:
   ``Checkpointer``): read ``PRAGMA data_version`` every 5 ms, and on a change read the new rows.
 
 No gate, no outbox, no signing, no bookkeeping: what remains is the database's commit, the wake-up,
-one process switch and the HTTP requests.
+one process switch and the HTTP requests. `drain` is the same for a backlog: rows committed
+beforehand, read by a process that POSTs each to every endpoint (the ceiling of deliveries per
+second).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Column, MetaData, String, Table, insert, text
+from sqlalchemy import Column, MetaData, String, Table, insert, select, text
 from sqlalchemy.engine import make_url
 
 from pars.db import make_engine
@@ -85,7 +88,7 @@ def round_trip(url: str, arrivals: Any, paths: list[str], *, rate: float, second
     engine = make_engine(url)  # PARS's own engine settings (SQLite: BEGIN IMMEDIATE, WAL)
     EVENTS.create(engine, checkfirst=True)
     listener = subprocess.Popen(  # noqa: S603 - this very script
-        [sys.executable, str(Path(__file__).resolve()), url, str(arrivals.port), *paths],
+        [sys.executable, str(Path(__file__).resolve()), "listen", url, str(arrivals.port), *paths],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -126,5 +129,35 @@ def round_trip(url: str, arrivals: Any, paths: list[str], *, rate: float, second
     }
 
 
+def send_all(url: str, port: int, paths: list[str]) -> None:
+    """The drain's child: every row of the table, POSTed to every path, then exit."""
+    post = _poster(port, paths)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        subjects = list(conn.execute(select(EVENTS.c.id)).scalars())
+    engine.dispose()
+    for subject in subjects:
+        post(subject)
+
+
+def drain(url: str, arrivals: Any, paths: list[str], *, events: int) -> dict[str, float]:
+    """The ceiling of deliveries per second: `events` rows committed beforehand, then a process
+    reads them and POSTs each to every path, one after the other on one keep-alive connection;
+    deliveries per second from the first receipt to the last, as bench/feed.py's `throughput`."""
+    engine = make_engine(url)
+    EVENTS.create(engine, checkfirst=True)
+    with engine.begin() as conn:
+        conn.execute(EVENTS.delete())
+        subjects = [str(uuid.uuid4()) for _ in range(events)]
+        conn.execute(insert(EVENTS), [{"id": s} for s in subjects])
+    engine.dispose()
+    subprocess.run(  # noqa: S603 - this very script
+        [sys.executable, str(Path(__file__).resolve()), "drain", url, str(arrivals.port), *paths], check=True
+    )
+    times = sorted(arrivals.times(subjects, paths))
+    elapsed = max(times[-1] - times[0], 1e-6) if times else float("inf")
+    return {"deliveries": len(times), "seconds": elapsed, "per_second": (len(times) - 1) / elapsed}
+
+
 if __name__ == "__main__":
-    listen(sys.argv[1], int(sys.argv[2]), sys.argv[3:])
+    (listen if sys.argv[1] == "listen" else send_all)(sys.argv[2], int(sys.argv[3]), sys.argv[4:])
