@@ -195,13 +195,13 @@ def main() -> int:
     if postgres_down is None:
         with seed.database("postgresql", Path(tempfile.gettempdir())) as url:
             versions["postgresql"] = seed.database_version(url)
-    load_before = load_average()
+    load_before, measured = load_average(), commit()  # the commit as the run starts
     started = time.perf_counter()
     figures, problems, records = run_all(areas, quick=args.quick, postgres_down=postgres_down)
     total = time.perf_counter() - started
     out = {
         "machine": machine(versions),
-        "commit": commit(),
+        "commit": measured,
         "command": " ".join(["bench/suite.py", *sys.argv[1:]]),
         "full": full,
         "quick": args.quick,
