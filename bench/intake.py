@@ -86,6 +86,7 @@ def figures(url: str, *, quick: bool = False, progress: Progress | None = None,
         for worker in (False, True):
             label = "with the worker" if worker else "--no-worker"
             rates: dict[str, list[float]] = {"booking": [], "ceiling": []}
+            refused = {"booking": 0, "ceiling": 0}
             cpu: dict[str, list[float]] = {"booking": [], "ceiling": [], "loadgen": []}
             with serve(world.settings, worker=worker, ceiling=True) as server:
                 drive(server, [("warm", _posts("/api/v1/arrests", key, warm))], connections=CLIENTS,
@@ -97,20 +98,26 @@ def figures(url: str, *, quick: bool = False, progress: Progress | None = None,
                     phases = {"booking": _posts("/api/v1/arrests", key, bodies),
                               "ceiling": _posts("/bench/insert", key, bodies)}  # fmt: skip
                     for name in ("booking", "ceiling") if run % 2 == 0 else ("ceiling", "booking"):
-                        [result] = drive(server, [(name, phases[name])], connections=CLIENTS)
-                        rates[name].append(per_run / result["wall_s"])
+                        [result] = drive(server, [(name, phases[name])], connections=CLIENTS, refused_ok=True)
+                        # Only what was done counts: a 503 (SQLite busy past its timeout) is counted apart.
+                        done = sum(n for code, n in result["statuses"].items() if code.startswith("2"))
+                        refused[name] += per_run - done
+                        rates[name].append(done / result["wall_s"])
                         cpu[name].append(result["server_cpu_s"] / per_run * 1000)
                         cpu["loadgen"].append(result["cpu_s"] / per_run * 1000)
             booked, ceiling = statistics.median(rates["booking"]), statistics.median(rates["ceiling"])
             server_cpu = {k: round(statistics.median(cpu[k]), 3) for k in ("booking", "ceiling")}
             extra = {"per_run": per_run, "connections": CLIENTS, "server_cpu_ms_per_request": server_cpu,
+                     "refused_503": refused,
                      "rates": {k: [round(r, 1) for r in v] for k, v in rates.items()},
                      "load_generator_cpu_ms_per_request": round(statistics.median(cpu["loadgen"]), 3)}  # fmt: skip
             out.append(Figure("intake", f"INSERT+COMMIT endpoint (ceiling), {CLIENTS} connections, {label}", ceiling,
                               "/s", database, runs=runs, note="bench-only route, same server set-up"))  # fmt: skip
             out.append(Figure("intake", f"bookings/s, {CLIENTS} connections, pars serve {label}", booked, "/s",
                               database, runs=runs, ceiling=ceiling, ceiling_name="INSERT+COMMIT endpoint, same run",
-                              target_vs_ceiling=None if worker else 0.5, extra=extra))  # fmt: skip
+                              target_vs_ceiling=None if worker else 0.5, extra=extra,
+                              note=f"{refused['booking']} of {per_run * runs} answered 503 (busy), not counted"
+                              if refused["booking"] else ""))  # fmt: skip
         world.engine.dispose()
     return out
 

@@ -114,6 +114,13 @@ def render(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [row(f) for f in results.get("figures", [])]
+    notes = [f for f in results.get("figures", []) if f.get("note") or f.get("ceiling_name")]
+    if notes:
+        lines += ["", "Notes on the figures (from the results file):", ""]
+        for f in notes:
+            ceiling = f"ceiling: {f['ceiling_name']}" if f.get("ceiling_name") else ""
+            said = "; ".join(x for x in (f.get("note"), ceiling) if x)
+            lines.append(f"- {f['area']}, {f['name']} ({f['database']}): {said}")
     problems = results.get("problems") or []
     if problems:
         lines.append("")
