@@ -95,6 +95,12 @@ def describe(results: dict[str, Any]) -> list[str]:
         f"{machine.get('platform', '?')}; {databases}. Load average (1, 5, 15 min) before "
         f"{_load(load.get('before'))}, after {_load(load.get('after'))}.",
     ]
+    cores = machine.get("cores") or 1
+    busiest = max([*(load.get("before") or [0.0])[:1], *(load.get("after") or [0.0])[:1]])
+    if busiest > cores:
+        lines += ["", f"**The machine was busy during this run** (1-minute load average up to {busiest:.2f} on "
+                  f"{cores} cores): rates are lower and latencies higher than on a quiet machine; the ratios "
+                  "to ceilings, measured side by side, moved less."]  # fmt: skip
     if not results.get("full"):
         lines += ["", "**Not a full `make bench`** (quick sizes or some areas only): these figures are a smoke "
                   "test, not results."]  # fmt: skip
