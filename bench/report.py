@@ -99,8 +99,8 @@ def describe(results: dict[str, Any]) -> list[str]:
     busiest = max([*(load.get("before") or [0.0])[:1], *(load.get("after") or [0.0])[:1]])
     if busiest > cores:
         lines += ["", f"**The machine was busy during this run** (1-minute load average up to {busiest:.2f} on "
-                  f"{cores} cores): rates are lower and latencies higher than on a quiet machine; the ratios "
-                  "to ceilings, measured side by side, moved less."]  # fmt: skip
+                  f"{cores} cores): rates are lower and latencies higher than on a quiet machine; read the "
+                  "ratios to ceilings, measured side by side, rather than the absolute values."]  # fmt: skip
     if not results.get("full"):
         lines += ["", "**Not a full `make bench`** (quick sizes or some areas only): these figures are a smoke "
                   "test, not results."]  # fmt: skip
