@@ -427,7 +427,7 @@ def figures(
     """The gate area of `make bench`, on SQLite files of its own whatever `url` says: the
     in-memory comparison at each record count, then the real gate below HTTP."""
     sizes = records or ((200,) if quick else (1_000, 10_000))
-    runs = runs or (3 if quick else 5)
+    runs = runs or 3
     out: list[Figure] = []
     for count in sizes:
         out.extend(memory_figures(count, runs, progress))
