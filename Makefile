@@ -37,9 +37,10 @@ lint: $(STAMP)
 	$(BIN)/mypy src tests
 	$(BIN)/lint-imports
 
-## bench: every benchmark on SQLite and PostgreSQL (under 15 minutes); bench/results.json and a Markdown table
+## bench: every benchmark on SQLite and PostgreSQL (under 15 minutes); bench/results.json, the table, docs/performance.md regenerated
 bench: $(STAMP)
 	$(BIN)/python bench/suite.py
+	$(BIN)/python bench/report.py
 
 ## eval-oversight: the misuse detectors on seeded synthetic worlds (3 seeds, six weeks of partner traffic each); a Markdown table
 eval-oversight: $(STAMP)

@@ -39,9 +39,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import psutil
 from rich.console import Console
@@ -66,52 +64,18 @@ from pars.work import unit_of_work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
 from figures import Figure
+from notify_ceiling import drain, round_trip
+from receiver import Arrivals
 from seed import empty_schema
 
 LATENCY_TARGET_MS = 50.0
 DELIVERIES_TARGET = 2000.0
 WORKER_MEMORY_TARGET_MB = 150.0
 BOOKED = "pars.arrest.booked"
-
-
-class Arrivals:
-    """The receiver's log: when each endpoint got each arrest's booking event."""
-
-    def __init__(self) -> None:
-        self.at: dict[tuple[str, str], float] = {}
-        self.lock = threading.Lock()
-        self.total = 0
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        arrivals = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                arrived = time.time()
-                event = json.loads(body)
-                if event["type"] == BOOKED:
-                    with arrivals.lock:
-                        arrivals.at.setdefault((self.path, event["subject"]), arrived)
-                        arrivals.total += 1
-                self.send_response(204)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
-
-    def received(self, ids: list[str], paths: list[str]) -> int:
-        with self.lock:
-            return sum(1 for i in ids for p in paths if (p, i) in self.at)
-
-    def times(self, ids: list[str], paths: list[str]) -> list[float]:
-        with self.lock:
-            return [self.at[(p, i)] for i in ids for p in paths if (p, i) in self.at]
+CEILING_NOTE = {
+    "postgresql": "INSERT + pg_notify + COMMIT; a listener process POSTs to each endpoint (bench/notify_ceiling.py)",
+    "sqlite": "INSERT + COMMIT; a process polling PRAGMA data_version every 5 ms POSTs to each endpoint",
+}
 
 
 def booking(n: int) -> ArrestIn:
@@ -135,7 +99,6 @@ class Bench:
     clerk: Actor
     paths: list[str]
     arrivals: Arrivals
-    server: ThreadingHTTPServer
     env: dict[str, str]
     logs: Path
     booked: int = 0
@@ -151,7 +114,7 @@ class Bench:
             policy = checkpoint_policy(self.settings)
             with unit_of_work(self.factory, clock, policy=policy, actor=self.clerk) as session:
                 arrest_id = str(book_arrest(session, self.clerk, booking(self.booked)).id)
-            committed[arrest_id] = time.time()
+            committed[arrest_id] = time.monotonic()  # the receiver's clock (bench/receiver.py)
             self.booked += 1
             if rate is not None:
                 pause = started + (n + 1) / rate - time.monotonic()
@@ -217,7 +180,7 @@ class Bench:
             result.extend(peaks)
 
     def close(self) -> None:
-        self.server.shutdown()
+        self.arrivals.close()
         self.engine.dispose()
 
 
@@ -229,10 +192,7 @@ def setup(url: str, tmp: Path, endpoints: int) -> Bench:
     engine = make_engine(url)
     initialise(settings, engine)
     arrivals = Arrivals()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), arrivals.handler())
-    server.daemon_threads = True
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = arrivals.port
     keys = build_world(settings, engine, arrests=0, keys_file=tmp / "keys.json", seed=1,
                        console=Console(quiet=True), receiver_port=port)  # fmt: skip
     factory = make_session_factory(engine)
@@ -250,7 +210,7 @@ def setup(url: str, tmp: Path, endpoints: int) -> Bench:
     oversight_scan(make_session_factory(engine), SystemClock(), settings, policy=checkpoint_policy(settings))
     env = {**os.environ, "PARS_DATABASE_URL": url, "PARS_AUDIT_KEY_FILE": str(settings.audit_key_file),
            "PARS_WEBHOOK_PRIVATE_TARGETS": "loopback"}  # fmt: skip
-    return Bench(url, settings, engine, factory, clerk, paths, arrivals, server, env, tmp)
+    return Bench(url, settings, engine, factory, clerk, paths, arrivals, env, tmp)
 
 
 def latency(bench: Bench, *, rate: float, seconds: float) -> dict[str, float]:
@@ -258,6 +218,7 @@ def latency(bench: Bench, *, rate: float, seconds: float) -> dict[str, float]:
         time.sleep(2.0)  # the worker's start-up (imports, first round) is no delivery latency
         committed = bench.book(int(rate * seconds), rate=rate)
         bench.wait_for(list(committed), 60)
+    bench.arrivals.refresh()
     got = [
         (bench.arrivals.at[(p, i)] - at) * 1000
         for i, at in committed.items()
@@ -303,10 +264,14 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
         bench = setup(url, Path(tmp), endpoints)
         database = bench.engine.dialect.name
         try:
-            lat = [latency(bench, rate=rate, seconds=seconds) for _ in range(1 if quick else 2)]
+            lat, bare = [], []
+            for _ in range(1 if quick else 2):  # the ceiling and the feed, alternated
+                bare.append(round_trip(url, bench.arrivals, bench.paths, rate=rate, seconds=seconds))
+                lat.append(latency(bench, rate=rate, seconds=seconds))
             sizes = [backlog // 2, backlog, backlog * 2]
             one = [throughput(bench, events=size, workers=1) for size in sizes]
             two = [throughput(bench, events=backlog * 2, workers=2) for _ in range(1 if quick else 2)]
+            bare_drain = [drain(url, bench.arrivals, bench.paths, events=backlog) for _ in range(1 if quick else 2)]
         finally:
             bench.close()
 
@@ -316,13 +281,24 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
     load = f"{rate:g} events/s to {endpoints} endpoints"
     drained = ", ".join(f"{size * endpoints:,}" for size in sizes)
     figures = [
+        Figure("feed", f"bare commit→receipt (ceiling) median, {load}", round(med(bare, "median_ms"), 1), "ms",
+               database, runs=len(bare), better="lower", note=CEILING_NOTE[database]),
         Figure("feed", f"commit→receipt median, {load}", round(med(lat, "median_ms"), 1), "ms", database,
-               runs=len(lat), better="lower"),
+               runs=len(lat), better="lower", ceiling=round(med(bare, "median_ms"), 1),
+               ceiling_name="bare commit→receipt, same run"),
+        Figure("feed", f"bare commit→receipt (ceiling) p99, {load}", round(med(bare, "p99_ms"), 1), "ms",
+               database, runs=len(bare), better="lower", note=CEILING_NOTE[database],
+               extra={"runs": bare}),
         Figure("feed", f"commit→receipt p99, {load}", round(med(lat, "p99_ms"), 1), "ms", database,
-               target=LATENCY_TARGET_MS, better="lower", runs=len(lat),
-               extra={"max_ms": round(max(r["max_ms"] for r in lat), 1)}),
+               target=LATENCY_TARGET_MS, better="lower", runs=len(lat), ceiling=round(med(bare, "p99_ms"), 1),
+               ceiling_name="bare commit→receipt, same run", note="receiver in its own process",
+               extra={"max_ms": round(max(r["max_ms"] for r in lat), 1), "runs": lat}),
+        Figure("feed", "bare deliveries/s (ceiling): read the rows, POST each to every endpoint, one process",
+               round(med(bare_drain, "per_second")), "/s", database, runs=len(bare_drain),
+               note=f"backlog of {backlog * endpoints:,} deliveries (bench/notify_ceiling.py drain)"),
         Figure("feed", "deliveries/s, one worker", round(med(one, "per_second")), "/s", database,
-               target=DELIVERIES_TARGET, runs=len(one), note=f"backlogs of {drained} deliveries"),
+               target=DELIVERIES_TARGET, runs=len(one), note=f"backlogs of {drained} deliveries",
+               ceiling=round(med(bare_drain, "per_second")), ceiling_name="bare deliveries/s, same run"),
         Figure("feed", "deliveries/s per worker, two workers", round(med(two, "per_second") / 2), "/s", database,
                target=DELIVERIES_TARGET, runs=len(two),
                note=f"backlog of {backlog * 2 * endpoints:,} deliveries; workers, receiver and booking share the cores",

@@ -1,23 +1,37 @@
-"""The PARS gate against two general policy engines, on the same agreement and the same records.
+"""The PARS gate against two general policy engines doing the same work, and the real gate beside
+the city's search.
 
-    .venv/bin/python bench/gate_peers.py [--records 10000] [--runs 5]
+    .venv/bin/python bench/gate_peers.py [--records 1000,10000] [--runs 5] [--searches 200]
 
-10,000 arrests (bench/seed.py) and an FBI-like agreement approved through the sharing services
-are loaded once and serialised (`arrest_record`). Then each engine decides, for the FBI agent
-querying under that agreement, which records may leave and which fields of each, and builds the
-projected records:
+**In memory, decide + project** (no database in the timing). Arrests (bench/seed.py) and an
+FBI-like agreement approved through the sharing services are loaded once as ORM rows. Each engine
+then answers one partner request over all of them, from the rows to the JSON-ready records that
+leave, and every engine does the same work:
 
-- **PARS**: the compiled grant (`pars.sharing.grants`), as the gate uses it: the grant in force
-  and the request's channel and purpose decided once, then per record the scope and the
-  projection (a set lookup, then the granted members picked into a `SharedRecord`).
-- **Cedar** (`cedarpy`): the agreement written as two Cedar policies (disclose a record; read a
-  field of it), parsed once; one batch of per-record requests, then one batch of per-field
-  requests (every field an agreement may name, for each record allowed), each with the
-  request's context.
-- **Casbin** (`pycasbin`): the agreement as an ABAC model and two policy lines.
+- the request is decided once (agreement in force, channel, purpose) and the *fields* once (not
+  per record: the field policy depends on the agreement, not on the record);
+- per record: the record is built from its rows (`arrest_record`, the one converter, inside the
+  timing on every side), the scope is decided, and an admitted record is projected to the
+  granted fields and made JSON-ready (`model_dump(mode="json")` on every side).
 
-All three must give the same records with the same fields (and the scope as SQL, the gate's own
-filter, the same records) before anything is timed. Runs alternate between the engines.
+The engines:
+
+- **PARS**: the compiled grant (`pars.sharing.grants`): `Scope.admits`, then `Grant.project`.
+  Note that the real gate does not call `Scope.admits`: it filters scope in SQL (next row).
+- **Cedar** (`cedarpy`): two policies parsed once (`PolicySet.from_str`); structured entity uids
+  (`{"type": ..., "id": ...}`, as its users call it); one `is_authorized_batch` for the fields
+  (`Field` resources) and one for the records; the context serialised once per request.
+- **Casbin** (`pycasbin`): an ABAC model and two policy lines, loaded once; `enforce` per field
+  once and per record.
+
+All three must give the same records with the same fields, and the same records as the gate's SQL
+scope filter, before anything is timed. The engines' order rotates from run to run; wall time
+(`perf_counter`) and CPU time (`process_time`) are both recorded.
+
+**The real gate**: `pars.sharing.gate.search` (grant, quota, SQL scope filter, projection,
+disclosure audit) for the FBI agent, against the city's `search_arrests` for the booking clerk,
+the same name + birth-date searches, below HTTP in one thread (bench/partner_search.py
+`below_http`). The city's search is the ceiling: the same search without the gate.
 """
 
 from __future__ import annotations
@@ -30,49 +44,55 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import casbin
 import cedarpy
 from casbin.persist.adapters.string_adapter import StringAdapter
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import partner_search
 import seed
 from figures import Figure
 
-from pars.records.fields import RECORD_FIELDS
+from pars.records.fields import ALWAYS_PRESENT, GRANTABLE, RECORD_FIELDS
 from pars.records.models import Arrest
-from pars.records.record import ArrestRecord, SharedRecord
+from pars.records.record import ArrestRecord
 from pars.records.serialize import arrest_record
 from pars.settings import DEFAULT_PROTECTED_FIELDS
 from pars.sharing.grants import Grant, grant_in_force
 
 Record = dict[str, Any]
 CHANNEL = "query"
-# The fields a peer engine is asked about, per record: every field an agreement may name (a
+# The fields a peer engine is asked about, once per request: every field an agreement may name (a
 # protected field can never be granted, so no engine need be asked about it).
-GRANTABLE = tuple(name for name in RECORD_FIELDS if name not in DEFAULT_PROTECTED_FIELDS)
+ASKABLE = tuple(name for name in RECORD_FIELDS if name not in DEFAULT_PROTECTED_FIELDS)
 DIMENSIONS = ("grade", "title", "section")
+ENGINES = ("pars", "cedar", "casbin")
+LABELS = {"pars": "PARS compiled grant", "cedar": "Cedar (cedarpy, batch)", "casbin": "pycasbin ABAC"}
 
 
 @dataclass(frozen=True)
 class Case:
-    """What every engine is given: the records, the request and the agreement's grant."""
+    """What every engine is given: the rows, the request and the agreement's grant."""
 
-    records: list[Record]  # as JSON, what a peer engine is given
-    typed: list[ArrestRecord]  # the same records as PARS builds them (`arrest_record`)
+    arrests: list[Arrest]  # loaded ORM rows (person and charges too), detached
     grant: Grant
     purpose: str
     now: datetime
     sql_in_scope: frozenset[str]
+    # The records already built from the rows (`arrest_record`), for the variant that leaves the
+    # conversion out of the timing on every side; None: every engine converts inside the timing.
+    prebuilt: list[ArrestRecord] | None = None
+
+    def records(self) -> list[ArrestRecord]:
+        return self.prebuilt if self.prebuilt is not None else [arrest_record(a) for a in self.arrests]
 
 
 def load_case(records: int, workdir: Path) -> Case:
@@ -83,63 +103,86 @@ def load_case(records: int, workdir: Path) -> Case:
         with Session(world.engine) as session:
             grant = grant_in_force(session, "FBI", now)
             assert grant is not None
-            arrests = session.scalars(select(Arrest).order_by(Arrest.arrested_at)).all()
-            typed = [arrest_record(a) for a in arrests]
+            arrests = list(session.scalars(select(Arrest).order_by(Arrest.arrested_at)).all())
+            for arrest in arrests:
+                arrest_record(arrest)  # loads every relationship the converter reads, before detaching
             in_scope = frozenset(str(i) for i in session.scalars(select(Arrest.id).where(grant.scope.condition())))
         world.engine.dispose()
-    return Case([t.model_dump(mode="json") for t in typed], typed, grant, seed.PURPOSE, now, in_scope)
+    return Case(arrests, grant, seed.PURPOSE, now, in_scope)
 
 
-def project_fields(record: Record, fields: Iterable[str]) -> Record:
-    """A record reduced to `fields` (what a peer engine's caller must build itself)."""
-    out: Record = {"id": record["id"], "tracking_number": record["tracking_number"], "status": record["status"]}
-    for name in fields:
-        group, _, member = name.partition(".")
-        if member:
-            out.setdefault(group, {})[member] = record[group][member]
-        else:
-            out[group] = record[group]
-    return out
+Include = dict[str, Any]
+
+
+def projection_of(fields: Iterable[str]) -> Include:
+    """What a peer's caller builds once per request from the allowed fields: the members to
+    serialise (pydantic's ``include``: a member whole, or some of its members), the always
+    present ones first."""
+    allowed = set(fields)
+    include: Include = dict.fromkeys(ALWAYS_PRESENT, True)
+    for member in GRANTABLE:
+        if member.members is None:
+            if member.name in allowed:
+                include[member.name] = True
+            continue
+        granted = {m for m in member.members if f"{member.name}.{m}" in allowed}
+        if granted:
+            include[member.name] = granted
+    return include
+
+
+def project_json(record: ArrestRecord, include: Include) -> Record:
+    """An admitted record as JSON, only the granted members serialised (what a peer engine's
+    caller must build itself)."""
+    return record.model_dump(mode="json", include=include)
+
+
+def request_allowed(grant: Grant, case: Case) -> bool:
+    return grant.starts <= case.now < grant.ends and CHANNEL in grant.channels and case.purpose in grant.purposes
 
 
 # ---------------------------------------------------------------------------------------------
 # PARS
 
 
-def pars_engine(case: Case) -> list[SharedRecord]:
+def pars_engine(case: Case) -> list[Record]:
     grant = case.grant
-    # Once per request, as `gate.authorise` does: in force, channel, purpose.
-    if not (grant.starts <= case.now < grant.ends and CHANNEL in grant.channels and case.purpose in grant.purposes):
+    # Once per request, as `gate.authorise` does: in force, channel, purpose; the fields are the
+    # grant's (its projection plan is computed once per grant).
+    if not request_allowed(grant, case):
         return []
     admits, project = grant.scope.admits, grant.project
-    return [project(record) for record in case.typed if admits(record)]
+    return [project(record).model_dump(mode="json") for record in case.records() if admits(record)]
 
 
 # ---------------------------------------------------------------------------------------------
 # Cedar
 
 
-def charge_keys(record: Record) -> list[str]:
-    """Each charge as every combination of its grade, title and section, so that a policy can
-    ask "one charge matches every restriction" whatever dimensions the scope restricts."""
-    keys: set[str] = set()
-    for charge in record["charges"]:
-        parts = {"grade": f"g:{charge['grade']}", "title": f"t:{charge['title']}", "section": f"s:{charge['section']}"}
-        for size in range(1, 4):
-            for dims in combinations(DIMENSIONS, size):
-                keys.add("|".join(parts[d] for d in dims))
-    return sorted(keys)
+def restricted(grant: Grant) -> tuple[str, ...]:
+    """The charge dimensions the scope restricts, in `DIMENSIONS` order."""
+    values = {"grade": grant.scope.grades, "title": grant.scope.titles, "section": grant.scope.sections}
+    return tuple(d for d in DIMENSIONS if values[d] is not None)
+
+
+def charge_keys(record: ArrestRecord, dims: tuple[str, ...]) -> list[str]:
+    """Each charge as one key over the dimensions the agreement's scope restricts (`dims`), so
+    that a policy can ask "one charge matches every restriction" (Cedar has no quantifier over a
+    set of records). Generous to the peers: only the restricted dimensions, known once per
+    agreement, are encoded."""
+    prefixes = [d[0] for d in dims]
+    return list({"|".join(f"{p}:{getattr(c, d)}" for p, d in zip(prefixes, dims, strict=True)) for c in record.charges})
 
 
 def scope_keys(grant: Grant) -> list[str] | None:
     """The charge keys the scope accepts (None: no charge restriction)."""
     scope = grant.scope
     values = {"grade": scope.grades, "title": scope.titles, "section": scope.sections}
-    restricted = [d for d in DIMENSIONS if values[d] is not None]
-    if not restricted:
+    dims = restricted(grant)
+    if not dims:
         return None
     keys = [""]
-    for dim in restricted:
+    for dim in dims:
         allowed = sorted(values[dim] or ())
         keys = [f"{k}|{dim[0]}:{v}" if k else f"{dim[0]}:{v}" for k in keys for v in allowed]
     return keys
@@ -150,63 +193,62 @@ def _cedar_list(values: Iterable[str]) -> str:
 
 
 def cedar_policies(grant: Grant) -> str:
-    conditions = [
+    request = " && ".join([
         f'context.channel == "{CHANNEL}"',
         f"{_cedar_list(sorted(grant.purposes))}.contains(context.purpose)",
         f"context.now >= {int(grant.starts.timestamp())}",
         f"context.now < {int(grant.ends.timestamp())}",
-        "resource.sealed == false",
-    ]
+    ])  # fmt: skip
+    scope = ["resource.sealed == false"]
     keys = scope_keys(grant)
     if keys is not None:
-        conditions.append(f"resource.charge_keys.containsAny({_cedar_list(keys)})")
+        scope.append(f"resource.charge_keys.containsAny({_cedar_list(keys)})")
     if grant.scope.statuses is not None:
-        conditions.append(f"{_cedar_list(sorted(grant.scope.statuses))}.contains(resource.status)")
-    scope = " && ".join(conditions)
+        scope.append(f"{_cedar_list(sorted(grant.scope.statuses))}.contains(resource.status)")
+    fields = ", ".join(f'Field::"{name}"' for name in sorted(grant.fields))
     principal = f'principal == Agency::"{grant.agency}"'
     return (
-        f'permit({principal}, action == Action::"disclose", resource is Arrest) when {{ {scope} }};\n'
-        f'permit({principal}, action == Action::"read_field", resource is Arrest) when {{ {scope} && '
-        f"{_cedar_list(sorted(grant.fields))}.contains(context.field) }};\n"
+        f'permit({principal}, action == Action::"disclose", resource is Arrest) '
+        f"when {{ {request} && {' && '.join(scope)} }};\n"
+        f'permit({principal}, action == Action::"read_field", resource is Field) '
+        f"when {{ {request} && resource in [{fields}] }};\n"
     )
 
 
 class CedarEngine:
     def __init__(self, grant: Grant) -> None:
         self.policies = cedarpy.PolicySet.from_str(cedar_policies(grant))  # parsed once
-        self.principal = f'Agency::"{grant.agency}"'
+        self.principal = {"type": "Agency", "id": grant.agency}
+        self.disclose = {"type": "Action", "id": "disclose"}
+        self.read_field = {"type": "Action", "id": "read_field"}
+        self.dims = restricted(grant)
 
     def __call__(self, case: Case) -> list[Record]:
-        entities = [{"uid": {"type": "Agency", "id": case.grant.agency}, "attrs": {}, "parents": []}]
+        # The context is the same for every request of the batch: serialised once (cedarpy also
+        # takes a dict and serialises it per request; the string is the cheaper documented form).
+        context = json.dumps({"channel": CHANNEL, "purpose": case.purpose, "now": int(case.now.timestamp())})
+        records = case.records()
+        entities = [{"uid": self.principal, "attrs": {}, "parents": []}]
         entities += [
-            {"uid": {"type": "Arrest", "id": r["id"]},
-             "attrs": {"status": r["status"], "sealed": r["sealed"], "charge_keys": charge_keys(r)}, "parents": []}
-            for r in case.records
+            {"uid": {"type": "Arrest", "id": str(r.id)},
+             "attrs": {"status": r.status, "sealed": r.sealed, "charge_keys": charge_keys(r, self.dims)}, "parents": []}
+            for r in records
         ]  # fmt: skip
         handle = cedarpy.Entities.from_json_str(json.dumps(entities))
-        # The context is the same for every record: serialised once, not once per request.
-        context = {"channel": CHANNEL, "purpose": case.purpose, "now": int(case.now.timestamp())}
-        record_context = json.dumps(context)
-        field_contexts = [json.dumps(context | {"field": name}) for name in GRANTABLE]
-        asks = [
-            {"principal": self.principal, "action": 'Action::"disclose"', "resource": f'Arrest::"{r["id"]}"',
-             "context": record_context}
-            for r in case.records
-        ]  # fmt: skip
-        decided = cedarpy.is_authorized_batch(asks, self.policies, handle)
-        allowed = [r for r, d in zip(case.records, decided, strict=True) if d.allowed]
         field_asks = [
-            {"principal": self.principal, "action": 'Action::"read_field"', "resource": f'Arrest::"{r["id"]}"',
-             "context": field_context}
-            for r in allowed
-            for field_context in field_contexts
+            {"principal": self.principal, "action": self.read_field, "resource": {"type": "Field", "id": name},
+             "context": context}
+            for name in ASKABLE
         ]  # fmt: skip
-        field_decisions = iter(cedarpy.is_authorized_batch(field_asks, self.policies, handle))
-        out = []
-        for record in allowed:
-            fields = [name for name in GRANTABLE if next(field_decisions).allowed]
-            out.append(project_fields(record, fields))
-        return out
+        decided = cedarpy.is_authorized_batch(field_asks, self.policies, handle)
+        plan = projection_of(name for name, d in zip(ASKABLE, decided, strict=True) if d.allowed)
+        asks = [
+            {"principal": self.principal, "action": self.disclose, "resource": {"type": "Arrest", "id": str(r.id)},
+             "context": context}
+            for r in records
+        ]  # fmt: skip
+        decisions = cedarpy.is_authorized_batch(asks, self.policies, handle)
+        return [project_json(r, plan) for r, d in zip(records, decisions, strict=True) if d.allowed]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,8 +266,9 @@ e = some(where (p.eft == allow))
 
 [matchers]
 m = r.sub == p.sub && r.act == p.act && r.ctx.channel == p.channel && inList(r.ctx.purpose, p.purposes) \
-&& within(r.ctx.now, p.window) && r.obj.sealed == False && anyOf(r.obj.charge_keys, p.charge_keys) \
-&& (p.statuses == "*" || inList(r.obj.status, p.statuses)) && (p.fields == "*" || inList(r.field, p.fields))
+&& within(r.ctx.now, p.window) && (p.fields == "*" || inList(r.field, p.fields)) \
+&& (r.act == "read_field" || (r.obj.sealed == False && anyOf(r.obj.charge_keys, p.charge_keys) \
+&& (p.statuses == "*" || inList(r.obj.status, p.statuses))))
 """
 
 
@@ -261,6 +304,9 @@ class CasbinContext:
     now: int
 
 
+NO_OBJECT = CasbinObject("", sealed=True, charge_keys=frozenset())
+
+
 class CasbinEngine:
     def __init__(self, grant: Grant) -> None:
         window = f"{int(grant.starts.timestamp())} {int(grant.ends.timestamp())}"
@@ -272,37 +318,36 @@ class CasbinEngine:
         )
         lines = [
             f"p, {grant.agency}, disclose, {common[0]}, *, {common[1]}, {common[2]}",
-            f"p, {grant.agency}, read_field, {common[0]}, {' '.join(sorted(grant.fields))}, {common[1]}, {common[2]}",
+            f"p, {grant.agency}, read_field, {common[0]}, {' '.join(sorted(grant.fields))}, *, *",
         ]
         model = casbin.Enforcer.new_model(text=CASBIN_MODEL)
-        self.enforcer = casbin.Enforcer(model, StringAdapter("\n".join(lines)))
+        self.enforcer = casbin.Enforcer(model, StringAdapter("\n".join(lines)))  # loaded once
         for name, function in (("inList", _in_list), ("anyOf", _any_of), ("within", _within)):
             self.enforcer.add_function(name, function)
         self.agency = grant.agency
+        self.dims = restricted(grant)
 
     def __call__(self, case: Case) -> list[Record]:
         context = CasbinContext(CHANNEL, case.purpose, int(case.now.timestamp()))
-        enforce, out = self.enforcer.enforce, []
-        for record in case.records:
-            obj = CasbinObject(record["status"], record["sealed"], frozenset(charge_keys(record)))
-            if not enforce(self.agency, obj, "disclose", "", context):
-                continue
-            fields = [name for name in GRANTABLE if enforce(self.agency, obj, "read_field", name, context)]
-            out.append(project_fields(record, fields))
+        enforce = self.enforcer.enforce
+        plan = projection_of(name for name in ASKABLE if enforce(self.agency, NO_OBJECT, "read_field", name, context))
+        out = []
+        for record in case.records():
+            obj = CasbinObject(record.status, record.sealed, frozenset(charge_keys(record, self.dims)))
+            if enforce(self.agency, obj, "disclose", "", context):
+                out.append(project_json(record, plan))
         return out
 
 
 # ---------------------------------------------------------------------------------------------
 # The comparison
 
-Engine = Callable[[Case], list[Any]]  # PARS: `SharedRecord`s; a peer: dicts
+Engine = Callable[[Case], list[Record]]
 
 
-def check_agreement(case: Case, results: dict[str, list[Any]]) -> dict[str, int]:
+def check_agreement(case: Case, results: dict[str, list[Record]]) -> dict[str, int]:
     """All engines gave the same records with the same fields, and the same records as the
-    gate's SQL scope filter. Returns how many records each disclosed. PARS's records are
-    compared as the JSON they leave as."""
-    results = {name: [_plain(r) for r in result] for name, result in results.items()}
+    gate's SQL scope filter. Returns how many records each disclosed."""
     reference = results["pars"]
     for name, result in results.items():
         if result != reference:
@@ -310,10 +355,6 @@ def check_agreement(case: Case, results: dict[str, list[Any]]) -> dict[str, int]
     if {r["id"] for r in reference} != case.sql_in_scope:
         raise AssertionError("the gate's in-memory scope disagrees with its SQL scope filter")
     return {name: len(result) for name, result in results.items()}
-
-
-def _plain(record: Any) -> Record:
-    return record.model_dump(mode="json") if isinstance(record, BaseModel) else record
 
 
 def _first_difference(expected: Sequence[Record], got: Sequence[Record]) -> str:
@@ -327,62 +368,91 @@ def _first_difference(expected: Sequence[Record], got: Sequence[Record]) -> str:
 
 def time_engines(
     case: Case, engines: dict[str, Engine], runs: int, progress: Callable[[str], None] | None = None
-) -> tuple[dict[str, list[float]], dict[str, int]]:
-    """Seconds per run of each engine, runs alternated so drift hits all alike; the results of
-    the first round are checked to agree before the rest are timed."""
-    timings: dict[str, list[float]] = {name: [] for name in engines}
-    disclosed: dict[str, int] = {}
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, int]]:
+    """Wall and CPU seconds per run of each engine. The results of an untimed first round are
+    checked to agree; then each run rotates the engines' order, so that neither drift nor a warm
+    cache left by the engine before favours one engine."""
+    disclosed = check_agreement(case, {name: engine(case) for name, engine in engines.items()})
+    timings: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in engines}
+    names = list(engines)
     for run in range(runs):
-        results = {}
-        for name, engine in engines.items():
+        shift = run % len(names)
+        for name in names[shift:] + names[:shift]:
             if progress:
                 progress(f"gate: {name}, run {run + 1}/{runs}")
-            started = time.perf_counter()
-            results[name] = engine(case)
-            timings[name].append(time.perf_counter() - started)
-        if run == 0:
-            disclosed = check_agreement(case, results)
+            wall, cpu = time.perf_counter(), time.process_time()
+            engines[name](case)
+            timings[name]["cpu"].append(time.process_time() - cpu)
+            timings[name]["wall"].append(time.perf_counter() - wall)
     return timings, disclosed
+
+
+def memory_figures(count: int, runs: int, progress: Callable[[str], None] | None) -> list[Figure]:
+    """At `count` records, both variants: the conversion from rows inside the timing on every
+    side, then outside it on every side."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = load_case(count, Path(tmp))
+    out = []
+    prebuilt = replace(rows, prebuilt=[arrest_record(a) for a in rows.arrests])
+    for variant, case in (("conversion timed", rows), ("records prebuilt", prebuilt)):
+        engines: dict[str, Engine] = {"pars": pars_engine, "cedar": CedarEngine(case.grant),
+                                      "casbin": CasbinEngine(case.grant)}  # fmt: skip
+        timings, disclosed = time_engines(case, engines, runs, progress)
+        wall = {name: statistics.median(t["wall"]) for name, t in timings.items()}
+        cpu = {name: statistics.median(t["cpu"]) for name, t in timings.items()}
+        raw = {n: {k: [round(s, 5) for s in v] for k, v in t.items()} for n, t in timings.items()}
+        what = f"decide+project in memory, {count:,} records, {variant}"
+        for name in ENGINES:
+            extra: dict[str, Any] = {"records": count, "disclosed": disclosed[name], "seconds": raw[name]}
+            if name == "pars":
+                extra["fields"] = sorted(case.grant.fields)
+            out.append(Figure("gate", f"{LABELS[name]}: {what}", wall[name] * 1000, "ms", "-", better="lower",
+                              runs=runs, cpu=cpu[name] * 1000, extra=extra))  # fmt: skip
+        for peer in ("cedar", "casbin"):
+            out.append(Figure("gate", f"PARS speed-up over {LABELS[peer]}: {what}", wall[peer] / wall["pars"], "×",
+                              "-", runs=runs, cpu=cpu[peer] / cpu["pars"], statistic=f"ratio of medians of {runs}",
+                              note="same results checked first"))  # fmt: skip
+    return out
 
 
 def figures(
     url: str | None = None,
     *,
     quick: bool = False,
-    records: int | None = None,
-    runs: int = 5,
+    records: Sequence[int] | None = None,
+    runs: int | None = None,
+    searches: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[Figure]:
-    """The gate area of `make bench`. Works on its own SQLite file whatever `url` says: the
-    decision and projection involve no database."""
-    count = records or (500 if quick else 10_000)
+    """The gate area of `make bench`, on SQLite files of its own whatever `url` says: the
+    in-memory comparison at each record count, then the real gate below HTTP."""
+    sizes = records or ((200,) if quick else (1_000, 10_000))
+    runs = runs or 3
+    out: list[Figure] = []
+    for count in sizes:
+        out.extend(memory_figures(count, runs, progress))
+    arrests = 1_000 if quick else 10_000
     with tempfile.TemporaryDirectory() as tmp:
-        case = load_case(count, Path(tmp))
-    engines: dict[str, Engine] = {"pars": pars_engine, "cedar": CedarEngine(case.grant),
-                                  "casbin": CasbinEngine(case.grant)}  # fmt: skip
-    timings, disclosed = time_engines(case, engines, runs, progress)
-    medians = {name: statistics.median(t) for name, t in timings.items()}
-    extra = {"records": count, "disclosed": disclosed["pars"], "fields": sorted(case.grant.fields),
-             "seconds": {n: [round(s, 4) for s in t] for n, t in timings.items()}}  # fmt: skip
-    out = [
-        Figure("gate", f"PARS decide+project, {count:,} records", medians["pars"] * 1000, "ms", "-",
-               better="lower", runs=runs, note="compiled grant, in process", extra=extra),
-    ]  # fmt: skip
-    for peer, label in (("cedar", "Cedar (cedarpy, batch)"), ("casbin", "pycasbin ABAC")):
-        out.append(Figure("gate", f"{label} decide+project, {count:,} records", medians[peer] * 1000, "ms", "-",
-                          better="lower", runs=runs))  # fmt: skip
-        out.append(Figure("gate", f"PARS speed-up over {label}", medians[peer] / medians["pars"], "×", "-",
-                          target=10, runs=runs, note="same results checked first"))  # fmt: skip
+        world = seed.build(f"sqlite:///{tmp}/gate.db", Path(tmp))
+        try:
+            seed.add_arrests(world.engine, arrests)
+            out += partner_search.below_http_figures(world, arrests=arrests, area="gate", rounds=runs * 2,
+                                                     requests=searches or (60 if quick else 300),
+                                                     progress=progress)  # fmt: skip
+        finally:
+            world.engine.dispose()
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--records", default="1000,10000")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--searches", type=int, default=300)
     args = parser.parse_args()
-    for figure in figures(records=args.records, runs=args.runs):
-        print(f"{figure.name}: {figure.value:.2f} {figure.unit}")
+    sizes = [int(n) for n in args.records.split(",")]
+    for figure in figures(records=sizes, runs=args.runs, searches=args.searches):
+        print(f"{figure.name}: {figure.value:.2f} {figure.unit}  {figure.extra.get('cpu_ms', '')}")
 
 
 if __name__ == "__main__":

@@ -90,8 +90,10 @@ def figures(url: str, *, quick: bool = False, progress: Progress | None = None) 
                 have = size
                 latency = search_latency(server.base_url, world, requests)
                 for who in ("partner", "city"):
+                    ceiling = latency["city"] if who == "partner" else None
                     out.append(Figure("growth", f"{who} search latency, {size:,} arrests", latency[who], "ms",
-                                      database, better="lower", runs=requests,
+                                      database, better="lower", runs=requests, ceiling=ceiling,
+                                      ceiling_name="city search latency, same run" if ceiling else "",
                                       note="median, one client, over HTTP"))  # fmt: skip
         for count in partner_counts:
             if progress:

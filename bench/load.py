@@ -504,10 +504,14 @@ def measure(
                 watch.sample()
                 idle = dict(watch.peak_mb)
                 progress(f"load: {clients} clients for {seconds:g} s")
+                # The clients run here, in the bench process, outside the nodes; their processor time
+                # (this process's, over the run) is reported beside the figures.
+                generator_cpu = time.process_time()
                 with watch:
                     tally, elapsed = asyncio.run(
                         run_load([node.url for node in running], world, clients=clients, seconds=seconds)
                     )
+                generator_cpu = time.process_time() - generator_cpu
         finally:
             receiver.close()
             if nats and not sqlite:
@@ -523,6 +527,7 @@ def measure(
         "seconds": round(elapsed, 1),
         "requests": total,
         "requests_per_s": round(total / elapsed, 1),
+        "load_generator_cpu_ms_per_request": round(generator_cpu / max(total, 1) * 1000, 3),
         "errors": sum(tally.errors.values()),
         "error_samples": tally.samples,
         "latency_ms": {
@@ -568,7 +573,8 @@ def to_figures(report: dict[str, Any]) -> list[Figure]:
     latency = report["latency_ms"]
     result = [
         Figure("load", f"requests/s, {where}", report["requests_per_s"], "/s", database, note=note,
-               extra={"requests": report["requests"], "seconds": report["seconds"]}),
+               extra={"requests": report["requests"], "seconds": report["seconds"],
+                      "load_generator_cpu_ms_per_request": report["load_generator_cpu_ms_per_request"]}),
         Figure("load", f"errors, {where}", report["errors"], "requests", database, target=0, better="lower",
                extra={"samples": report["error_samples"]}),
         Figure("load", f"p50 latency, {where}", latency["all"]["p50"], "ms", database),

@@ -1,6 +1,12 @@
 """`make bench`: every benchmark area, on SQLite and on PostgreSQL, into one table.
 
-    .venv/bin/python bench/suite.py [--only AREA[,AREA]] [--quick] [--out bench/results.json]
+    .venv/bin/python bench/suite.py [--only AREA[,AREA]] [--quick] [--out PATH]
+
+Only a full run (every area, full sizes: `make bench`) writes bench/results.json, the file
+docs/performance.md is generated from (bench/report.py); `--quick` or `--only` write
+bench/results-partial.json (not committed) unless `--out` says otherwise, and never
+bench/results.json. The results record the commit, the machine, the load average before and
+after, and every figure's raw runs.
 
 Each area is a module of bench/ exposing ``figures(url, *, quick=False) -> list[Figure]``; the
 suite gives it a fresh, empty database of each kind it runs on (a temporary SQLite file; a new
@@ -20,6 +26,7 @@ import json
 import os
 import platform
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,10 +43,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import seed  # noqa: E402 - bench modules run as scripts, next to each other
+import report  # noqa: E402 - bench modules run as scripts, next to each other
+import seed  # noqa: E402
 from figures import Figure  # noqa: E402
 
 DATABASES = ("sqlite", "postgresql")
+RESULTS = HERE / "results.json"
+PARTIAL = HERE / "results-partial.json"
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,21 @@ AREAS = (
 )
 
 err = Console(stderr=True)
+
+
+def commit() -> str:
+    """The commit measured, with "+dirty" when the working tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True)  # noqa: S607
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,  # noqa: S607
+                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def machine(databases: dict[str, str]) -> dict[str, Any]:
@@ -95,41 +120,6 @@ def run_area(area: Area, kind: str, workdir: Path, *, quick: bool, status: Calla
         return list(figures(f"sqlite:///{workdir}/{area.name}.db", **kwargs))
     with seed.database(kind, workdir) as url:
         return list(figures(url, **kwargs))
-
-
-def _number(value: float) -> str:
-    if value >= 1000:
-        return f"{value:,.0f}"
-    if value >= 100:
-        return f"{value:.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def _value(figure: Figure) -> str:
-    unit = figure.unit
-    return f"{_number(figure.value)}{unit}" if unit in ("×", "%") else f"{_number(figure.value)} {unit}"
-
-
-def table(figures: list[Figure], problems: list[str]) -> str:
-    lines = [
-        "| area | figure | database | value | target | met | ratio | runs |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for f in figures:
-        if f.target is None:
-            target = "-"
-        else:
-            sign = "≥" if f.better == "higher" else "≤"
-            unit = f.unit if f.unit in ("×", "%") else f" {f.unit}"
-            target = f"{sign} {_number(f.target)}{unit}"
-        met = {True: "yes", False: "**no**", None: "-"}[f.met]
-        ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
-        lines.append(f"| {f.area} | {f.name} | {f.database} | {_value(f)} | {target} | {met} | {ratio} | {f.runs} |")
-    for problem in problems:
-        lines.append(f"\n- {problem}")
-    return "\n".join(lines)
 
 
 def run_all(
@@ -187,8 +177,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--only", default=None, help="comma-separated areas: " + ", ".join(a.name for a in AREAS))
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke test")
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/results.json for a full run, "
+                        "bench/results-partial.json otherwise")  # fmt: skip
     args = parser.parse_args()
+    full = not args.quick and not args.only
+    out_path = args.out or (RESULTS if full else PARTIAL)
+    if not full and out_path.resolve() == RESULTS.resolve():
+        parser.error("bench/results.json holds full runs only (no --quick, no --only)")
     wanted = set(args.only.split(",")) if args.only else {a.name for a in AREAS}
     unknown = wanted - {a.name for a in AREAS}
     if unknown:
@@ -200,24 +195,30 @@ def main() -> int:
     if postgres_down is None:
         with seed.database("postgresql", Path(tempfile.gettempdir())) as url:
             versions["postgresql"] = seed.database_version(url)
+    load_before, measured = load_average(), commit()  # the commit as the run starts
     started = time.perf_counter()
     figures, problems, records = run_all(areas, quick=args.quick, postgres_down=postgres_down)
     total = time.perf_counter() - started
     out = {
         "machine": machine(versions),
+        "commit": measured,
         "command": " ".join(["bench/suite.py", *sys.argv[1:]]),
+        "full": full,
         "quick": args.quick,
+        "load_average": {
+            "before": load_before,
+            "after": load_average(),
+            "meaning": "1, 5 and 15 minute load averages (os.getloadavg)",
+        },
         "seconds": round(total, 1),
         "areas": records,
         "problems": problems,
         "figures": [f.as_json() for f in figures],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    info = out["machine"]
-    print(f"Machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}; "
-          f"{', '.join(versions.values())}; {info['date']}; {total / 60:.1f} min\n")  # fmt: skip
-    print(table(figures, problems))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    err.print(f"results written to {out_path}")
+    print(report.render(out))
     return 0
 
 
