@@ -63,7 +63,7 @@ def test_a_booking_is_chosen_from_the_lists_and_sent_once(
     summary = page.locator("#error-summary")
     summary.wait_for()
     # (its words come from the shared form messages; the link goes to the field)
-    assert "is required" in summary.inner_text() and summary.locator("a[href='#dob']").count() == 1
+    assert "Enter the date of birth" in summary.inner_text() and summary.locator("a[href='#dob']").count() == 1
     assert page.get_by_label("Race").input_value() == "B"  # the code is what is sent
     assert page.locator("#race option:checked").inner_text() == "Black or African American"
     assert page.get_by_label("Sex").input_value() == "F" and page.get_by_label("Ethnicity").input_value() == "N"

@@ -52,4 +52,4 @@ def test_a_form_with_errors_says_so_in_its_title_and_focuses_its_summary(
     tab.page.wait_for_load_state()
     assert tab.page.title().startswith("Error: "), tab.page.title()
     focused = tab.page.evaluate("document.activeElement.textContent")
-    assert "Nothing was saved" in focused, focused
+    assert "There is a problem" in focused, focused

@@ -20,6 +20,7 @@ from pars.actors import AnyActor, CityActor
 from pars.api.deps import SessionDep
 from pars.audit import AuditAction
 from pars.audit.disclosures import list_disclosures
+from pars.auth.service import user_names
 from pars.errors import DomainError, Forbidden, Invalid, Refusal
 from pars.permissions import Permission
 from pars.records import history, search
@@ -115,6 +116,7 @@ def render_record(
         "record": record.model_dump(mode="json"),
         "steps": history.record_history(session, arrest.id),
         "disclosures": disclosures,
+        "names": user_names(session, [d.user_id for d in disclosures.items]) if disclosures else {},
         "failed": failed,
         "may": {p.value: actor.may(p) for p in Permission},
         "codes": PERSON_CODES,  # sex, race and ethnicity shown as words

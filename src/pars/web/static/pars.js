@@ -123,3 +123,19 @@ function restoreDraft() {
   note.focus();
 }
 document.addEventListener("DOMContentLoaded", restoreDraft);
+
+// Lists on a phone: a table that its template did not mark `stack` gets its column headings as
+// each cell's label and the class, so that under 640 px its rows become cards (pars.css) instead
+// of scrolling sideways. Without script such a table scrolls inside its box, as before.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const table of document.querySelectorAll("main table:not(.stack):not(.keep-columns)")) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    if (!heads.length) continue;
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        if (!cell.hasAttribute("data-label") && heads[i]) cell.setAttribute("data-label", heads[i]);
+      });
+    }
+    table.classList.add("stack");
+  }
+});
