@@ -53,3 +53,12 @@ def test_a_form_with_errors_says_so_in_its_title_and_focuses_its_summary(
     assert tab.page.title().startswith("Error: "), tab.page.title()
     focused = tab.page.evaluate("document.activeElement.textContent")
     assert "There is a problem" in focused, focused
+
+
+def test_the_navigation_marks_one_item_the_longest_that_holds_the_page(
+    signed_in: SignedIn, web_user: Callable[..., WebUser]
+) -> None:
+    officer = signed_in(web_user(Role.BOOKING, agency="PPD"))
+    for path, current in (("/arrests/new", "Book an arrest"), ("/arrests", "Records"), ("/custody", "Custody")):
+        marked = re.findall(r'<a href="[^"]+" aria-current="page">([^<]+)</a>', officer.get(path).text)
+        assert marked == [current], (path, marked)
