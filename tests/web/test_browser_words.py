@@ -284,6 +284,7 @@ def test_every_list_of_these_pages_fits_a_phone(
     tab.page.get_by_label("Last name").fill("Lopez1")
     tab.page.get_by_label("Date of birth").fill("1990-05-04")
     tab.page.get_by_role("button", name="Find disclosures").click()
+    tab.page.wait_for_load_state()  # the click starts a navigation: measure the page once its styles apply
     assert "2 disclosures" in tab.page.inner_text("main")
     _fits(tab)
     tab.shot("phone-disclosures")
@@ -296,6 +297,7 @@ def test_every_list_of_these_pages_fits_a_phone(
     partner.page.get_by_label("Last name").fill("Lopez2")
     partner.page.get_by_label("First name").fill("Ana2")
     partner.page.get_by_role("button", name="Search").click()
+    partner.page.wait_for_load_state()
     assert "1 record found" in partner.page.inner_text("main")
     _fits(partner)
     partner.shot("phone-partner-search")

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from pars.actors import CityActor
 from pars.api.deps import SessionDep, get_settings
 from pars.catalog import get_catalog
-from pars.errors import DomainError, Invalid
+from pars.errors import Conflict, DomainError, Invalid
 from pars.permissions import Permission
 from pars.records import form_tokens, history, intake, pages_read, pages_work, search
 from pars.records.codes import PERSON_CODES
@@ -186,7 +186,7 @@ def _book(
     if token is not None and actor.user_id is not None:
         first = form_tokens.spend(session, actor.user_id, token, arrest.id)
         if first is not None:  # a copy of this form booked while this one did: keep that one
-            session.rollback()
+            refuse(session, Conflict("this booking form was already sent and booked"))
             return _already_booked(session, first)
     response = RedirectResponse(f"/arrests/{arrest.id}", status_code=303)
     tracking = display_tracking_number(arrest.tracking_number)
