@@ -11,8 +11,9 @@ FBI, ATF and ICE agreements, `--arrests` arrests with their history), FBI's agre
 version whose daily quota the run cannot reach (the quota is still checked on every request), and
 a webhook receiver in this process takes the demo subscriptions' deliveries.
 
-Each client is a loop over one kind of work, spread round-robin over the two nodes as a load
-balancer would: partner searches (name and date of birth, case reference) and gets of records in
+Each client is a closed loop over one kind of work on a keep-alive connection of its own, in
+bench/loadgen.py (a process of its own, requests rendered beforehand), spread round-robin over the
+two nodes as a load balancer would: partner searches (name and date of birth, case reference) and gets of records in
 scope (FBI), and city work: bookings, searches and reads by the police, and the magistrate's
 arraignment docket. Every answer but 200/201 is an error (there must be none). While the load
 runs, the resident memory of each `pars serve` process tree is sampled (psutil).
@@ -39,12 +40,13 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import psutil
@@ -81,13 +83,6 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     samples: list[str] = field(default_factory=list)  # the first few error answers, for the report
-
-    def add(self, kind: str, seconds: float, status: int, detail: str) -> None:
-        self.latencies[kind].append(seconds * 1000)
-        if status not in (200, 201):
-            self.errors[kind] += 1
-            if len(self.samples) < 5:
-                self.samples.append(f"{kind} {status} {detail[:200]}")
 
 
 @dataclass(frozen=True)
@@ -329,66 +324,69 @@ def booking_body(rng: random.Random) -> dict[str, Any]:
     }
 
 
-# One kind of request: given a client (one node) and the client's random source.
-Request = Callable[[httpx.AsyncClient, random.Random], Awaitable[httpx.Response]]
+def _get(path: str, params: dict[str, str] | None, headers: dict[str, str]) -> dict[str, Any]:
+    target = f"{path}?{urlencode(params)}" if params else path
+    return {"method": "GET", "target": target, "headers": headers}
 
 
-def requests_for(world: World) -> dict[str, Request]:
+def requests_for(world: World, kind: str, rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """``count`` requests of one kind for one client, rendered by bench/loadgen.py before the clock
+    starts (bookings all different, so none is refused as a repeat)."""
     keys = world.keys
     partner = _headers(keys, "fbi.agent", partner=True)
     police = _headers(keys, "ppd.booking")
     magistrate = _headers(keys, "fjd.magistrate")
-    return {
-        "partner.search": lambda http, rng: http.get(
-            "/api/v1/arrests",
-            params=dict(zip(("last_name", "dob"), rng.choice(world.names), strict=True)),
-            headers=partner,
+    make: dict[str, Callable[[], dict[str, Any]]] = {
+        "partner.search": lambda: _get(
+            "/api/v1/arrests", dict(zip(("last_name", "dob"), rng.choice(world.names), strict=True)), partner
         ),
-        "partner.get": lambda http, rng: http.get(f"/api/v1/arrests/{rng.choice(world.partner_ids)}", headers=partner),
-        "city.book": lambda http, rng: http.post("/api/v1/arrests", json=booking_body(rng), headers=police),
-        "city.search": lambda http, rng: http.get(
-            "/api/v1/arrests", params={"last_name": rng.choice(world.names)[0]}, headers=police
-        ),
-        "city.get": lambda http, rng: http.get(f"/api/v1/arrests/{rng.choice(world.city_ids)}", headers=police),
-        "city.docket": lambda http, rng: http.get("/api/v1/dockets/arraignment", headers=magistrate),
+        "partner.get": lambda: _get(f"/api/v1/arrests/{rng.choice(world.partner_ids)}", None, partner),
+        "city.book": lambda: {
+            "method": "POST",
+            "target": "/api/v1/arrests",
+            "body": json.dumps(booking_body(rng)),
+            "headers": police | {"Content-Type": "application/json"},
+        },
+        "city.search": lambda: _get("/api/v1/arrests", {"last_name": rng.choice(world.names)[0]}, police),
+        "city.get": lambda: _get(f"/api/v1/arrests/{rng.choice(world.city_ids)}", None, police),
+        "city.docket": lambda: _get("/api/v1/dockets/arraignment", None, magistrate),
     }
+    return [make[kind]() for _ in range(count)]
 
 
-async def run_load(urls: list[str], world: World, *, clients: int, seconds: float) -> tuple[Tally, float]:
-    requests = requests_for(world)
+def run_load(urls: list[str], world: World, *, clients: int, seconds: float) -> tuple[Tally, float, float]:
+    """The clients, in bench/loadgen.py (a process of its own, outside the nodes and this one),
+    spread round-robin over the nodes as a load balancer would; returns the tally, the run's
+    length and the load generator's CPU seconds."""
     kinds = [kind for kind, share in MIX.items() for _ in range(max(1, round(share * clients)))][:clients]
     while len(kinds) < clients:
         kinds.append("partner.search")
-    tally = Tally()
-    # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so a request never races
-    # the server closing the connection it was sent on.
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0)
-    timeout = httpx.Timeout(60.0)
-    https = [httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) for url in urls]
-    deadline = 0.0
-
-    async def client(number: int, kind: str) -> None:
-        http = https[number % len(https)]  # round-robin over the nodes, as a load balancer
+    spec_clients = []
+    for number, kind in enumerate(kinds):
+        node = urlsplit(urls[number % len(urls)])
         rng = random.Random(number)  # noqa: S311 - load, not secrets
-        await asyncio.sleep(rng.random() * 0.5)  # not all at the same instant
-        while time.monotonic() < deadline:
-            began = time.monotonic()
-            try:
-                response = await requests[kind](http, rng)
-                status, detail = response.status_code, response.text if response.status_code >= 300 else ""
-            except httpx.HTTPError as exc:
-                status, detail = 0, f"{type(exc).__name__}: {exc}"
-            tally.add(kind, time.monotonic() - began, status, detail)
-
+        count = 600 if kind == "city.book" else 50
+        spec_clients.append({"kind": kind, "host": node.hostname, "port": node.port,
+                             "requests": requests_for(world, kind, rng, count)})  # fmt: skip
+    spec = {"mode": "soak", "seconds": seconds, "stagger": 0.5, "clients": spec_clients}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as handle:
+        json.dump(spec, handle)
     try:
-        started = time.monotonic()
-        deadline = started + seconds
-        await asyncio.gather(*(client(n, kind) for n, kind in enumerate(kinds)))
-        elapsed = time.monotonic() - started
+        done = subprocess.run(  # noqa: S603 - our own script
+            [sys.executable, str(Path(__file__).resolve().parent / "loadgen.py"), handle.name],
+            capture_output=True, check=False, text=True,
+        )  # fmt: skip
     finally:
-        for http in https:
-            await http.aclose()
-    return tally, elapsed
+        Path(handle.name).unlink(missing_ok=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed: {done.stderr[-2000:]}")
+    result = json.loads(done.stdout)
+    tally = Tally()
+    for kind, values in result["latencies_ms"].items():
+        tally.latencies[kind] = values
+        tally.errors[kind] = sum(n for status, n in result["statuses"][kind].items() if status not in ("200", "201"))
+    tally.samples = result["samples"]
+    return tally, result["seconds"], result["cpu_s"]
 
 
 def stream_latency(source: str, viewer: str, keys: dict[str, dict[str, Any]], events: int) -> list[float]:
@@ -504,14 +502,12 @@ def measure(
                 watch.sample()
                 idle = dict(watch.peak_mb)
                 progress(f"load: {clients} clients for {seconds:g} s")
-                # The clients run here, in the bench process, outside the nodes; their processor time
-                # (this process's, over the run) is reported beside the figures.
-                generator_cpu = time.process_time()
+                # The clients run in bench/loadgen.py, outside the nodes and this process; their
+                # processor time is reported beside the figures.
                 with watch:
-                    tally, elapsed = asyncio.run(
-                        run_load([node.url for node in running], world, clients=clients, seconds=seconds)
+                    tally, elapsed, generator_cpu = run_load(
+                        [node.url for node in running], world, clients=clients, seconds=seconds
                     )
-                generator_cpu = time.process_time() - generator_cpu
         finally:
             receiver.close()
             if nats and not sqlite:
