@@ -16,8 +16,8 @@ from pars.actors import PartnerActor
 from pars.audit import AuditAction
 from pars.clock import now
 from pars.errors import Forbidden, Refusal, TooManyRequests
-from pars.sharing.gate.quota import QUERIES
-from pars.sharing.grants import Grant, grant_in_force
+from pars.sharing.gate.quota import FOLLOWING, QUERIES
+from pars.sharing.grants import AGREEMENTS_OF, Grant, grant_among
 from pars.sharing.vocabulary import Channel, Refused
 
 
@@ -71,16 +71,37 @@ def purpose_refused(attempt: Attempt, grant: Grant) -> Forbidden:
     return attempt.forbidden(Refused.PURPOSE, message, grant)
 
 
+# The agency's agreements (id, revision) and, in the same round trip, its queries since the
+# count this process remembers (`quota.FOLLOWING`): one statement per query instead of two.
+_AGREEMENTS_AND_QUERIES = AGREEMENTS_OF.add_columns(*FOLLOWING)
+
+
 def authorise(session: Session, actor: PartnerActor, attempt: Attempt, *, zone: ZoneInfo) -> Grant:
-    """The grant under which this request may be answered, or a refusal (403/429) that says why."""
-    assert actor.agency_code is not None
+    """The grant under which this request may be answered, or a refusal (403/429) that says why.
+
+    The agreement's revision is read on every request (a suspension or expiry decided on another
+    node stops the very next one); with it, when this process already counted the agency's day,
+    the queries since that count, so the quota stays exact at no extra round trip."""
+    agency = actor.agency_code
+    assert agency is not None
     request, instant = attempt.request, now(session)
-    grant = grant_in_force(session, actor.agency_code, instant)
+    midnight = _midnight(instant, zone)
+    known = QUERIES.remembered(agency, midnight) if request.channel == Channel.QUERY else None
+    if known is None:
+        rows = session.execute(AGREEMENTS_OF, {"agency": agency}).all()
+    else:
+        rows = session.execute(_AGREEMENTS_AND_QUERIES, QUERIES.parameters(agency, midnight, known)).all()
+    grant = grant_among(session, rows, instant)
     if grant is None:
-        message = f"agency {actor.agency_code} has no data-sharing agreement in force"
+        message = f"agency {agency} has no data-sharing agreement in force"
         raise attempt.forbidden(Refused.NO_AGREEMENT, message)
-    if request.channel == Channel.QUERY and grant.daily_query_limit is not None:
-        _check_quota(session, actor.agency_code, grant, attempt, zone=zone, instant=instant)
+    # Bring the remembered count up to date even under an agreement without a limit, so that
+    # the range it reads stays the entries since the last request.
+    looked = None if known is None else (known, rows[0][len(AGREEMENTS_OF.selected_columns) :])
+    if looked is not None or (request.channel == Channel.QUERY and grant.daily_query_limit is not None):
+        used = QUERIES.used(session, agency, midnight, looked=looked)
+        if grant.daily_query_limit is not None:
+            _check_quota(grant, attempt, used, zone=zone, instant=instant)
     if request.channel not in grant.channels:
         raise attempt.forbidden(Refused.CHANNEL, f"the agreement does not allow the {request.channel} channel", grant)
     if request.purpose is None or request.purpose not in grant.purposes:
@@ -92,17 +113,17 @@ def authorise(session: Session, actor: PartnerActor, attempt: Attempt, *, zone: 
     return grant
 
 
-def _check_quota(
-    session: Session, agency: str, grant: Grant, attempt: Attempt, *, zone: ZoneInfo, instant: datetime
-) -> None:
-    """Get and search requests of the agency since midnight, city time, refused ones included.
+def _midnight(instant: datetime, zone: ZoneInfo) -> datetime:
+    """The start of the instant's day, city time: the quota counts queries since then."""
+    return datetime.combine(instant.astimezone(zone).date(), time(0), tzinfo=zone)
 
-    The audit trail is the count: every partner query leaves exactly one entry there."""
+
+def _check_quota(grant: Grant, attempt: Attempt, used: int, *, zone: ZoneInfo, instant: datetime) -> None:
+    """``used``: get and search requests of the agency since midnight, city time, refused ones
+    included. The audit trail is the count: every partner query leaves exactly one entry there."""
     assert grant.daily_query_limit is not None
-    local = instant.astimezone(zone)
-    midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
-    if QUERIES.used(session, agency, midnight) >= grant.daily_query_limit:
-        next_midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+    if used >= grant.daily_query_limit:
+        next_midnight = datetime.combine(instant.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
         raise TooManyRequests(
             f"the agreement allows {grant.daily_query_limit} queries a day; try again after midnight",
             retry_after=max(1, int((next_midnight - instant).total_seconds())),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, distinct, func
+from sqlalchemy import ScalarSelect, Select, distinct, func
 from sqlalchemy.orm import Session
 
 from pars.records.models import Arrest
@@ -20,15 +20,29 @@ IDENTIFYING_PARAMETERS = frozenset({"sid", "ppn", "tracking_number", "incident_n
 
 def persons(session: Session, in_scope: Select[Any]) -> int:
     """The distinct persons whose arrests ``in_scope`` (a select of arrests) matches."""
-    return session.scalar(in_scope.with_only_columns(func.count(distinct(Arrest.person_id)))) or 0
+    return session.scalar(in_scope.with_only_columns(_DISTINCT_PERSONS)) or 0
+
+
+def persons_column(in_scope: Select[Any]) -> ScalarSelect[int]:
+    """`persons` as a column of another statement (the first page of the same search, one round
+    trip): uncorrelated, so it counts every match, not the page, and runs once per statement."""
+    return in_scope.with_only_columns(_DISTINCT_PERSONS).correlate(None).scalar_subquery()
+
+
+def counts(names: set[str]) -> bool:
+    """Whether a search by these parameters must be refused when it matches several people."""
+    return not IDENTIFYING_PARAMETERS & names
 
 
 def refuse_ambiguous(session: Session, attempt: Attempt, grant: Grant, in_scope: Select[Any], names: set[str]) -> None:
     """Without an identifier parameter, matches of more than one person are refused (403,
     reason ``ambiguous``, with the number of persons), asking for a date of birth or an identifier."""
-    if IDENTIFYING_PARAMETERS & names:
-        return
-    found = persons(session, in_scope)
+    if counts(names):
+        refuse_several(attempt, grant, persons(session, in_scope))
+
+
+def refuse_several(attempt: Attempt, grant: Grant, found: int) -> None:
+    """The refusal of `refuse_ambiguous` for ``found`` persons counted (by `persons_column`)."""
     if found > 1:
         message = (
             f"{found} different people match this search, so no one is disclosed: add a date of birth "
@@ -36,3 +50,6 @@ def refuse_ambiguous(session: Session, attempt: Attempt, grant: Grant, in_scope:
         )
         reason = {"reason": str(Refused.AMBIGUOUS), "persons": found}
         raise attempt.forbidden(Refused.AMBIGUOUS, message, grant, members=reason, persons=found)
+
+
+_DISTINCT_PERSONS = func.count(distinct(Arrest.person_id))

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pars.actors import PartnerActor
 from pars.audit import AuditAction, record_disclosure
 from pars.errors import NotFound
-from pars.pagination import Page
+from pars.pagination import Page, encode_cursor
 from pars.records.models import Arrest
 from pars.records.record import SharedRecord
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, page_arrests, where_filters
@@ -26,7 +26,13 @@ from pars.records.serialize import arrest_record
 from pars.sharing import cases
 from pars.sharing.cases import CaseStanding
 from pars.sharing.gate.core import Attempt, PartnerRequest, authorise
-from pars.sharing.gate.counting import IDENTIFYING_PARAMETERS, refuse_ambiguous
+from pars.sharing.gate.counting import (
+    IDENTIFYING_PARAMETERS,
+    counts,
+    persons_column,
+    refuse_ambiguous,
+    refuse_several,
+)
 from pars.sharing.gate.subject import search_details
 from pars.sharing.grants import Grant
 from pars.sharing.vocabulary import Refused
@@ -70,10 +76,31 @@ def search(
         raise attempt.forbidden(Refused.TOO_BROAD, message, grant)
     case = _case(session, actor, grant, attempt)
     in_scope = where_filters(select(Arrest).where(grant.scope.condition()), query.filters)
-    refuse_ambiguous(session, attempt, grant, in_scope, names)
-    page = page_arrests(session, in_scope, limit=query.limit, cursor=query.cursor, newest_first=True)
+    if counts(names) and query.cursor is None:
+        page = _first_page_counted(session, attempt, grant, in_scope, query.limit)
+    else:
+        refuse_ambiguous(session, attempt, grant, in_scope, names)
+        page = page_arrests(session, in_scope, limit=query.limit, cursor=query.cursor, newest_first=True)
     _disclose(session, actor, grant, attempt, page.items, details | _case_details(session, case, page.items))
     return Page([grant.project(arrest_record(a)) for a in page.items], page.next_cursor)
+
+
+def _first_page_counted(
+    session: Session, attempt: Attempt, grant: Grant, in_scope: Select[Any], limit: int
+) -> Page[Arrest]:
+    """The first page of a name search (`page_arrests` without a cursor: newest first, a cursor
+    when there is more) read with the count of persons over every match, in one statement; an
+    ambiguous search is refused before any of its rows is used (`counting.refuse_several`).
+    Later pages count first (`refuse_ambiguous`): their cursor narrows the statement."""
+    statement = in_scope.add_columns(persons_column(in_scope)).order_by(*_NEWEST_FIRST).limit(limit + 1)
+    rows = session.execute(statement).all()
+    refuse_several(attempt, grant, rows[0][1] if rows else 0)
+    arrests = [row[0] for row in rows[:limit]]
+    last = arrests[-1] if len(rows) > limit else None
+    return Page(arrests, None if last is None else encode_cursor([last.arrested_at.isoformat(), str(last.id)]))
+
+
+_NEWEST_FIRST = (Arrest.arrested_at.desc(), Arrest.id.desc())
 
 
 def _case(session: Session, actor: PartnerActor, grant: Grant, attempt: Attempt) -> CaseStanding | None:
