@@ -25,7 +25,7 @@ from pars.records.search import SEARCH_PARAMETERS, SearchQuery, page_arrests, wh
 from pars.records.serialize import arrest_record
 from pars.sharing import cases
 from pars.sharing.cases import CaseStanding
-from pars.sharing.gate.core import Attempt, PartnerRequest, authorise
+from pars.sharing.gate.core import Attempt, PartnerRequest, authorise_query
 from pars.sharing.gate.counting import (
     IDENTIFYING_PARAMETERS,
     counts,
@@ -42,8 +42,8 @@ def read(
     session: Session, actor: PartnerActor, arrest_id: uuid.UUID, request: PartnerRequest, *, zone: ZoneInfo
 ) -> SharedRecord:
     attempt = Attempt(AuditAction.ARREST_READ, request, str(arrest_id))
-    grant = authorise(session, actor, attempt, zone=zone)
-    case = _case(session, actor, grant, attempt)
+    grant, case = authorise_query(session, actor, attempt, zone=zone)
+    _check_case(attempt, grant, case)
     arrest = session.scalars(select(Arrest).where(Arrest.id == arrest_id, grant.scope.condition())).first()
     if arrest is None:
         # Missing, sealed and out of scope are one answer: the partner learns nothing.
@@ -60,7 +60,7 @@ def search(
     SQL, before any record is read (`counting`)."""
     details = search_details(session, query)
     attempt = Attempt(AuditAction.ARREST_SEARCH, request, details=details)
-    grant = authorise(session, actor, attempt, zone=zone)
+    grant, case = authorise_query(session, actor, attempt, zone=zone)
     names = set(query.filters)
     ungranted = sorted(p for p in names if (field := SEARCH_PARAMETERS[p]) is not None and field not in grant.fields)
     if ungranted:
@@ -74,7 +74,7 @@ def search(
             "sid, ppn, tracking_number, incident_number, docket_number"
         )
         raise attempt.forbidden(Refused.TOO_BROAD, message, grant)
-    case = _case(session, actor, grant, attempt)
+    _check_case(attempt, grant, case)
     in_scope = where_filters(select(Arrest).where(grant.scope.condition()), query.filters)
     if counts(names) and query.cursor is None:
         page = _first_page_counted(session, attempt, grant, in_scope, query.limit)
@@ -103,18 +103,14 @@ def _first_page_counted(
 _NEWEST_FIRST = (Arrest.arrested_at.desc(), Arrest.id.desc())
 
 
-def _case(session: Session, actor: PartnerActor, grant: Grant, attempt: Attempt) -> CaseStanding | None:
-    """The standing of the case the query names (one indexed query), or None without a
+def _check_case(attempt: Attempt, grant: Grant, case: CaseStanding | None) -> None:
+    """``case``: the standing of the case the query names (`authorise_query`), None without a
     reference. Under an agreement that requires registered cases, a reference that names no open
     case of the agency (or none at all) is refused."""
-    assert actor.agency_code is not None
-    reference = (attempt.request.case_reference or "").strip()
-    case = cases.standing(session, actor.agency_code, reference) if reference else None
     if grant.require_registered_case and (case is None or not case.registered):
         message = "the agreement requires PARS-Case-Reference to name an open case your agency registered"
         members = {"reason": str(Refused.UNREGISTERED_CASE)}
         raise attempt.forbidden(Refused.UNREGISTERED_CASE, message, grant, members=members)
-    return case
 
 
 def _case_details(session: Session, case: CaseStanding | None, arrests: Sequence[Arrest]) -> dict[str, Any]:

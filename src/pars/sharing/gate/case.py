@@ -1,0 +1,41 @@
+"""The standing of the case a partner query names (`pars.sharing.cases.standing`), as two
+columns of the gate's agreement statement (`core.authorise_query`): one round trip less on every
+query that names a case. It must agree with `cases.standing` (tests/sharing/test_cases.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, func, select
+
+from pars.auth.models import Agency
+from pars.sharing.cases import UNREGISTERED, CaseStanding
+from pars.sharing.models import CaseSubject, RegisteredCase
+
+# The agency's open case of that reference: at most one ((agency, reference) is unique).
+_OPEN: ColumnElement[bool] = and_(
+    Agency.id == RegisteredCase.agency_id,
+    Agency.code == bindparam("agency"),
+    RegisteredCase.reference == bindparam("reference"),
+    RegisteredCase.closed_at.is_(None),
+)
+# Its subject count (NULL: no such open case) and its subjects' "shape:digest" pairs, space
+# separated (a shape is parts joined by "+", a digest hex: neither holds a space or a colon).
+# Uncorrelated, so they never bind to the statement's own agencies row.
+COLUMNS = (
+    select(RegisteredCase.subject_count).where(_OPEN).correlate(None).scalar_subquery(),
+    select(func.aggregate_strings(CaseSubject.shape + ":" + CaseSubject.digest, " "))
+    .where(CaseSubject.case_id == RegisteredCase.id, _OPEN)
+    .correlate(None)
+    .scalar_subquery(),
+)
+
+
+def standing(columns: Sequence[Any]) -> CaseStanding:
+    """The `CaseStanding` of the two `COLUMNS` as read."""
+    subjects, pairs = columns
+    if subjects is None:
+        return UNREGISTERED
+    hashes = frozenset((shape, digest) for shape, _, digest in (pair.partition(":") for pair in (pairs or "").split()))
+    return CaseStanding(registered=True, subjects=int(subjects), hashes=hashes)
