@@ -7,9 +7,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction
@@ -17,7 +17,9 @@ from pars.audit.models import AuditEntry
 
 QUERY_ACTIONS = (AuditAction.ARREST_READ, AuditAction.ARREST_SEARCH)
 
-_entry = AuditEntry.__table__.c
+# Core (table columns): the gate reads these with every partner query.
+_entries = cast(Table, AuditEntry.__table__)
+_entry = _entries.c
 # Built once at import, agency a bound parameter (they used to be built, and cached, per agency):
 # an entry that counts as a query of the agency ``agency``.
 _MINE = and_(_entry.agency == bindparam("agency"), _entry.action.in_([str(a) for a in QUERY_ACTIONS]))
@@ -29,7 +31,7 @@ _NEWEST = select(func.max(_entry.seq)).scalar_subquery()
 FOLLOWING = (
     select(_entry.hash).where(_entry.seq == bindparam("known")).scalar_subquery(),
     select(func.count())
-    .select_from(AuditEntry)
+    .select_from(_entries)
     .where(_entry.seq > bindparam("known"), _MINE, _entry.at >= bindparam("midnight"))
     .scalar_subquery(),
     _NEWEST,
