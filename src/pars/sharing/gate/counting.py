@@ -3,9 +3,10 @@ partner search matches in scope, counted in SQL before any record is read."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, distinct, func
+from sqlalchemy import Select, String, cast, distinct, func
 from sqlalchemy.orm import Session
 
 from pars.records.models import Arrest
@@ -23,10 +24,20 @@ def persons(session: Session, in_scope: Select[Any]) -> int:
     return session.scalar(in_scope.with_only_columns(_DISTINCT_PERSONS)) or 0
 
 
-def persons_column(in_scope: Select[Any]) -> ScalarSelect[int]:
-    """`persons` as a column of another statement (the first page of the same search, one round
-    trip): uncorrelated, so it counts every match, not the page, and runs once per statement."""
-    return in_scope.with_only_columns(_DISTINCT_PERSONS).correlate(None).scalar_subquery()
+# The least and greatest person among every match of a statement over arrests, as window
+# columns: computed over all the rows the statement matches, before its ORDER BY and LIMIT, so
+# the first page of a search says whether it matched more than one person (`several`) in the
+# same statement and scan. As text: PostgreSQL has no min() of a uuid.
+PERSON_BOUNDS = (
+    func.min(cast(Arrest.person_id, String)).over(),
+    func.max(cast(Arrest.person_id, String)).over(),
+)
+
+
+def several(bounds: Sequence[Any]) -> bool:
+    """Whether the `PERSON_BOUNDS` of a row say that its statement matched more than one person."""
+    least, greatest = bounds
+    return bool(least != greatest)
 
 
 def counts(names: set[str]) -> bool:
@@ -42,7 +53,7 @@ def refuse_ambiguous(session: Session, attempt: Attempt, grant: Grant, in_scope:
 
 
 def refuse_several(attempt: Attempt, grant: Grant, found: int) -> None:
-    """The refusal of `refuse_ambiguous` for ``found`` persons counted (by `persons_column`)."""
+    """The refusal of `refuse_ambiguous` for ``found`` persons counted."""
     if found > 1:
         message = (
             f"{found} different people match this search, so no one is disclosed: add a date of birth "

@@ -28,10 +28,12 @@ from pars.sharing.cases import CaseStanding
 from pars.sharing.gate.core import Attempt, PartnerRequest, authorise_query
 from pars.sharing.gate.counting import (
     IDENTIFYING_PARAMETERS,
+    PERSON_BOUNDS,
     counts,
-    persons_column,
+    persons,
     refuse_ambiguous,
     refuse_several,
+    several,
 )
 from pars.sharing.gate.subject import search_details
 from pars.sharing.grants import Grant
@@ -89,12 +91,16 @@ def _first_page_counted(
     session: Session, attempt: Attempt, grant: Grant, in_scope: Select[Any], limit: int
 ) -> Page[Arrest]:
     """The first page of a name search (`page_arrests` without a cursor: newest first, a cursor
-    when there is more) read with the count of persons over every match, in one statement; an
-    ambiguous search is refused before any of its rows is used (`counting.refuse_several`).
-    Later pages count first (`refuse_ambiguous`): their cursor narrows the statement."""
-    statement = in_scope.add_columns(persons_column(in_scope)).order_by(*_NEWEST_FIRST).limit(limit + 1)
+    when there is more), read with the least and greatest person over every match
+    (`counting.PERSON_BOUNDS`) in one statement. A search that matched several people is refused
+    before any of its rows is used, their number counted then for the refusal. Later pages count
+    first (`refuse_ambiguous`): their cursor narrows the statement."""
+    statement = in_scope.add_columns(*PERSON_BOUNDS).order_by(*_NEWEST_FIRST).limit(limit + 1)
     rows = session.execute(statement).all()
-    refuse_several(attempt, grant, rows[0][1] if rows else 0)
+    if rows and several(rows[0][1:]):
+        # Refused whatever the count says now: these rows hold several people (a change
+        # committed in between could make a second statement count fewer).
+        refuse_several(attempt, grant, max(2, persons(session, in_scope)))
     arrests = [row[0] for row in rows[:limit]]
     last = arrests[-1] if len(rows) > limit else None
     return Page(arrests, None if last is None else encode_cursor([last.arrested_at.isoformat(), str(last.id)]))
