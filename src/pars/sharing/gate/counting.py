@@ -1,5 +1,6 @@
-"""A search by name discloses one person or no one (CONTRACT §7): the distinct persons a
-partner search matches in scope, counted in SQL before any record is read."""
+"""A search by name discloses one person or no one (CONTRACT §7): whether a partner search
+matches more than one person in scope, found in SQL (every match, not only the page) before any
+record is projected or disclosed, and how many for the refusal."""
 
 from __future__ import annotations
 

@@ -58,8 +58,9 @@ def search(
     session: Session, actor: PartnerActor, query: SearchQuery, request: PartnerRequest, *, zone: ZoneInfo
 ) -> Page[SharedRecord]:
     """A name search discloses one person or no one (CONTRACT §7): without an identifier
-    parameter, matches of more than one person (in scope) are refused as ambiguous, counted in
-    SQL, before any record is read (`counting`)."""
+    parameter, matches of more than one person (in scope) are refused as ambiguous, found in
+    SQL (`counting`) before any record is projected or disclosed: on the first page in the
+    page's own statement, on a later page by a count before it."""
     details = search_details(session, query)
     attempt = Attempt(AuditAction.ARREST_SEARCH, request, details=details)
     grant, case = authorise_query(session, actor, attempt, zone=zone)
