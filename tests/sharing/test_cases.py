@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.permissions import Role
+from pars.sharing import cases
+from pars.sharing.gate import case as gate_case
 from tests.conftest import User, arrest_body
 from tests.sharing.conftest import partner_headers
 
@@ -272,3 +274,23 @@ def test_the_agreement_term_round_trips(client: TestClient, agreement: Make, pro
     assert default["versions"][0]["require_registered_case"] is True
     plain = agreement(agency="FBI", effective_from="2027-01-01T00:00:00-05:00", expires_at="2027-06-01T00:00:00-04:00")
     assert plain["versions"][0]["require_registered_case"] is False
+
+
+def test_the_gate_reads_a_case_as_standing_does(
+    client: TestClient, fbi: User, make_user: Callable[..., User], session: Session
+) -> None:
+    """The gate reads a reference's standing as two columns of its agreement statement
+    (`gate.case`): the same as `cases.standing` for an open case with subjects, one without, a
+    closed one, another agency's, and a reference nobody registered."""
+    atf = make_user(Role.PARTNER, agency="ATF")
+    _register(client, fbi)
+    _register(client, fbi, reference="NO-SUBJECTS", subjects=[])
+    closed = _register(client, fbi, reference="CLOSED")
+    assert client.post(f"/api/v1/cases/{closed['id']}/close", headers=fbi.headers).status_code == 200
+    _register(client, atf, reference="ATF-1")
+    session.expire_all()
+    for agency in ("FBI", "ATF"):
+        for reference in (CASE["reference"], "NO-SUBJECTS", "CLOSED", "ATF-1", "NOBODY"):
+            parameters = {"agency": agency, "reference": reference}
+            columns = session.execute(select(*gate_case.COLUMNS), parameters).one()
+            assert gate_case.standing(columns) == cases.standing(session, agency, reference), parameters

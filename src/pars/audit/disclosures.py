@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction
@@ -62,25 +62,23 @@ def record_disclosure(
     )
     if not records:
         return
-    instant = now(session)
-    session.execute(
-        insert(Disclosure),
-        [
-            {
-                "at": instant,
-                "agency": actor.agency_code,
-                "user_id": actor.user_id,
-                "agreement_id": agreement_id,
-                "agreement_version": agreement_version,
-                "purpose": purpose,
-                "case_reference": case_reference,
-                "channel": channel,
-                "arrest_id": arrest_id,
-                "person_id": person_id,
-                "fields": field_names,
-            }
-            for arrest_id, person_id in records
-        ],
+    shared = {
+        "at": now(session),
+        "agency": actor.agency_code,
+        "user_id": actor.user_id,
+        "agreement_id": agreement_id,
+        "agreement_version": agreement_version,
+        "purpose": purpose,
+        "case_reference": case_reference,
+        "channel": channel,
+        "fields": field_names,
+    }
+    # A Core insert on the session's connection (same transaction): the rows are ours, built
+    # above, so the ORM's bulk path (per-row mapping and its bookkeeping) adds nothing but time
+    # on every partner request.
+    session.connection().execute(
+        insert(cast(Table, Disclosure.__table__)),
+        [{**shared, "arrest_id": arrest_id, "person_id": person_id} for arrest_id, person_id in records],
     )
 
 

@@ -7,9 +7,11 @@ refusal) to the audit trail in the request's transaction. No other code builds a
 partner.
 
 - `query`: read and search (the query channel); `counting` refuses a name search that matches
-  more than one person; `subject` is the keyed hash of what a search looked for;
+  more than one person; `subject` is the keyed hash of what a search looked for; `case` reads
+  the standing of the case a query names, in the agreement's statement;
 - `feed`: who an event is due to, and what of it may leave when it is sent (the feed channel);
-- `core`: what a partner states, and `authorise`; `quota` counts the day's queries.
+- `core`: what a partner states, and `authorise` (`authorise_query` with the case); `quota`
+  counts the day's queries.
 """
 
 from __future__ import annotations

@@ -12,21 +12,29 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pars.actors import PartnerActor
 from pars.audit import AuditAction, record_disclosure
 from pars.errors import NotFound
-from pars.pagination import Page
+from pars.pagination import Page, encode_cursor
 from pars.records.models import Arrest
 from pars.records.record import SharedRecord
 from pars.records.search import SEARCH_PARAMETERS, SearchQuery, page_arrests, where_filters
 from pars.records.serialize import arrest_record
 from pars.sharing import cases
 from pars.sharing.cases import CaseStanding
-from pars.sharing.gate.core import Attempt, PartnerRequest, authorise
-from pars.sharing.gate.counting import IDENTIFYING_PARAMETERS, refuse_ambiguous
+from pars.sharing.gate.core import Attempt, PartnerRequest, authorise_query
+from pars.sharing.gate.counting import (
+    IDENTIFYING_PARAMETERS,
+    PERSON_BOUNDS,
+    counts,
+    persons,
+    refuse_ambiguous,
+    refuse_several,
+    several,
+)
 from pars.sharing.gate.subject import search_details
 from pars.sharing.grants import Grant
 from pars.sharing.vocabulary import Refused
@@ -36,8 +44,8 @@ def read(
     session: Session, actor: PartnerActor, arrest_id: uuid.UUID, request: PartnerRequest, *, zone: ZoneInfo
 ) -> SharedRecord:
     attempt = Attempt(AuditAction.ARREST_READ, request, str(arrest_id))
-    grant = authorise(session, actor, attempt, zone=zone)
-    case = _case(session, actor, grant, attempt)
+    grant, case = authorise_query(session, actor, attempt, zone=zone)
+    _check_case(attempt, grant, case)
     arrest = session.scalars(select(Arrest).where(Arrest.id == arrest_id, grant.scope.condition())).first()
     if arrest is None:
         # Missing, sealed and out of scope are one answer: the partner learns nothing.
@@ -50,11 +58,12 @@ def search(
     session: Session, actor: PartnerActor, query: SearchQuery, request: PartnerRequest, *, zone: ZoneInfo
 ) -> Page[SharedRecord]:
     """A name search discloses one person or no one (CONTRACT §7): without an identifier
-    parameter, matches of more than one person (in scope) are refused as ambiguous, counted in
-    SQL, before any record is read (`counting`)."""
+    parameter, matches of more than one person (in scope) are refused as ambiguous, found in
+    SQL (`counting`) before any record is projected or disclosed: on the first page in the
+    page's own statement, on a later page by a count before it."""
     details = search_details(session, query)
     attempt = Attempt(AuditAction.ARREST_SEARCH, request, details=details)
-    grant = authorise(session, actor, attempt, zone=zone)
+    grant, case = authorise_query(session, actor, attempt, zone=zone)
     names = set(query.filters)
     ungranted = sorted(p for p in names if (field := SEARCH_PARAMETERS[p]) is not None and field not in grant.fields)
     if ungranted:
@@ -68,26 +77,47 @@ def search(
             "sid, ppn, tracking_number, incident_number, docket_number"
         )
         raise attempt.forbidden(Refused.TOO_BROAD, message, grant)
-    case = _case(session, actor, grant, attempt)
+    _check_case(attempt, grant, case)
     in_scope = where_filters(select(Arrest).where(grant.scope.condition()), query.filters)
-    refuse_ambiguous(session, attempt, grant, in_scope, names)
-    page = page_arrests(session, in_scope, limit=query.limit, cursor=query.cursor, newest_first=True)
+    if counts(names) and query.cursor is None:
+        page = _first_page_counted(session, attempt, grant, in_scope, query.limit)
+    else:
+        refuse_ambiguous(session, attempt, grant, in_scope, names)
+        page = page_arrests(session, in_scope, limit=query.limit, cursor=query.cursor, newest_first=True)
     _disclose(session, actor, grant, attempt, page.items, details | _case_details(session, case, page.items))
     return Page([grant.project(arrest_record(a)) for a in page.items], page.next_cursor)
 
 
-def _case(session: Session, actor: PartnerActor, grant: Grant, attempt: Attempt) -> CaseStanding | None:
-    """The standing of the case the query names (one indexed query), or None without a
+def _first_page_counted(
+    session: Session, attempt: Attempt, grant: Grant, in_scope: Select[Any], limit: int
+) -> Page[Arrest]:
+    """The first page of a name search (`page_arrests` without a cursor: newest first, a cursor
+    when there is more), read with the least and greatest person over every match
+    (`counting.PERSON_BOUNDS`) in one statement. A search that matched several people is refused
+    before any of its rows is used, their number counted then for the refusal. Later pages count
+    first (`refuse_ambiguous`): their cursor narrows the statement."""
+    statement = in_scope.add_columns(*PERSON_BOUNDS).order_by(*_NEWEST_FIRST).limit(limit + 1)
+    rows = session.execute(statement).all()
+    if rows and several(rows[0][1:]):
+        # Refused whatever the count says now: these rows hold several people (a change
+        # committed in between could make a second statement count fewer).
+        refuse_several(attempt, grant, max(2, persons(session, in_scope)))
+    arrests = [row[0] for row in rows[:limit]]
+    last = arrests[-1] if len(rows) > limit else None
+    return Page(arrests, None if last is None else encode_cursor([last.arrested_at.isoformat(), str(last.id)]))
+
+
+_NEWEST_FIRST = (Arrest.arrested_at.desc(), Arrest.id.desc())
+
+
+def _check_case(attempt: Attempt, grant: Grant, case: CaseStanding | None) -> None:
+    """``case``: the standing of the case the query names (`authorise_query`), None without a
     reference. Under an agreement that requires registered cases, a reference that names no open
     case of the agency (or none at all) is refused."""
-    assert actor.agency_code is not None
-    reference = (attempt.request.case_reference or "").strip()
-    case = cases.standing(session, actor.agency_code, reference) if reference else None
     if grant.require_registered_case and (case is None or not case.registered):
         message = "the agreement requires PARS-Case-Reference to name an open case your agency registered"
         members = {"reason": str(Refused.UNREGISTERED_CASE)}
         raise attempt.forbidden(Refused.UNREGISTERED_CASE, message, grant, members=members)
-    return case
 
 
 def _case_details(session: Session, case: CaseStanding | None, arrests: Sequence[Arrest]) -> dict[str, Any]:

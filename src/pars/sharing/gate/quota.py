@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction
@@ -15,22 +17,27 @@ from pars.audit.models import AuditEntry
 
 QUERY_ACTIONS = (AuditAction.ARREST_READ, AuditAction.ARREST_SEARCH)
 
-_entry = AuditEntry.__table__.c
+# Core (table columns): the gate reads these with every partner query.
+_entries = cast(Table, AuditEntry.__table__)
+_entry = _entries.c
 # Built once at import, agency a bound parameter (they used to be built, and cached, per agency):
 # an entry that counts as a query of the agency ``agency``.
 _MINE = and_(_entry.agency == bindparam("agency"), _entry.action.in_([str(a) for a in QUERY_ACTIONS]))
 _NEWEST = select(func.max(_entry.seq)).scalar_subquery()
-# One row: the hash of the entry counted last, the agency's queries today after it (a range of
-# the primary key), the newest entry and its hash. One statement, so all four come from one snapshot.
-_AFTER = select(
+# The hash of the entry counted last, the agency's queries today after it (a range of the
+# primary key), the newest entry and its hash: columns of one statement, so all four come from
+# one snapshot. The gate reads them beside the agency's agreement (`core.authorise`, one round
+# trip); `_AFTER` reads them alone.
+FOLLOWING = (
     select(_entry.hash).where(_entry.seq == bindparam("known")).scalar_subquery(),
     select(func.count())
-    .select_from(AuditEntry)
+    .select_from(_entries)
     .where(_entry.seq > bindparam("known"), _MINE, _entry.at >= bindparam("midnight"))
     .scalar_subquery(),
     _NEWEST,
     select(_entry.hash).where(_entry.seq == _NEWEST).scalar_subquery(),
 )
+_AFTER = select(*FOLLOWING)
 # The whole day at once: the agency's queries since midnight and the newest entry of the day.
 _DAY = select(func.count().filter(_MINE), func.max(_entry.seq)).where(_entry.at >= bindparam("midnight"))
 
@@ -58,11 +65,33 @@ class QueryCounts:
         self._counted: dict[tuple[str, datetime], _Counted] = {}
         self._lock = threading.Lock()
 
-    def used(self, session: Session, agency: str, midnight: datetime) -> int:
-        key = (agency, midnight)
+    def remembered(self, agency: str, midnight: datetime) -> _Counted | None:
+        """The count this process holds for the agency's day, if any: `FOLLOWING` (with
+        `parameters`) brings it up to date."""
         with self._lock:
-            known = self._counted.get(key)
-        followed = None if known is None else self._since(session, agency, midnight, known)
+            return self._counted.get((agency, midnight))
+
+    @staticmethod
+    def parameters(agency: str, midnight: datetime, known: _Counted) -> dict[str, Any]:
+        return {"known": known.seq, "midnight": midnight, "agency": agency}
+
+    def used(
+        self,
+        session: Session,
+        agency: str,
+        midnight: datetime,
+        *,
+        looked: tuple[_Counted, Sequence[Any]] | None = None,
+    ) -> int:
+        """The agency's queries since ``midnight``. ``looked``: a count from `remembered` and the
+        `FOLLOWING` columns the caller read for it in its own statement (else they are read here)."""
+        key = (agency, midnight)
+        if looked is None:
+            with self._lock:
+                known = self._counted.get(key)
+            followed = None if known is None else self._since(session, agency, midnight, known)
+        else:
+            followed = self._follow(*looked)
         counted = followed or self._day(session, agency, midnight)
         with self._lock:
             current = self._counted.get(key)
@@ -72,11 +101,14 @@ class QueryCounts:
                 self._counted[key] = counted
         return counted.queries
 
+    @classmethod
+    def _since(cls, session: Session, agency: str, midnight: datetime, known: _Counted) -> _Counted | None:
+        return cls._follow(known, session.execute(_AFTER, cls.parameters(agency, midnight, known)).one())
+
     @staticmethod
-    def _since(session: Session, agency: str, midnight: datetime, known: _Counted) -> _Counted | None:
-        known_hash, added, newest, newest_hash = session.execute(
-            _AFTER, {"known": known.seq, "midnight": midnight, "agency": agency}
-        ).one()
+    def _follow(known: _Counted, following: Sequence[Any]) -> _Counted | None:
+        """The count after ``known`` from the `FOLLOWING` columns, or None to count the day again."""
+        known_hash, added, newest, newest_hash = following
         if known_hash != known.hash or newest is None:
             return None
         return _Counted(int(newest), newest_hash, known.queries + int(added or 0))
