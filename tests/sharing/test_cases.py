@@ -17,7 +17,6 @@ from pars.audit.models import AuditEntry
 from pars.clock import FrozenClock
 from pars.permissions import Role
 from pars.sharing import cases
-from pars.sharing.gate import case as gate_case
 from tests.conftest import User, arrest_body
 from tests.sharing.conftest import partner_headers
 
@@ -276,12 +275,12 @@ def test_the_agreement_term_round_trips(client: TestClient, agreement: Make, pro
     assert plain["versions"][0]["require_registered_case"] is False
 
 
-def test_the_gate_reads_a_case_as_standing_does(
+def test_a_case_standing_names_only_the_agencys_open_cases(
     client: TestClient, fbi: User, make_user: Callable[..., User], session: Session
 ) -> None:
-    """The gate reads a reference's standing as two columns of its agreement statement
-    (`gate.case`): the same as `cases.standing` for an open case with subjects, one without, a
-    closed one, another agency's, and a reference nobody registered."""
+    """A reference's standing (read as two columns, the way the gate reads it in its agreement
+    statement): an open case with subjects, one without, a closed one, another agency's, and a
+    reference nobody registered."""
     atf = make_user(Role.PARTNER, agency="ATF")
     _register(client, fbi)
     _register(client, fbi, reference="NO-SUBJECTS", subjects=[])
@@ -289,8 +288,14 @@ def test_the_gate_reads_a_case_as_standing_does(
     assert client.post(f"/api/v1/cases/{closed['id']}/close", headers=fbi.headers).status_code == 200
     _register(client, atf, reference="ATF-1")
     session.expire_all()
-    for agency in ("FBI", "ATF"):
-        for reference in (CASE["reference"], "NO-SUBJECTS", "CLOSED", "ATF-1", "NOBODY"):
-            parameters = {"agency": agency, "reference": reference}
-            columns = session.execute(select(*gate_case.COLUMNS), parameters).one()
-            assert gate_case.standing(columns) == cases.standing(session, agency, reference), parameters
+    read = {
+        (agency, reference): cases.standing(session, agency, f" {reference} ")
+        for agency in ("FBI", "ATF")
+        for reference in (CASE["reference"], "NO-SUBJECTS", "CLOSED", "ATF-1", "NOBODY")
+    }
+    registered = {key: value for key, value in read.items() if value.registered}
+    assert set(registered) == {("FBI", CASE["reference"]), ("FBI", "NO-SUBJECTS"), ("ATF", "ATF-1")}
+    assert registered["FBI", "NO-SUBJECTS"].subjects == 0 and not registered["FBI", "NO-SUBJECTS"].hashes
+    subjects = registered["FBI", CASE["reference"]]
+    assert subjects.subjects == len(CASE["subjects"]) and len(subjects.hashes) == len(CASE["subjects"])
+    assert all(digest and shape for shape, digest in subjects.hashes)

@@ -16,8 +16,7 @@ from pars.actors import PartnerActor
 from pars.audit import AuditAction
 from pars.clock import now
 from pars.errors import Forbidden, Refusal, TooManyRequests
-from pars.sharing.cases import CaseStanding
-from pars.sharing.gate import case
+from pars.sharing.cases import STANDING_COLUMNS, CaseStanding, standing_of
 from pars.sharing.gate.quota import FOLLOWING, QUERIES
 from pars.sharing.grants import AGREEMENTS_OF, Grant, grant_among
 from pars.sharing.vocabulary import Channel, Refused
@@ -75,9 +74,9 @@ def purpose_refused(attempt: Attempt, grant: Grant) -> Forbidden:
 
 # The agency's agreements (id, revision), then in the same round trip, when wanted: its queries
 # since the count this process remembers (`quota.FOLLOWING`), and the standing of the case the
-# query names (`case.COLUMNS`). Keyed by (quota, case); built once.
+# query names (`cases.STANDING_COLUMNS`). Keyed by (quota, case); built once.
 _STATEMENTS = {
-    (quota, named): AGREEMENTS_OF.add_columns(*(FOLLOWING if quota else ()), *(case.COLUMNS if named else ()))
+    (quota, named): AGREEMENTS_OF.add_columns(*(FOLLOWING if quota else ()), *(STANDING_COLUMNS if named else ()))
     for quota in (False, True)
     for named in (False, True)
 }
@@ -100,7 +99,7 @@ def authorise_query(
     without one), read in the same statement as the agreement."""
     reference = (attempt.request.case_reference or "").strip()
     grant, row = _authorise(session, actor, attempt, zone=zone, reference=reference)
-    return grant, (case.standing(row[-len(case.COLUMNS) :]) if reference else None)
+    return grant, (standing_of(row[-len(STANDING_COLUMNS) :]) if reference else None)
 
 
 def _authorise(
