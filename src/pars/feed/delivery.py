@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pars.actors import SYSTEM, PartnerActor
 from pars.audit import AuditAction, record_event
@@ -141,28 +142,46 @@ def claim(
 
 
 def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> list[Outgoing]:
-    """The gate decides each job now; returns the attempts to make. Withheld jobs, and jobs of
-    subscriptions that ended, are settled here."""
+    """The gate decides each job now (every endpoint's batch in one call, so a record going to
+    many endpoints is read and projected once); returns the attempts to make. Withheld jobs,
+    and jobs of subscriptions that ended, are settled here."""
     instant = now(session)
     by_subscription: dict[uuid.UUID, list[WebhookJob]] = {}
     for job in jobs:
         by_subscription.setdefault(job.subscription_id, []).append(job)
-    outgoing: list[Outgoing] = []
+    groups: list[tuple[Subscription, list[WebhookJob]]] = []
     for group in by_subscription.values():
         subscription = group[0].subscription
         if subscription.status != SubscriptionStatus.ACTIVE:
             for job in group:
                 _settle(job, JobStatus.CANCELLED, instant)
             continue
-        request = PartnerRequest(purpose=subscription.purpose, case_reference=None, channel=Channel.FEED)
-        allowed = gate.deliver(
-            session, subscriber(subscription), [feed_item(job.event) for job in group], request, zone=zone
+        groups.append((subscription, group))
+    batches = [
+        gate.FeedBatch(
+            subscriber(subscription),
+            [feed_item(job.event) for job in group],
+            PartnerRequest(purpose=subscription.purpose, case_reference=None, channel=Channel.FEED),
         )
+        for subscription, group in groups
+    ]
+    decided = gate.deliver_many(session, batches, zone=zone) if batches else []
+    # One body per event and data: endpoints of one agency under one grant get the same bytes
+    # (each signs them with its own secret when it sends).
+    bodies: dict[tuple[uuid.UUID, int], bytes] = {}
+    outgoing: list[Outgoing] = []
+    for (subscription, group), allowed in zip(groups, decided, strict=True):
         for job, data in zip(group, allowed, strict=True):
             if data is None:
                 _settle(job, JobStatus.WITHHELD, instant)
                 continue
-            job.attempts += 1
+            attempt = job.attempts + 1
+            set_committed_value(job, "attempts", attempt)  # written below, for all at once
+            event = job.event
+            key = (event.event_id, id(data))
+            body = bodies.get(key)
+            if body is None:
+                body = bodies[key] = to_json(event, data)
             outgoing.append(
                 Outgoing(
                     job_id=job.id,
@@ -170,13 +189,17 @@ def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> 
                     subscription_id=subscription.id,
                     url=subscription.url,
                     secret=subscription.secret,
-                    event_id=job.event.event_id,
+                    event_id=event.event_id,
                     sequence=job.sequence,
-                    type=job.event.type,
-                    attempt=job.attempts,
-                    body=to_json(job.event, data),
+                    type=event.type,
+                    attempt=attempt,
+                    body=body,
                 )
             )
+    if outgoing:
+        session.execute(
+            update(_jobs).where(_jobs.c.id.in_([out.job_id for out in outgoing])).values(attempts=_jobs.c.attempts + 1)
+        )
     session.flush()
     return outgoing
 
