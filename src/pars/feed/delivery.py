@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
 from pars.actors import SYSTEM, PartnerActor
 from pars.audit import AuditAction, record_event
 from pars.clock import now
 from pars.feed.events import feed_item, to_json
-from pars.feed.models import Subscription, WebhookAttempt, WebhookJob
+from pars.feed.models import FeedEvent, Subscription, WebhookAttempt, WebhookJob
 from pars.feed.vocabulary import DeliveryError, JobStatus, SubscriptionStatus
 from pars.feed.webhooks import Outgoing, Result
 from pars.permissions import Role
@@ -46,6 +45,7 @@ from pars.sharing.vocabulary import Channel
 _jobs = cast(Table, WebhookJob.__table__)
 _attempts = cast(Table, WebhookAttempt.__table__)
 _subscriptions = cast(Table, Subscription.__table__)
+_events = cast(Table, FeedEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class RetryPolicy:
         return self.schedule[min(max(attempts, 1), len(self.schedule)) - 1]
 
 
-def subscriber(subscription: Subscription) -> PartnerActor:
+def subscriber(subscription: Subscription | Endpoint) -> PartnerActor:
     """Deliveries to an endpoint are disclosures to its agency, made for the partner user who
     registered it, under the purpose it gave."""
     return PartnerActor(
@@ -78,7 +78,7 @@ def claim(
     limit: int,
     per_endpoint: int | None = None,
     busy: Mapping[uuid.UUID, int] | None = None,
-) -> list[WebhookJob]:
+) -> list[Claimed]:
     """Takes up to ``limit`` due jobs, each the oldest pending one of its (subscription, arrest),
     under a new lease token.
 
@@ -143,24 +143,86 @@ def claim(
         .values(lease_token=token, lease_until=instant + lease)
         .execution_options(synchronize_session=False)
     )
-    query = select(WebhookJob).where(WebhookJob.id.in_(ids)).order_by(WebhookJob.id)
-    return list(session.scalars(query.execution_options(populate_existing=True)))
+    # Plain rows, not ORM objects: a worker claims hundreds of jobs a round, and each needs
+    # only these columns of its job, its stream event and its endpoint.
+    query = (
+        select(_jobs.c.id, _jobs.c.subscription_id, _jobs.c.arrest_id, _jobs.c.sequence, _jobs.c.attempts,
+               _events.c.event_id, _events.c.type, _events.c.arrest_id, _events.c.sequence, _events.c.detainer_id,
+               _events.c.occurred_at, _subscriptions.c.agency, _subscriptions.c.user_id, _subscriptions.c.url,
+               _subscriptions.c.purpose, _subscriptions.c.secret, _subscriptions.c.status)
+        .join(_events, _events.c.id == _jobs.c.feed_event_id)
+        .join(_subscriptions, _subscriptions.c.id == _jobs.c.subscription_id)
+        .where(_jobs.c.id.in_(ids))
+        .order_by(_jobs.c.id)
+    )  # fmt: skip
+    events: dict[uuid.UUID, Event] = {}
+    endpoints: dict[uuid.UUID, Endpoint] = {}
+    claimed: list[Claimed] = []
+    for row in session.execute(query):
+        job_id, subscription_id, arrest_id, sequence, attempts, event_id = row[:6]
+        event = events.get(event_id)
+        if event is None:
+            event = events[event_id] = Event(event_id, *row[6:11])
+        endpoint = endpoints.get(subscription_id)
+        if endpoint is None:
+            endpoint = endpoints[subscription_id] = Endpoint(subscription_id, *row[11:])
+        claimed.append(Claimed(job_id, subscription_id, arrest_id, sequence, attempts, token, event, endpoint))
+    return claimed
 
 
-def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> list[Outgoing]:
+@dataclass(frozen=True)
+class Event:
+    """The stream event of a claimed job (``FeedEvent``'s columns that a delivery carries)."""
+
+    event_id: uuid.UUID
+    type: str
+    arrest_id: uuid.UUID
+    sequence: int
+    detainer_id: uuid.UUID | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The subscription of a claimed job, as it stood when the job was claimed."""
+
+    id: uuid.UUID
+    agency: str
+    user_id: uuid.UUID
+    url: str
+    purpose: str
+    secret: str = field(repr=False)
+    status: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job taken under this worker's lease (``lease_token``), with its event and endpoint."""
+
+    id: int
+    subscription_id: uuid.UUID
+    arrest_id: uuid.UUID
+    sequence: int
+    attempts: int
+    lease_token: str
+    event: Event
+    subscription: Endpoint
+
+
+def prepare(session: Session, jobs: Sequence[Claimed], *, zone: ZoneInfo) -> list[Outgoing]:
     """The gate decides each job now (every endpoint's batch in one call, so a record going to
     many endpoints is read and projected once); returns the attempts to make. Withheld jobs,
     and jobs of subscriptions that ended, are settled here."""
     instant = now(session)
-    by_subscription: dict[uuid.UUID, list[WebhookJob]] = {}
+    by_subscription: dict[uuid.UUID, list[Claimed]] = {}
     for job in jobs:
         by_subscription.setdefault(job.subscription_id, []).append(job)
-    groups: list[tuple[Subscription, list[WebhookJob]]] = []
+    groups: list[tuple[Endpoint, list[Claimed]]] = []
+    settled: dict[JobStatus, list[int]] = {JobStatus.CANCELLED: [], JobStatus.WITHHELD: []}
     for group in by_subscription.values():
         subscription = group[0].subscription
         if subscription.status != SubscriptionStatus.ACTIVE:
-            for job in group:
-                _settle(job, JobStatus.CANCELLED, instant)
+            settled[JobStatus.CANCELLED].extend(job.id for job in group)
             continue
         groups.append((subscription, group))
     batches = [
@@ -179,10 +241,8 @@ def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> 
     for (subscription, group), allowed in zip(groups, decided, strict=True):
         for job, data in zip(group, allowed, strict=True):
             if data is None:
-                _settle(job, JobStatus.WITHHELD, instant)
+                settled[JobStatus.WITHHELD].append(job.id)
                 continue
-            attempt = job.attempts + 1
-            set_committed_value(job, "attempts", attempt)  # written below, for all at once
             event = job.event
             key = (event.event_id, id(data))
             body = bodies.get(key)
@@ -191,22 +251,27 @@ def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> 
             outgoing.append(
                 Outgoing(
                     job_id=job.id,
-                    lease_token=job.lease_token or "",
+                    lease_token=job.lease_token,
                     subscription_id=subscription.id,
                     url=subscription.url,
                     secret=subscription.secret,
                     event_id=event.event_id,
                     sequence=job.sequence,
                     type=event.type,
-                    attempt=attempt,
+                    attempt=job.attempts + 1,
                     body=body,
                 )
             )
+    for status, ids in settled.items():
+        if ids:
+            session.execute(
+                update(_jobs).where(_jobs.c.id.in_(ids))
+                .values(status=status, finished_at=instant, lease_token=None, lease_until=None)
+            )  # fmt: skip
     if outgoing:
         session.execute(
             update(_jobs).where(_jobs.c.id.in_([out.job_id for out in outgoing])).values(attempts=_jobs.c.attempts + 1)
         )
-    session.flush()
     return outgoing
 
 
@@ -289,11 +354,6 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
         session.execute(update(_jobs).where(_jobs.c.id == job_id).values(status=JobStatus.CANCELLED, **settled))
         subscription = session.get_one(Subscription, subscription_id)
         disable(session, subscription, reason=f"the endpoint answered {status_code} Gone")
-
-
-def _settle(job: WebhookJob, status: JobStatus, instant: datetime) -> None:
-    job.status, job.finished_at = status, instant
-    job.lease_token, job.lease_until = None, None
 
 
 def disable(session: Session, subscription: Subscription, *, reason: str) -> None:

@@ -163,7 +163,7 @@ class GuardedConnection(http.client.HTTPConnection):
         """The head and a body of bytes in one write (``http.client`` writes them one after the
         other): one system call and one packet per delivery, and the receiver woken once."""
         if not isinstance(message_body, bytes) or encode_chunked:
-            super()._send_output(message_body, encode_chunked)  # type: ignore[arg-type]
+            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
             return
         self._buffer.extend((b"", b""))  # type: ignore[attr-defined]
         head = b"\r\n".join(self._buffer)  # type: ignore[attr-defined]

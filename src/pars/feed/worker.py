@@ -30,7 +30,6 @@ from pars.audit.chain import CheckpointPolicy
 from pars.clock import Clock
 from pars.feed import delivery, fanout
 from pars.feed.delivery import RetryPolicy
-from pars.feed.models import WebhookJob
 from pars.feed.webhooks import Outgoing, Result, WebhookSender
 from pars.outbox.signals import CHANNEL, WAKE, Wakeup
 from pars.settings import PrivateTargets, Settings, lease_floor, lease_margin, parse_duration
@@ -185,7 +184,7 @@ class FeedWorker:
             with unit_of_work(self.factory, self.clock, policy=self.checkpoints) as session:
                 delivery.record(session, done, self.policy)
                 fanned = fanout.fan_out(session) if fan_out else 0
-                jobs: list[WebhookJob] = []
+                jobs: list[delivery.Claimed] = []
                 if claim and room > 0:
                     jobs = delivery.claim(
                         session, lease=self.options.lease, limit=room, per_endpoint=self.options.per_endpoint,

@@ -161,8 +161,8 @@ def deliver_many(
             if key not in grants:
                 try:
                     grants[key] = authorise(session, batch.actor, attempt, zone=zone)
-                except DomainError as refusal:
-                    grants[key] = refusal
+                except DomainError as refused_here:
+                    grants[key] = refused_here
             found = grants[key]
             grant, refused = (None, found) if isinstance(found, DomainError) else (found, None)
         decided.append(_Decided(batch, request, attempt, grant, refused, indexes))
@@ -170,10 +170,10 @@ def deliver_many(
     wanted: dict[tuple[uuid.UUID, int], tuple[Grant, dict[uuid.UUID, None]]] = {}
     for entry in decided:
         if entry.grant is not None:
-            _, ids = wanted.setdefault((entry.grant.agreement_id, entry.grant.version), (entry.grant, {}))
+            _, asked = wanted.setdefault((entry.grant.agreement_id, entry.grant.version), (entry.grant, {}))
             for index in entry.indexes[FeedKind.RECORD]:
-                ids[entry.batch.items[index].arrest_id] = None
-    read = {key: _read(session, grant, list(ids)) for key, (grant, ids) in wanted.items() if ids}
+                asked[entry.batch.items[index].arrest_id] = None
+    read = {key: _read(session, grant, list(asked)) for key, (grant, asked) in wanted.items() if asked}
     answers: list[list[dict[str, Any] | None]] = []
     for entry in decided:
         items = entry.batch.items
@@ -186,8 +186,8 @@ def deliver_many(
         if not stream:
             continue
         if entry.grant is None:
-            refusal = (entry.refused.refusal if entry.refused else None) or entry.attempt.refusal(Refused.NO_AGREEMENT)
-            _withhold(session, actor, refusal, [items[i] for i in stream])
+            why = (entry.refused.refusal if entry.refused else None) or entry.attempt.refusal(Refused.NO_AGREEMENT)
+            _withhold(session, actor, why, [items[i] for i in stream])
             continue
         grant = entry.grant
         records = indexes[FeedKind.RECORD]
