@@ -61,9 +61,8 @@ def test_deliver_many_answers_and_audits_as_deliver_batch_by_batch(
             actor=st.sampled_from(partners),
             items=st.lists(items, max_size=5),
             request=st.builds(
-                PartnerRequest, purpose=st.sampled_from(PURPOSES), case_reference=st.just(None),
-                channel=st.just(Channel.FEED),
-            ),  # fmt: skip
+                PartnerRequest, st.sampled_from(PURPOSES), case_reference=st.none(), channel=st.just(Channel.FEED)
+            ),
         ),
         max_size=4,
     )

@@ -221,9 +221,7 @@ class _Read:
 def _read(session: Session, grant: Grant, ids: list[uuid.UUID]) -> _Read:
     # FOR SHARE on PostgreSQL: a sealing or a step in progress on one of these records finishes
     # first, and then this sees it, so a record sealed a moment ago never leaves.
-    query = (
-        select(Arrest).where(Arrest.id.in_(ids), grant.scope.condition()).with_for_update(read=True, of=Arrest)
-    )
+    query = select(Arrest).where(Arrest.id.in_(ids), grant.scope.condition()).with_for_update(read=True, of=Arrest)
     arrests = list(session.scalars(query))
     # The CloudEvent's `data`: the projected record as JSON, absent members left out.
     return _Read(
