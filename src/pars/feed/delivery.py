@@ -209,10 +209,13 @@ class Claimed:
     subscription: Endpoint
 
 
-def prepare(session: Session, jobs: Sequence[Claimed], *, zone: ZoneInfo) -> list[Outgoing]:
+def prepare(
+    session: Session, jobs: Sequence[Claimed], *, zone: ZoneInfo, start_by: float = float("inf")
+) -> list[Outgoing]:
     """The gate decides each job now (every endpoint's batch in one call, so a record going to
-    many endpoints is read and projected once); returns the attempts to make. Withheld jobs,
-    and jobs of subscriptions that ended, are settled here."""
+    many endpoints is read and projected once); returns the attempts to make, each to start by
+    ``start_by`` (``Outgoing.start_by``). Withheld jobs, and jobs of subscriptions that ended,
+    are settled here."""
     instant = now(session)
     by_subscription: dict[uuid.UUID, list[Claimed]] = {}
     for job in jobs:
@@ -260,6 +263,7 @@ def prepare(session: Session, jobs: Sequence[Claimed], *, zone: ZoneInfo) -> lis
                     type=event.type,
                     attempt=job.attempts + 1,
                     body=body,
+                    start_by=start_by,
                 )
             )
     for status, ids in settled.items():

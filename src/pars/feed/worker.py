@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -190,16 +190,15 @@ class FeedWorker:
                         session, lease=self.options.lease, limit=room, per_endpoint=self.options.per_endpoint,
                         busy=busy,
                     )  # fmt: skip
-                outgoing = delivery.prepare(session, jobs, zone=self.options.zone) if jobs else []
+                start_by = claimed_at + self.options.start_window
+                outgoing = delivery.prepare(session, jobs, zone=self.options.zone, start_by=start_by) if jobs else []
         except BaseException:
             with self._lock:
                 self._results[:0] = done
             raise
         for job_id in finished:
             self._in_flight.pop(job_id, None)
-        start_by = claimed_at + self.options.start_window
-        for prepared in outgoing:
-            item = replace(prepared, start_by=start_by)
+        for item in outgoing:
             self._in_flight[item.job_id] = item
             self.sender.submit(item, self._finished)
         return bool(done or fanned or jobs)
