@@ -20,14 +20,22 @@ receiver.
 3. Growth: one worker at three backlog sizes (½×, 1×, 2× ``--backlog``): deliveries per second
    and the worker's peak memory at each.
 
+``--profile`` instead drains a backlog of ``--backlog`` bookings with a worker in this process,
+once with a sender that signs each attempt and reports it delivered without sending it (the
+worker's round alone: fan-out, claim, gate, audit, signing, bookkeeping), once with the real
+sender to the receiver, and prints CPU per delivery (the whole process, and its main thread)
+and the round's profile (cProfile, main thread, sorted by own time).
+
 ``figures(url)`` returns all of it as ``bench.figures.Figure`` for ``make bench``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -35,11 +43,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import psutil
 from rich.console import Console
@@ -56,11 +65,13 @@ from pars.db import make_engine, make_session_factory
 from pars.demo.world import build_world
 from pars.feed import service as feed_service
 from pars.feed.schemas import SubscriptionIn
+from pars.feed.webhooks import Outgoing, Result, WebhookSender
 from pars.oversight.scan import scan as oversight_scan
 from pars.records.intake import book_arrest
 from pars.records.schemas import ArrestIn
 from pars.settings import PrivateTargets, Settings
 from pars.work import unit_of_work
+from pars.worker import build as build_worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # as bench/suite.py: modules side by side
 from figures import Figure
@@ -317,6 +328,45 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
     return figures
 
 
+class _SignOnly:
+    """A sender that signs each attempt (the real ``_headers``) and reports it delivered at once."""
+
+    def __init__(self) -> None:
+        self.real = WebhookSender(deadline=10.0)
+
+    def submit(self, outgoing: Outgoing, done: Callable[[Result], None]) -> None:
+        self.real._headers(outgoing, datetime.now(UTC))
+        done(Result(outgoing, 204, 0, None))
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def profile(bench: Bench, *, events: int) -> None:
+    """The worker's CPU per delivery, in this process (see the module's docstring)."""
+    for real in (False, True):
+        bench.book(events)
+        worker = build_worker(bench.settings, bench.engine, SystemClock(), targets=PrivateTargets.LOOPBACK)
+        worker.periodic = []
+        if not real:
+            worker.sender.close()
+            worker.sender = cast(WebhookSender, _SignOnly())
+        profiler = cProfile.Profile()
+        wall, cpu, main_cpu = time.perf_counter(), time.process_time(), time.thread_time()
+        if not real:
+            profiler.enable()
+        worker.drain(rounds=100_000)
+        profiler.disable()
+        wall, cpu, main_cpu = time.perf_counter() - wall, time.process_time() - cpu, time.thread_time() - main_cpu
+        worker.sender.close()
+        deliveries = events * len(bench.paths)
+        what = "real sender" if real else "sign only (cProfile on)"
+        print(f"{what}: {deliveries} deliveries, {deliveries / wall:,.0f}/s wall; CPU {cpu / deliveries * 1e6:.0f} us "
+              f"per delivery, main thread {main_cpu / deliveries * 1e6:.0f} us")  # fmt: skip
+        if not real:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default=None, help="a database that may be emptied (default: a temporary SQLite file)")
@@ -326,6 +376,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=300, help="bookings drained in the throughput runs")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="figures() at smoke size, as a table")
+    parser.add_argument("--profile", action="store_true", help="the worker's round in this process, profiled")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/bench.db"
@@ -334,6 +385,12 @@ def main() -> None:
                 print(json.dumps(figure.as_json()))
             return
         bench = setup(url, Path(tmp), args.endpoints)
+        if args.profile:
+            try:
+                profile(bench, events=args.backlog)
+            finally:
+                bench.close()
+            return
         try:
             lat = latency(bench, rate=args.rate, seconds=args.seconds)
             drained = throughput(bench, events=args.backlog, workers=args.workers)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from pars.actors import SYSTEM, PartnerActor
 from pars.audit import AuditAction, record_event
 from pars.clock import now
 from pars.feed.events import feed_item, to_json
-from pars.feed.models import Subscription, WebhookAttempt, WebhookJob
+from pars.feed.models import FeedEvent, Subscription, WebhookAttempt, WebhookJob
 from pars.feed.vocabulary import DeliveryError, JobStatus, SubscriptionStatus
 from pars.feed.webhooks import Outgoing, Result
 from pars.permissions import Role
@@ -45,6 +45,7 @@ from pars.sharing.vocabulary import Channel
 _jobs = cast(Table, WebhookJob.__table__)
 _attempts = cast(Table, WebhookAttempt.__table__)
 _subscriptions = cast(Table, Subscription.__table__)
+_events = cast(Table, FeedEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class RetryPolicy:
         return self.schedule[min(max(attempts, 1), len(self.schedule)) - 1]
 
 
-def subscriber(subscription: Subscription) -> PartnerActor:
+def subscriber(subscription: Subscription | Endpoint) -> PartnerActor:
     """Deliveries to an endpoint are disclosures to its agency, made for the partner user who
     registered it, under the purpose it gave."""
     return PartnerActor(
@@ -77,7 +78,7 @@ def claim(
     limit: int,
     per_endpoint: int | None = None,
     busy: Mapping[uuid.UUID, int] | None = None,
-) -> list[WebhookJob]:
+) -> list[Claimed]:
     """Takes up to ``limit`` due jobs, each the oldest pending one of its (subscription, arrest),
     under a new lease token.
 
@@ -109,9 +110,15 @@ def claim(
             partition_by=WebhookJob.subscription_id, order_by=(WebhookJob.next_attempt_at, WebhookJob.id)
         )
         ranked = select(WebhookJob.id, rank.label("rank")).where(*conditions).subquery()
+        # The candidates read first, in a statement of their own: as a subquery of the locking
+        # statement, PostgreSQL's planner (misled by a table whose statistics lag behind a
+        # burst of new jobs) ran the ranking once per pending job, a second per claim at 3,000.
+        candidates = list(session.scalars(select(ranked.c.id).where(ranked.c.rank <= per_endpoint)))
+        if not candidates:
+            return []
         # The lease conditions again on the locked row: PostgreSQL re-checks them if another
         # worker leased it meanwhile, so a job is never taken twice.
-        conditions = [WebhookJob.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_endpoint)), *free]
+        conditions = [WebhookJob.id.in_(candidates), *free]
     due = (
         select(WebhookJob.id, WebhookJob.subscription_id)
         .where(*conditions)
@@ -136,48 +143,139 @@ def claim(
         .values(lease_token=token, lease_until=instant + lease)
         .execution_options(synchronize_session=False)
     )
-    query = select(WebhookJob).where(WebhookJob.id.in_(ids)).order_by(WebhookJob.id)
-    return list(session.scalars(query.execution_options(populate_existing=True)))
+    # Plain rows, not ORM objects: a worker claims hundreds of jobs a round, and each needs
+    # only these columns of its job, its stream event and its endpoint.
+    query = (
+        select(_jobs.c.id, _jobs.c.subscription_id, _jobs.c.arrest_id, _jobs.c.sequence, _jobs.c.attempts,
+               _events.c.event_id, _events.c.type, _events.c.arrest_id, _events.c.sequence, _events.c.detainer_id,
+               _events.c.occurred_at, _subscriptions.c.agency, _subscriptions.c.user_id, _subscriptions.c.url,
+               _subscriptions.c.purpose, _subscriptions.c.secret, _subscriptions.c.status)
+        .join(_events, _events.c.id == _jobs.c.feed_event_id)
+        .join(_subscriptions, _subscriptions.c.id == _jobs.c.subscription_id)
+        .where(_jobs.c.id.in_(ids))
+        .order_by(_jobs.c.id)
+    )  # fmt: skip
+    events: dict[uuid.UUID, Event] = {}
+    endpoints: dict[uuid.UUID, Endpoint] = {}
+    claimed: list[Claimed] = []
+    for row in session.execute(query):
+        job_id, subscription_id, arrest_id, sequence, attempts, event_id = row[:6]
+        event = events.get(event_id)
+        if event is None:
+            event = events[event_id] = Event(event_id, *row[6:11])
+        endpoint = endpoints.get(subscription_id)
+        if endpoint is None:
+            endpoint = endpoints[subscription_id] = Endpoint(subscription_id, *row[11:])
+        claimed.append(Claimed(job_id, subscription_id, arrest_id, sequence, attempts, token, event, endpoint))
+    return claimed
 
 
-def prepare(session: Session, jobs: Sequence[WebhookJob], *, zone: ZoneInfo) -> list[Outgoing]:
-    """The gate decides each job now; returns the attempts to make. Withheld jobs, and jobs of
-    subscriptions that ended, are settled here."""
+@dataclass(frozen=True)
+class Event:
+    """The stream event of a claimed job (``FeedEvent``'s columns that a delivery carries)."""
+
+    event_id: uuid.UUID
+    type: str
+    arrest_id: uuid.UUID
+    sequence: int
+    detainer_id: uuid.UUID | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The subscription of a claimed job, as it stood when the job was claimed."""
+
+    id: uuid.UUID
+    agency: str
+    user_id: uuid.UUID
+    url: str
+    purpose: str
+    secret: str = field(repr=False)
+    status: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job taken under this worker's lease (``lease_token``), with its event and endpoint."""
+
+    id: int
+    subscription_id: uuid.UUID
+    arrest_id: uuid.UUID
+    sequence: int
+    attempts: int
+    lease_token: str
+    event: Event
+    subscription: Endpoint
+
+
+def prepare(
+    session: Session, jobs: Sequence[Claimed], *, zone: ZoneInfo, start_by: float = float("inf")
+) -> list[Outgoing]:
+    """The gate decides each job now (every endpoint's batch in one call, so a record going to
+    many endpoints is read and projected once); returns the attempts to make, each to start by
+    ``start_by`` (``Outgoing.start_by``). Withheld jobs, and jobs of subscriptions that ended,
+    are settled here."""
     instant = now(session)
-    by_subscription: dict[uuid.UUID, list[WebhookJob]] = {}
+    by_subscription: dict[uuid.UUID, list[Claimed]] = {}
     for job in jobs:
         by_subscription.setdefault(job.subscription_id, []).append(job)
-    outgoing: list[Outgoing] = []
+    groups: list[tuple[Endpoint, list[Claimed]]] = []
+    settled: dict[JobStatus, list[int]] = {JobStatus.CANCELLED: [], JobStatus.WITHHELD: []}
     for group in by_subscription.values():
         subscription = group[0].subscription
         if subscription.status != SubscriptionStatus.ACTIVE:
-            for job in group:
-                _settle(job, JobStatus.CANCELLED, instant)
+            settled[JobStatus.CANCELLED].extend(job.id for job in group)
             continue
-        request = PartnerRequest(purpose=subscription.purpose, case_reference=None, channel=Channel.FEED)
-        allowed = gate.deliver(
-            session, subscriber(subscription), [feed_item(job.event) for job in group], request, zone=zone
+        groups.append((subscription, group))
+    batches = [
+        gate.FeedBatch(
+            subscriber(subscription),
+            [feed_item(job.event) for job in group],
+            PartnerRequest(purpose=subscription.purpose, case_reference=None, channel=Channel.FEED),
         )
+        for subscription, group in groups
+    ]
+    decided = gate.deliver_many(session, batches, zone=zone) if batches else []
+    # One body per event and data: endpoints of one agency under one grant get the same bytes
+    # (each signs them with its own secret when it sends).
+    bodies: dict[tuple[uuid.UUID, int], bytes] = {}
+    outgoing: list[Outgoing] = []
+    for (subscription, group), allowed in zip(groups, decided, strict=True):
         for job, data in zip(group, allowed, strict=True):
             if data is None:
-                _settle(job, JobStatus.WITHHELD, instant)
+                settled[JobStatus.WITHHELD].append(job.id)
                 continue
-            job.attempts += 1
+            event = job.event
+            key = (event.event_id, id(data))
+            body = bodies.get(key)
+            if body is None:
+                body = bodies[key] = to_json(event, data)
             outgoing.append(
                 Outgoing(
                     job_id=job.id,
-                    lease_token=job.lease_token or "",
+                    lease_token=job.lease_token,
                     subscription_id=subscription.id,
                     url=subscription.url,
                     secret=subscription.secret,
-                    event_id=job.event.event_id,
+                    event_id=event.event_id,
                     sequence=job.sequence,
-                    type=job.event.type,
-                    attempt=job.attempts,
-                    body=to_json(job.event, data),
+                    type=event.type,
+                    attempt=job.attempts + 1,
+                    body=body,
+                    start_by=start_by,
                 )
             )
-    session.flush()
+    for status, ids in settled.items():
+        if ids:
+            session.execute(
+                update(_jobs).where(_jobs.c.id.in_(ids))
+                .values(status=status, finished_at=instant, lease_token=None, lease_until=None)
+            )  # fmt: skip
+    if outgoing:
+        session.execute(
+            update(_jobs).where(_jobs.c.id.in_([out.job_id for out in outgoing])).values(attempts=_jobs.c.attempts + 1)
+        )
     return outgoing
 
 
@@ -260,11 +358,6 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
         session.execute(update(_jobs).where(_jobs.c.id == job_id).values(status=JobStatus.CANCELLED, **settled))
         subscription = session.get_one(Subscription, subscription_id)
         disable(session, subscription, reason=f"the endpoint answered {status_code} Gone")
-
-
-def _settle(job: WebhookJob, status: JobStatus, instant: datetime) -> None:
-    job.status, job.finished_at = status, instant
-    job.lease_token, job.lease_until = None, None
 
 
 def disable(session: Session, subscription: Subscription, *, reason: str) -> None:

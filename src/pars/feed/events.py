@@ -4,12 +4,13 @@ SDK so that what partners parse with it is what we wrote with it."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
 
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from pars.feed.models import FeedEvent
 from pars.outbox.events import EventType
 from pars.sharing.gate import FeedItem, FeedKind
 
@@ -32,11 +33,28 @@ def kind_of(event_type: str) -> FeedKind:
     return FeedKind.RECORD
 
 
-def feed_item(event: FeedEvent) -> FeedItem:
+class StreamEvent(Protocol):
+    """What a stream event carries out: a ``FeedEvent`` row, or a worker's claimed copy of one."""
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def arrest_id(self) -> uuid.UUID: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def detainer_id(self) -> uuid.UUID | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+def feed_item(event: StreamEvent) -> FeedItem:
     return FeedItem(kind_of(event.type), event.arrest_id, event.sequence, event.detainer_id)
 
 
-def cloud_event(event: FeedEvent, data: dict[str, Any]) -> CloudEvent:
+def cloud_event(event: StreamEvent, data: dict[str, Any]) -> CloudEvent:
     """``data`` is what the gate let out for this partner at this instant."""
     return CloudEvent(
         {
@@ -53,11 +71,11 @@ def cloud_event(event: FeedEvent, data: dict[str, Any]) -> CloudEvent:
     )
 
 
-def to_json(event: FeedEvent, data: dict[str, Any]) -> bytes:
+def to_json(event: StreamEvent, data: dict[str, Any]) -> bytes:
     """Structured-mode JSON on one line (a Server-Sent Events ``data:`` line needs that)."""
     return _FORMAT.write(cloud_event(event, data))
 
 
-def to_dict(event: FeedEvent, data: dict[str, Any]) -> dict[str, Any]:
+def to_dict(event: StreamEvent, data: dict[str, Any]) -> dict[str, Any]:
     parsed: dict[str, Any] = json.loads(to_json(event, data))
     return parsed

@@ -159,6 +159,17 @@ class GuardedConnection(http.client.HTTPConnection):
         if self._tls is not None:
             self.sock = self._tls.wrap_socket(self.sock, server_hostname=self.host)
 
+    def _send_output(self, message_body: object = None, encode_chunked: bool = False) -> None:
+        """The head and a body of bytes in one write (``http.client`` writes them one after the
+        other): one system call and one packet per delivery, and the receiver woken once."""
+        if not isinstance(message_body, bytes) or encode_chunked:
+            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+            return
+        self._buffer.extend((b"", b""))  # type: ignore[attr-defined]
+        head = b"\r\n".join(self._buffer)  # type: ignore[attr-defined]
+        del self._buffer[:]  # type: ignore[attr-defined]
+        self.send(head + message_body)
+
 
 class _Watchdog:
     """One thread that shuts the socket of every attempt past its deadline: a blocked read or
@@ -174,8 +185,10 @@ class _Watchdog:
 
     def watch(self, attempt: _Attempt) -> None:
         with self._condition:
+            sooner = not self._heap or attempt.deadline < self._heap[0][0]
             heapq.heappush(self._heap, (attempt.deadline, next(self._order), attempt))
-            self._condition.notify()
+            if sooner:  # the thread sleeps until the nearest deadline: woken only if that moved
+                self._condition.notify()
 
     def _run(self) -> None:
         with self._condition:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,6 @@ from pars.audit.chain import CheckpointPolicy
 from pars.clock import Clock
 from pars.feed import delivery, fanout
 from pars.feed.delivery import RetryPolicy
-from pars.feed.models import WebhookJob
 from pars.feed.webhooks import Outgoing, Result, WebhookSender
 from pars.outbox.signals import CHANNEL, WAKE, Wakeup
 from pars.settings import PrivateTargets, Settings, lease_floor, lease_margin, parse_duration
@@ -185,22 +184,21 @@ class FeedWorker:
             with unit_of_work(self.factory, self.clock, policy=self.checkpoints) as session:
                 delivery.record(session, done, self.policy)
                 fanned = fanout.fan_out(session) if fan_out else 0
-                jobs: list[WebhookJob] = []
+                jobs: list[delivery.Claimed] = []
                 if claim and room > 0:
                     jobs = delivery.claim(
                         session, lease=self.options.lease, limit=room, per_endpoint=self.options.per_endpoint,
                         busy=busy,
                     )  # fmt: skip
-                outgoing = delivery.prepare(session, jobs, zone=self.options.zone) if jobs else []
+                start_by = claimed_at + self.options.start_window
+                outgoing = delivery.prepare(session, jobs, zone=self.options.zone, start_by=start_by) if jobs else []
         except BaseException:
             with self._lock:
                 self._results[:0] = done
             raise
         for job_id in finished:
             self._in_flight.pop(job_id, None)
-        start_by = claimed_at + self.options.start_window
-        for prepared in outgoing:
-            item = replace(prepared, start_by=start_by)
+        for item in outgoing:
             self._in_flight[item.job_id] = item
             self.sender.submit(item, self._finished)
         return bool(done or fanned or jobs)

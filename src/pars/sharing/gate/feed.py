@@ -112,39 +112,122 @@ def deliver(
     each withholding is written to the audit trail in the caller's transaction. Nothing is
     raised: a worker settles a batch for many partners in one transaction.
     """
-    request = replace(request, channel=Channel.FEED, case_reference=None)
-    results: list[dict[str, Any] | None] = [None] * len(items)
-    indexes: dict[FeedKind, list[int]] = {kind: [] for kind in FeedKind}
-    for index, item in enumerate(items):
-        indexes[item.kind].append(index)
-    if indexes[FeedKind.RELEASE_NOTICE]:
-        _release_notices(session, actor, items, indexes[FeedKind.RELEASE_NOTICE], results, request)
-    stream = indexes[FeedKind.RECORD] + indexes[FeedKind.WITHDRAWAL]
-    if not stream:
-        return results
-    attempt = Attempt(AuditAction.FEED_WITHHOLD, request)
-    try:
-        grant = authorise(session, actor, attempt, zone=zone)
-    except DomainError as refused:
-        refusal = refused.refusal or attempt.refusal(Refused.NO_AGREEMENT)
-        _withhold(session, actor, refusal, [items[i] for i in stream])
-        return results
-    records = indexes[FeedKind.RECORD]
-    if records:
-        _records(session, actor, grant, attempt, [items[i] for i in records], records, results)
-    withdrawals = indexes[FeedKind.WITHDRAWAL]
-    if withdrawals:
-        ids = _unique_ids(items[i] for i in withdrawals)
-        for index in withdrawals:
-            results[index] = {"id": str(items[index].arrest_id)}
-        # Only the id leaves, which the partner already holds: an audit entry, no accounting row.
-        record_event(
-            session, actor, AuditAction.FEED_DELIVER, ids[0] if len(ids) == 1 else None,
-            {"agreement_id": str(grant.agreement_id), "agreement_version": grant.version, "purpose": request.purpose,
-             "channel": str(Channel.FEED), "type": str(FeedKind.WITHDRAWAL), "records": [str(i) for i in ids],
-             "fields": ["id"]},
-        )  # fmt: skip
-    return results
+    return deliver_many(session, [FeedBatch(actor, items, request)], zone=zone)[0]
+
+
+@dataclass(frozen=True)
+class FeedBatch:
+    """The events of one partner's stream going out together (a webhook endpoint's batch)."""
+
+    actor: PartnerActor
+    items: Sequence[FeedItem]
+    request: PartnerRequest
+
+
+@dataclass
+class _Decided:
+    """What the gate settled for a batch before anything is written: the request as the feed
+    channel states it, the grant or the refusal, and where each kind of event sits."""
+
+    batch: FeedBatch
+    request: PartnerRequest
+    attempt: Attempt
+    grant: Grant | None
+    refused: DomainError | None
+    indexes: dict[FeedKind, list[int]]
+
+
+def deliver_many(
+    session: Session, batches: Sequence[FeedBatch], *, zone: ZoneInfo
+) -> list[list[dict[str, Any] | None]]:
+    """``deliver`` for each batch, with the same decisions and the same audit entries in the
+    same order, but with the work shared: the grant in force is looked up once per agency and
+    purpose, and each record is read (one statement per grant) and projected once per grant,
+    however many of the agency's endpoints it goes to. The worker's round asks for all its
+    endpoints at once."""
+    grants: dict[tuple[str | None, str | None], Grant | DomainError] = {}
+    decided: list[_Decided] = []
+    for batch in batches:
+        request = replace(batch.request, channel=Channel.FEED, case_reference=None)
+        attempt = Attempt(AuditAction.FEED_WITHHOLD, request)
+        indexes: dict[FeedKind, list[int]] = {kind: [] for kind in FeedKind}
+        for index, item in enumerate(batch.items):
+            indexes[item.kind].append(index)
+        grant: Grant | None = None
+        refused: DomainError | None = None
+        if indexes[FeedKind.RECORD] or indexes[FeedKind.WITHDRAWAL]:
+            # Only the agency and the purpose decide (the feed channel has no quota or case).
+            key = (batch.actor.agency_code, request.purpose)
+            if key not in grants:
+                try:
+                    grants[key] = authorise(session, batch.actor, attempt, zone=zone)
+                except DomainError as refused_here:
+                    grants[key] = refused_here
+            found = grants[key]
+            grant, refused = (None, found) if isinstance(found, DomainError) else (found, None)
+        decided.append(_Decided(batch, request, attempt, grant, refused, indexes))
+    # Every record asked about under a grant, read once (FOR SHARE) and projected once.
+    wanted: dict[tuple[uuid.UUID, int], tuple[Grant, dict[uuid.UUID, None]]] = {}
+    for entry in decided:
+        if entry.grant is not None:
+            _, asked = wanted.setdefault((entry.grant.agreement_id, entry.grant.version), (entry.grant, {}))
+            for index in entry.indexes[FeedKind.RECORD]:
+                asked[entry.batch.items[index].arrest_id] = None
+    read = {key: _read(session, grant, list(asked)) for key, (grant, asked) in wanted.items() if asked}
+    answers: list[list[dict[str, Any] | None]] = []
+    for entry in decided:
+        items = entry.batch.items
+        results: list[dict[str, Any] | None] = [None] * len(items)
+        answers.append(results)
+        actor, indexes = entry.batch.actor, entry.indexes
+        if indexes[FeedKind.RELEASE_NOTICE]:
+            _release_notices(session, actor, items, indexes[FeedKind.RELEASE_NOTICE], results, entry.request)
+        stream = indexes[FeedKind.RECORD] + indexes[FeedKind.WITHDRAWAL]
+        if not stream:
+            continue
+        if entry.grant is None:
+            why = (entry.refused.refusal if entry.refused else None) or entry.attempt.refusal(Refused.NO_AGREEMENT)
+            _withhold(session, actor, why, [items[i] for i in stream])
+            continue
+        grant = entry.grant
+        records = indexes[FeedKind.RECORD]
+        if records:
+            _records(session, actor, grant, entry.attempt, [items[i] for i in records], records, results,
+                     read[(grant.agreement_id, grant.version)])  # fmt: skip
+        withdrawals = indexes[FeedKind.WITHDRAWAL]
+        if withdrawals:
+            ids = _unique_ids(items[i] for i in withdrawals)
+            for index in withdrawals:
+                results[index] = {"id": str(items[index].arrest_id)}
+            # Only the id leaves, which the partner already holds: an audit entry, no accounting row.
+            record_event(
+                session, actor, AuditAction.FEED_DELIVER, ids[0] if len(ids) == 1 else None,
+                {"agreement_id": str(grant.agreement_id), "agreement_version": grant.version,
+                 "purpose": entry.request.purpose, "channel": str(Channel.FEED), "type": str(FeedKind.WITHDRAWAL),
+                 "records": [str(i) for i in ids], "fields": ["id"]},
+            )  # fmt: skip
+    return answers
+
+
+@dataclass(frozen=True)
+class _Read:
+    """The records of a grant's scope among those asked about, in the order read, each with its
+    person and its projected ``data``."""
+
+    people: dict[uuid.UUID, uuid.UUID]  # arrest id → person id
+    projected: dict[uuid.UUID, dict[str, Any]]
+
+
+def _read(session: Session, grant: Grant, ids: list[uuid.UUID]) -> _Read:
+    # FOR SHARE on PostgreSQL: a sealing or a step in progress on one of these records finishes
+    # first, and then this sees it, so a record sealed a moment ago never leaves.
+    query = select(Arrest).where(Arrest.id.in_(ids), grant.scope.condition()).with_for_update(read=True, of=Arrest)
+    arrests = list(session.scalars(query))
+    # The CloudEvent's `data`: the projected record as JSON, absent members left out.
+    return _Read(
+        people={arrest.id: arrest.person_id for arrest in arrests},
+        projected={arrest.id: grant.project(arrest_record(arrest)).model_dump(mode="json") for arrest in arrests},
+    )
 
 
 def _records(
@@ -155,22 +238,13 @@ def _records(
     items: list[FeedItem],
     positions: list[int],
     results: list[dict[str, Any] | None],
+    read: _Read,
 ) -> None:
-    # FOR SHARE on PostgreSQL: a sealing or a step in progress on one of these records finishes
-    # first, and then this sees it, so a record sealed a moment ago never leaves.
-    query = (
-        select(Arrest)
-        .where(Arrest.id.in_(_unique_ids(items)), grant.scope.condition())
-        .with_for_update(read=True, of=Arrest)
-    )
-    arrests = {arrest.id: arrest for arrest in session.scalars(query)}
-    # The CloudEvent's `data`: the projected record as JSON, absent members left out.
-    projected = {
-        arrest_id: grant.project(arrest_record(arrest)).model_dump(mode="json") for arrest_id, arrest in arrests.items()
-    }
-    withheld = [item for item in items if item.arrest_id not in arrests]
+    asked = set(_unique_ids(items))
+    arrests = [(arrest_id, person_id) for arrest_id, person_id in read.people.items() if arrest_id in asked]
+    withheld = [item for item in items if item.arrest_id not in read.people]
     for item, position in zip(items, positions, strict=True):
-        results[position] = projected.get(item.arrest_id)
+        results[position] = read.projected.get(item.arrest_id)
     if withheld:
         _withhold(session, actor, attempt.refusal(Refused.OUT_OF_SCOPE, grant), withheld)
     if arrests:
@@ -183,7 +257,7 @@ def _records(
             purpose=attempt.request.purpose or "",
             case_reference=None,
             channel=str(Channel.FEED),
-            records=[(arrest.id, arrest.person_id) for arrest in arrests.values()],
+            records=arrests,
             fields=grant.disclosed_fields,
         )
 
