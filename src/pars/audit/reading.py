@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -45,7 +45,7 @@ def stored_columns(dialect: str) -> list[ColumnElement[Any]]:
 
 def stored_batches(
     connection: Connection, *, first: int | None = None, last: int | None = None, batch: int = 20_000
-) -> Iterator[list[Any]]:
+) -> Iterator[Sequence[Any]]:
     """The rows of ``stored_columns`` with ``first <= seq <= last`` (either bound may be None), in
     ``seq`` order, ``batch`` at a time, as the driver's tuples (see the module's docstring)."""
     dialect = connection.dialect
@@ -55,11 +55,10 @@ def stored_batches(
     if last is not None:
         query = query.where(_c.seq <= last)
     sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    driver = connection.connection.dbapi_connection
-    assert driver is not None
+    driver: Any = connection.connection.dbapi_connection
     if dialect.name == "postgresql":
         # Named: a server-side cursor, so memory holds one batch, not the trail.
-        cursor = driver.cursor(name="pars_audit_read")  # type: ignore[call-arg]
+        cursor = driver.cursor(name="pars_audit_read")
         cursor.itersize = batch
     else:
         cursor = driver.cursor()

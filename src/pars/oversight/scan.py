@@ -17,9 +17,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import structlog
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -262,11 +263,11 @@ class TallyStore:
                 state.is_new = False
             else:
                 known.append({"tally_key": key, "count": state.count, "evidence": state.evidence, "data": state.data})
-        table = Tally.__table__
+        table = cast(Table, Tally.__table__)
         if fresh:
-            self.session.execute(table.insert(), fresh)
+            self.session.execute(insert(table), fresh)
         if known:
-            self.session.execute(table.update().where(table.c.key == bindparam("tally_key")), known)
+            self.session.execute(update(table).where(table.c.key == bindparam("tally_key")), known)
 
     def history(
         self, rule: str, agency: str, subject: str, start: datetime, end: datetime
