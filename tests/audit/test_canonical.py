@@ -81,3 +81,28 @@ def test_the_inline_postgresql_hashing_is_the_long_way_round(
     row = (7, "2026-03-17T19:00:00.000001Z", actor, agency, "arrest.read", "ok", target, details, prev_hash, "h")
     (fast,) = with_computed_hashes([row], dialect="postgresql")
     assert fast == _recomputed(row, on_sqlite=False)
+
+
+@given(
+    details=st.dictionaries(st.text(max_size=8), json_values, max_size=4).map(
+        lambda d: json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
+    | st.dictionaries(st.text(max_size=8), json_values, max_size=4).map(json.dumps)
+    | st.sampled_from(["[]", "not json", "{}"]),
+    actor=st.none() | st.uuids().map(lambda u: u.hex),
+    agency=st.none() | _texts,
+    target=st.none() | _texts,
+    prev_hash=_texts,
+)
+def test_the_inline_sqlite_hashing_is_the_long_way_round(
+    details: str, actor: str | None, agency: str | None, target: str | None, prev_hash: str
+) -> None:
+    """The same for SQLite's rows (its stored text: canonical, or in another layout), whose
+    inline loop hashes the stored details as they are and goes the long way round only when
+    that does not match."""
+    row = (7, "2026-03-17 19:00:00.000001", actor, agency, "arrest.read", "ok", target, details, prev_hash, "h")
+    correct = _recomputed(row, on_sqlite=True)[3]
+    for stored in ("h", correct):  # a hash that does not match, and the one that does
+        stored_row = (*row[:9], stored)
+        (fast,) = with_computed_hashes([stored_row], dialect="sqlite")
+        assert fast == _recomputed(stored_row, on_sqlite=True) == (7, prev_hash, stored, correct)
