@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pars.audit.canonical import canonical_json, entry_bytes, entry_hash, instant_text, plain_details
+from pars.audit.reading import _recomputed, with_computed_hashes
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -59,3 +60,49 @@ def test_details_are_what_either_database_gives_back() -> None:
     assert plain_details(None) == {}
     with pytest.raises(ValueError, match=r"NaN|JSON"):
         plain_details({"bad": float("nan")})
+
+
+_texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
+
+
+@given(
+    details=st.dictionaries(st.text(max_size=8), json_values, max_size=4).map(json.dumps)
+    | st.sampled_from(["[]", "1", "not json", '{"a": 1, "b": [1, 2]}', "{}"]),
+    actor=st.none() | st.uuids().map(str),
+    agency=st.none() | _texts,
+    target=st.none() | _texts,
+    prev_hash=_texts,
+)
+def test_the_inline_postgresql_hashing_is_the_long_way_round(
+    details: str, actor: str | None, agency: str | None, target: str | None, prev_hash: str
+) -> None:
+    """Verification's inline loop over PostgreSQL rows gives the hash ``_recomputed`` gives for
+    every row (details in any layout, or not a JSON object at all)."""
+    row = (7, "2026-03-17T19:00:00.000001Z", actor, agency, "arrest.read", "ok", target, details, prev_hash, "h")
+    (fast,) = with_computed_hashes([row], dialect="postgresql")
+    assert fast == _recomputed(row, on_sqlite=False)
+
+
+@given(
+    details=st.dictionaries(st.text(max_size=8), json_values, max_size=4).map(
+        lambda d: json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
+    | st.dictionaries(st.text(max_size=8), json_values, max_size=4).map(json.dumps)
+    | st.sampled_from(["[]", "not json", "{}"]),
+    actor=st.none() | st.uuids().map(lambda u: u.hex),
+    agency=st.none() | _texts,
+    target=st.none() | _texts,
+    prev_hash=_texts,
+)
+def test_the_inline_sqlite_hashing_is_the_long_way_round(
+    details: str, actor: str | None, agency: str | None, target: str | None, prev_hash: str
+) -> None:
+    """The same for SQLite's rows (its stored text: canonical, or in another layout), whose
+    inline loop hashes the stored details as they are and goes the long way round only when
+    that does not match."""
+    row = (7, "2026-03-17 19:00:00.000001", actor, agency, "arrest.read", "ok", target, details, prev_hash, "h")
+    correct = _recomputed(row, on_sqlite=True)[3]
+    for stored in ("h", correct):  # a hash that does not match, and the one that does
+        stored_row = (*row[:9], stored)
+        (fast,) = with_computed_hashes([stored_row], dialect="sqlite")
+        assert fast == _recomputed(stored_row, on_sqlite=True) == (7, prev_hash, stored, correct)

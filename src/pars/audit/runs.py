@@ -22,16 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from pars.audit.models import AuditEntry
-from pars.audit.reading import stored_columns, with_computed_hashes
+from pars.audit.reading import stored_batches, with_computed_hashes
 
 Entry = tuple[int, str, str, str]  # seq, prev_hash, stored hash, recomputed hash
 BATCH = 20_000
-
-_entries = AuditEntry.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +75,8 @@ def segments(entries: Iterable[Entry], checkpoint_sizes: frozenset[int]) -> Iter
 def check_range(task: Task) -> tuple[int, list[Segment]]:
     """In a worker process: reads and re-hashes the entries ``first..last``; returns how many
     it read and their segments. Reads only (no write lock on SQLite), through a server-side
-    cursor on PostgreSQL, without the ORM or any column type: plain tuples of text."""
+    cursor on PostgreSQL, without the ORM or any column type: the driver's tuples of text
+    (``reading.stored_batches``)."""
     engine = create_engine(task.url, poolclass=NullPool)
     try:
         return _check(engine, task)
@@ -88,19 +86,12 @@ def check_range(task: Task) -> tuple[int, list[Segment]]:
 
 def _check(engine: Engine, task: Task) -> tuple[int, list[Segment]]:
     dialect = engine.dialect.name
-    query = select(*stored_columns(dialect)).order_by(_entries.c.seq)
-    if task.first is not None:
-        query = query.where(_entries.c.seq >= task.first)
-    if task.last is not None:
-        query = query.where(_entries.c.seq <= task.last)
-    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     read = 0
 
     def entries() -> Iterator[Entry]:
         nonlocal read
         with engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=BATCH).exec_driver_sql(sql)
-            for batch in result.partitions(BATCH):
+            for batch in stored_batches(connection, first=task.first, last=task.last, batch=BATCH):
                 read += len(batch)
                 yield from with_computed_hashes(batch, dialect=dialect)
 

@@ -14,8 +14,8 @@ What is checked, and what each finding names:
 
 Swapping two entries changes the content at both numbers, so the first of them is named.
 
-Entries stream from the database in order (``yield_per``), so memory does not grow with the
-trail. The reads need no snapshot: the head is read first and only entries up to it are
+Entries stream from the database in order, a batch at a time (``reading.stored_batches``), so
+memory does not grow with the trail. The reads need no snapshot: the head is read first and only entries up to it are
 checked, because a commit writes its entries and moves the head in one transaction. A large
 trail is read and re-hashed by several processes, a range of ``seq`` each, and their findings
 fed to the same checker in order (``pars.audit.runs``): the result is the same.
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from pars.audit.canonical import GENESIS, checkpoint_message
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from pars.audit.reading import stored_columns, with_computed_hashes
+from pars.audit.reading import stored_batches, with_computed_hashes
 from pars.audit.runs import Segment, Task, check_range
 from pars.audit.signing import signature_valid
 
@@ -255,12 +255,10 @@ def _check_here(
     total: int,
     on_progress: Callable[[int, int], None] | None,
 ) -> None:
-    dialect = session.get_bind().dialect.name
-    query = select(*stored_columns(dialect)).order_by(_entries.c.seq)
-    if head is not None:
-        query = query.where(_entries.c.seq <= head)
+    connection = session.connection()
+    dialect = connection.dialect.name
     feed = checker.feed
-    for batch in session.execute(query.execution_options(yield_per=BATCH)).partitions():
+    for batch in stored_batches(connection, last=head, batch=BATCH):
         for seq, prev_hash, stored, computed in with_computed_hashes(batch, dialect=dialect):
             feed(seq, prev_hash, stored, computed)
         if on_progress is not None:

@@ -63,6 +63,19 @@ class TallyState:
             users = self.data.setdefault("users", {})
             users[query.user] = users.get(query.user, 0) + 1
 
+    def add_all(self, queries: list[Query], cap: int) -> None:
+        """``add`` of each of ``queries`` in turn, in one step."""
+        self.count += len(queries)
+        room = cap - len(self.evidence)
+        if room > 0:
+            self.evidence.extend(query.seq for query in queries[:room])
+        users: dict[str, int] | None = None
+        for query in queries:
+            if query.user:
+                if users is None:
+                    users = self.data.setdefault("users", {})
+                users[query.user] = users.get(query.user, 0) + 1
+
     def bump(self, name: str, by: int = 1) -> None:
         self.data[name] = self.data.get(name, 0) + by
 
@@ -156,6 +169,16 @@ class Rule:
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         tally.add(query, ctx.settings.oversight_max_evidence)
+
+    def observe_all(self, tally: TallyState, queries: list[Query], ctx: Context) -> None:
+        """``observe`` of each of ``queries`` (in trail order) in turn; in one step for a rule
+        that observes no more than the count, the evidence and the users."""
+        if type(self).observe is Rule.observe:
+            tally.add_all(queries, ctx.settings.oversight_max_evidence)
+            return
+        observe = self.observe
+        for query in queries:
+            observe(tally, query, ctx)
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         raise NotImplementedError

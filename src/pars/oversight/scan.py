@@ -17,9 +17,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import structlog
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -175,10 +176,14 @@ class TallyStore:
         self.states: dict[str, TallyState] = {}
         self._first: dict[tuple[str, str, str], datetime | None] = {}
         self._history: dict[tuple[str, str, str], list[tuple[datetime, int]]] = {}
+        self._unchanged: set[str] = set()  # loaded to be judged again, not counted into
 
     def count(self, queries: Iterable[Query], context: Context) -> list[tuple[Rule, TallyState]]:
-        """Counts every query into its rules' windows; returns the windows touched."""
-        marks: list[tuple[Rule, str, Query]] = []
+        """Counts every query into its rules' windows; returns the windows touched, in the order
+        first met. Each window's queries are gathered first and handed to its rule at once
+        (``Rule.observe_all``), in trail order: the tallies are those of observing one query at
+        a time, without a call per query and window."""
+        groups: dict[str, tuple[Rule, list[Query]]] = {}
         new: dict[str, tuple[Rule, str, str, Window]] = {}
         everyone = tuple(rule for rule in RULES if not rule.partners_only)
         partners = context.partners
@@ -187,14 +192,18 @@ class TallyStore:
             for rule in RULES if agency in partners else everyone:
                 for subject, window in rule.windows(query, context):
                     key = f"{rule.name}|{agency}|{subject or '-'}|{window.label}"  # tally_key, inlined
-                    marks.append((rule, key, query))
-                    if key not in new:
+                    group = groups.get(key)
+                    if group is None:
+                        groups[key] = (rule, [query])
                         new[key] = (rule, agency, subject, window)
+                    else:
+                        group[1].append(query)
         self._load(new)
         touched: dict[str, tuple[Rule, TallyState]] = {}
-        for rule, key, query in marks:
-            state = self.states[key]
-            rule.observe(state, query, context)
+        states = self.states
+        for key, (rule, counted) in groups.items():
+            state = states[key]
+            rule.observe_all(state, counted, context)
             touched[key] = (rule, state)
         self._touch_users(touched)
         return list(touched.values())
@@ -221,6 +230,7 @@ class TallyStore:
                 del self.states[key]
             else:
                 touched[key] = (rule, state)
+                self._unchanged.add(key)
 
     def _load(self, wanted: dict[str, tuple[Rule, str, str, Window]]) -> None:
         keys = [k for k in wanted if k not in self.states]
@@ -239,19 +249,25 @@ class TallyStore:
                 self.states[key] = TallyState(key, rule.name, agency, subject, window)
 
     def write(self) -> None:
-        rows = [
-            {"key": s.key, "rule": s.rule, "agency": s.agency, "subject": s.subject, "window_start": s.window.start,
-             "window_end": s.window.end, "count": s.count, "evidence": s.evidence, "data": s.data}
-            for s in self.states.values()
-        ]  # fmt: skip
-        fresh = [row for row, s in zip(rows, self.states.values(), strict=True) if s.is_new]
-        known = [row for row, s in zip(rows, self.states.values(), strict=True) if not s.is_new]
+        """The batch's tallies back, in two statements (Core, many rows each): the new ones
+        inserted, the others' counts, evidence and data updated. Windows loaded only to be
+        judged again (``_touch_users``) did not change and are not written."""
+        fresh, known = [], []
+        for key, state in self.states.items():
+            if key in self._unchanged:
+                continue
+            if state.is_new:
+                fresh.append({"key": key, "rule": state.rule, "agency": state.agency, "subject": state.subject,
+                              "window_start": state.window.start, "window_end": state.window.end,
+                              "count": state.count, "evidence": state.evidence, "data": state.data})  # fmt: skip
+                state.is_new = False
+            else:
+                known.append({"tally_key": key, "count": state.count, "evidence": state.evidence, "data": state.data})
+        table = cast(Table, Tally.__table__)
         if fresh:
-            self.session.execute(insert(Tally), fresh)
+            self.session.execute(insert(table), fresh)
         if known:
-            self.session.execute(update(Tally), known)
-        for state in self.states.values():
-            state.is_new = False
+            self.session.execute(update(table).where(table.c.key == bindparam("tally_key")), known)
 
     def history(
         self, rule: str, agency: str, subject: str, start: datetime, end: datetime

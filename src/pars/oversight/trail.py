@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Text, or_, select, type_coerce
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction, Outcome
@@ -135,34 +135,46 @@ def read_queries(session: Session, *, after: int, upto: int, partners: frozenset
     whoever makes it); the city's own answered reads, a large part of the trail, stay in the
     database.
 
-    On SQLite the instant, the user id and the details come as the stored text and are
-    decoded here, several times cheaper than through the column types (the scan reads every
-    query of the trail); PostgreSQL's driver hands them over decoded already."""
+    The rows come from the driver's own cursor (the statement compiled once per batch), not
+    through SQLAlchemy's result: the scan reads every query of the trail. On SQLite the instant,
+    the user id and the details come as the stored text and are decoded here; PostgreSQL's
+    driver hands them over decoded already (the instant is turned to UTC, as the column type
+    would)."""
     c = AuditEntry.__table__.c
-    raw = session.get_bind().dialect.name == "sqlite"
-    at, actor, details = (
-        (type_coerce(c.at, String), type_coerce(c.actor_id, String), type_coerce(c.details, Text))
-        if raw
-        else (c.at, c.actor_id, c.details)
-    )
     query = (
-        select(c.seq, at, c.agency, actor, c.action, c.outcome, details)
+        select(c.seq, c.at, c.agency, c.actor_id, c.action, c.outcome, c.details)
         .where(c.seq > after, c.seq <= upto, c.action.in_(QUERY_ACTIONS), c.agency.is_not(None))
         .order_by(c.seq)
     )
     if partners is not None:
         query = query.where(or_(c.agency.in_(sorted(partners)), c.outcome != str(Outcome.OK)))
-    rows = session.execute(query)
-    return [to_query(_decoded(row) if raw else row) for row in rows]
+    connection = session.connection()
+    dialect = connection.dialect
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    decoded = _decoded if dialect.name == "sqlite" else _in_utc
+    return [to_query(decoded(row)) for row in rows]
 
 
 def _decoded(row: Sequence[Any]) -> tuple[Any, ...]:
     seq, at, agency, actor, action, outcome, details = row
-    # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS.ffffff" and a UUID as 32 hex digits.
-    instant = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS.ffffff" and a UUID as 32 hex digits. Read with
+    # its offset (UTC itself comes back): several times cheaper than ``replace(tzinfo=UTC)``.
+    instant = datetime.fromisoformat(at + "+00:00")
     if actor is not None and len(actor) == 32:
         actor = f"{actor[:8]}-{actor[8:12]}-{actor[12:16]}-{actor[16:20]}-{actor[20:]}"
     return seq, instant, agency, actor, action, outcome, json.loads(details)
+
+
+def _in_utc(row: Sequence[Any]) -> tuple[Any, ...]:
+    seq, at, agency, actor, action, outcome, details = row
+    return seq, at.astimezone(UTC), agency, actor, action, outcome, details
 
 
 def to_query(row: Sequence[Any]) -> Query:
@@ -180,12 +192,17 @@ def to_query(row: Sequence[Any]) -> Query:
         reason=details.get("reason"),
         purpose=details.get("purpose") or None,
         case=case.strip() if isinstance(case, str) else "",
-        records=list(details.get("records") or ()),
-        parameters=list(details.get("parameters") or ()),
+        records=_list(details.get("records")),
+        parameters=_list(details.get("parameters")),
         subject=details.get("subject"),
         matched=matched if isinstance(matched, int) else 0,
         case_facts=_case_facts(facts) if isinstance(facts, dict) else None,
     )
+
+
+def _list(value: Any) -> list[Any]:
+    """``list(value or ())``, without copying a list just parsed (nothing else holds it)."""
+    return value if type(value) is list and value else list(value or ())
 
 
 def _case_facts(facts: dict[str, Any]) -> CaseFacts:
