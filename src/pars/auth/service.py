@@ -17,6 +17,7 @@ from pars.auth.keys import digest, key_id_of, new_key
 from pars.auth.models import Agency, ApiKey, User
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.clock import now
+from pars.db import reader
 from pars.errors import Conflict, Invalid, NotFound, Refusal, Unauthenticated
 from pars.pagination import Page, decode_cursor, encode_cursor
 from pars.permissions import CITY_ROLES, Role
@@ -61,7 +62,8 @@ def authenticate(session: Session, key: str | None) -> AnyActor:
     if not key:
         raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
     instant = now(session)
-    found = session.execute(_KEY_LOOKUP, {"digest": digest(key)}).first()
+    with reader(session) as read:
+        found = read.execute(_KEY_LOOKUP, {"digest": digest(key)}).first()
     if found is None:
         raise _wrong_key(session, key, instant)
     if found.revoked_at is not None:
