@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, insert, select, union
+from sqlalchemy import Select, Table, bindparam, insert, select, union
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,7 +28,7 @@ from pars.errors import FieldError, Invalid
 from pars.outbox.events import EventType, emit
 from pars.records.models import Arrest, Charge, Person
 from pars.records.names import name_key
-from pars.records.numbers import next_value, tracking_number
+from pars.records.numbers import next_values, tracking_number
 from pars.records.repository import city_only
 from pars.records.schemas import ArrestIn, ChargeIn, ChargeStatus, Custody, PersonIn, Status
 
@@ -100,24 +101,16 @@ def resolve_person(session: Session, person: PersonIn) -> tuple[Person, bool]:
     draws it and writes the row (`book_arrest`)."""
     sid, fbi = person.resolved_sid, person.resolved_fbi_number
     last, first = name_key(person.name.last), name_key(person.name.first)
-    rules = [
-        select(Arrest.person_id).where(Arrest.last_key == last, Arrest.first_key == first, Arrest.dob == person.dob)
-    ]
-    if sid:
-        rules.append(select(Person.id).where(Person.sid == sid))
-    if fbi:
-        rules.append(select(Person.id).where(Person.fbi_number == fbi))
-    # A union, not an OR: each rule keeps its own index on PostgreSQL too.
-    matches = union(*rules) if len(rules) > 1 else rules[0]
-    candidates = session.scalars(
-        select(Person).where(Person.id.in_(matches)).order_by(Person.created_at, Person.id)
-    ).all()
-    found = (
+    query = _candidates(by_sid=bool(sid), by_fbi=bool(fbi), first_known=first is not None)
+    params = {"last": last, "first": first, "dob": person.dob, "sid": sid, "fbi": fbi}
+    candidates = session.execute(query, params).all()
+    row = (
         next((c for c in candidates if sid and c.sid == sid), None)
         or next((c for c in candidates if fbi and c.fbi_number == fbi), None)
         # Neither identifier matched, so every candidate left came by name and birth date.
         or next(iter(candidates), None)
     )
+    found = None if row is None else _loaded(session, Person(**row._asdict()))
     if found is None:
         return Person(id=uuid.uuid4(), ppn=None, sid=sid, fbi_number=fbi, created_at=now(session)), True
     # A later booking may be the first to carry an identifier; the identity keeps it.
@@ -126,6 +119,32 @@ def resolve_person(session: Session, person: PersonIn) -> tuple[Person, bool]:
     if fbi and found.fbi_number is None:
         found.fbi_number = fbi
     return found, False
+
+
+@functools.cache
+def _candidates(*, by_sid: bool, by_fbi: bool, first_known: bool) -> Select[Any]:
+    """The persons that one of the three rules finds, oldest first, as rows; built once for each
+    combination of the rules that apply (a missing first name matches a missing one)."""
+    by_name = select(_ARRESTS.c.person_id).where(
+        _ARRESTS.c.last_key == bindparam("last"),
+        _ARRESTS.c.first_key == bindparam("first") if first_known else _ARRESTS.c.first_key.is_(None),
+        _ARRESTS.c.dob == bindparam("dob"),
+    )
+    rules = [by_name]
+    if by_sid:
+        rules.append(select(_PERSONS.c.id).where(_PERSONS.c.sid == bindparam("sid")))
+    if by_fbi:
+        rules.append(select(_PERSONS.c.id).where(_PERSONS.c.fbi_number == bindparam("fbi")))
+    # A union, not an OR: each rule keeps its own index on PostgreSQL too.
+    matches = union(*rules) if len(rules) > 1 else rules[0]
+    return select(*_PERSONS.columns).where(_PERSONS.c.id.in_(matches)).order_by(_PERSONS.c.created_at, _PERSONS.c.id)
+
+
+def _loaded(session: Session, person: Person) -> Person:
+    """The session's object for a person row read as columns: the one it holds already, or this
+    one made persistent as a load would leave it (no statement either way)."""
+    make_transient_to_detached(person)
+    return session.merge(person, load=False)
 
 
 def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest:
@@ -188,10 +207,11 @@ def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest
         }
         for index, c in enumerate(charges, start=1)
     ]
+    drawn = next_values(session, "tracking_number", *(["ppn"] if new_person else []))
     if new_person:
-        person.ppn = f"{next_value(session, 'ppn'):07d}"
+        person.ppn = f"{drawn['ppn']:07d}"
         session.execute(insert(_PERSONS), _columns(person, _PERSON_COLUMNS))
-    row["tracking_number"] = tracking_number(next_value(session, "tracking_number"))
+    row["tracking_number"] = tracking_number(drawn["tracking_number"])
     session.execute(insert(_ARRESTS), row)
     session.execute(insert(_CHARGES), charge_rows)
     arrest = _persistent(session, Arrest(**row))

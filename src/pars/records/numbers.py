@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import re
 import string
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
@@ -92,17 +93,31 @@ def next_value(session: Session, name: str) -> int:
     One statement, an upsert that increments: the first draw inserts 1, later ones add 1 under
     the row lock that the conflict takes, so concurrent bookings on PostgreSQL never draw the
     same number (and a rolled-back transaction gives its number back)."""
-    statement = _draw(session.get_bind().dialect.name)
-    return int(session.execute(statement, {"name": name}).scalar_one())
+    return next_values(session, name)[name]
+
+
+def next_values(session: Session, *names: str) -> dict[str, int]:
+    """Draws the next value of each named counter (distinct names) in one statement, as
+    `next_value` draws one. The rows are taken in the order of their names, whatever the order
+    given, so two transactions drawing the same counters never wait for each other in a cycle."""
+    ordered = tuple(sorted(names))
+    statement = _draw(session.get_bind().dialect.name, len(ordered))
+    rows = session.execute(statement, {f"name_{i}": name for i, name in enumerate(ordered)})
+    return {name: int(value) for name, value in rows}
+
+
+_COUNTERS = cast(Table, Counter.__table__)
 
 
 @functools.cache
-def _draw(dialect: str) -> ReturningInsert[int]:
-    """Built once per dialect: every booking draws one or two numbers."""
+def _draw(dialect: str, count: int) -> ReturningInsert[str, int]:
+    """Built once per dialect and number of counters (a Core statement on the table: the
+    session runs it without the ORM's bulk-insert machinery)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    upsert = insert(Counter).values(name=bindparam("name"), value=1)
-    statement = upsert.on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
-    return statement.returning(Counter.value)
+    rows = [{"name": bindparam(f"name_{i}"), "value": 1} for i in range(count)]
+    upsert = insert(_COUNTERS).values(rows)
+    statement = upsert.on_conflict_do_update(index_elements=[_COUNTERS.c.name], set_={"value": _COUNTERS.c.value + 1})
+    return statement.returning(_COUNTERS.c.name, _COUNTERS.c.value)
 
 
 def current_value(session: Session, name: str) -> int:
