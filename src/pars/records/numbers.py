@@ -8,15 +8,11 @@ catches most changed letters; not all can be caught, since 26 letters share 10 c
 
 from __future__ import annotations
 
-import functools
 import re
 import string
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
 
 from pars.records.models import Counter
 
@@ -101,23 +97,24 @@ def next_values(session: Session, *names: str) -> dict[str, int]:
     `next_value` draws one. The rows are taken in the order of their names, whatever the order
     given, so two transactions drawing the same counters never wait for each other in a cycle."""
     ordered = tuple(sorted(names))
-    statement = _draw(session.get_bind().dialect.name, len(ordered))
+    statement = _DRAWS[len(ordered)]
     rows = session.execute(statement, {f"name_{i}": name for i, name in enumerate(ordered)})
     return {name: int(value) for name, value in rows}
 
 
-_COUNTERS = cast(Table, Counter.__table__)
-
-
-@functools.cache
-def _draw(dialect: str, count: int) -> ReturningInsert[str, int]:
-    """Built once per dialect and number of counters (a Core statement on the table: the
-    session runs it without the ORM's bulk-insert machinery)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    rows = [{"name": bindparam(f"name_{i}"), "value": 1} for i in range(count)]
-    upsert = insert(_COUNTERS).values(rows)
-    statement = upsert.on_conflict_do_update(index_elements=[_COUNTERS.c.name], set_={"value": _COUNTERS.c.value + 1})
-    return statement.returning(_COUNTERS.c.name, _COUNTERS.c.value)
+# The draws, by number of counters (a booking draws at most two). Plain SQL that SQLite (3.35 and
+# later) and PostgreSQL read alike: a multi-row VALUES built with SQLAlchemy's constructs has no
+# cache key and would be compiled again at every draw.
+_DRAWS = {
+    1: text(
+        "INSERT INTO counters (name, value) VALUES (:name_0, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING name, value"
+    ),
+    2: text(
+        "INSERT INTO counters (name, value) VALUES (:name_0, 1), (:name_1, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING name, value"
+    ),
+}
 
 
 def current_value(session: Session, name: str) -> int:
