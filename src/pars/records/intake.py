@@ -153,8 +153,8 @@ def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest
     The rows are written with Core inserts (the person when new, the arrest, its charges in one
     executemany), not by the ORM's flush: every column's value is known here, so the objects
     returned are made persistent as they are (`make_transient_to_detached`), as a load would
-    leave them. The tracking number is drawn last, just before the writes: on PostgreSQL its
-    counter's row lock is then held for the least time until the commit."""
+    leave them. The numbers are drawn last, just before the writes: on PostgreSQL their counters'
+    row locks are then held for the least time until the commit."""
     city_only(actor)
     _validate_dates(session, payload)
     charges = resolve_charges(payload.charges)
@@ -207,6 +207,10 @@ def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest
         }
         for index, c in enumerate(charges, start=1)
     ]
+    # The event (its row, and PostgreSQL's NOTIFY) is written before the numbers are drawn: from
+    # the draw to the commit, concurrent bookings wait for the counters' row locks, so as little
+    # as possible happens in between.
+    emit(session, EventType.BOOKED, arrest_id)
     drawn = next_values(session, "tracking_number", *(["ppn"] if new_person else []))
     if new_person:
         person.ppn = f"{drawn['ppn']:07d}"
@@ -227,7 +231,6 @@ def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest
         arrest.id,
         {"tracking_number": arrest.tracking_number, "person_id": str(person.id), "charges": len(charges)},
     )
-    emit(session, EventType.BOOKED, arrest.id)
     return arrest
 
 
