@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -102,7 +106,11 @@ def make_engine(url: str, *, deadlines: Deadlines | None = None, **kwargs: Any) 
         event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(deadlines.busy * 1000)))
         # pysqlite's own transaction handling defers BEGIN and breaks SERIALIZABLE-like
         # behaviour; take control so each unit of work is one real transaction.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        database = make_url(url).database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            event.listen(engine, "begin", _begin_immediate)
+        else:
+            _one_writer_at_a_time(engine, _writer_lock(database), busy=deadlines.busy)
         return engine
     options = [f"-c {name}={int(seconds * 1000)}" for name, seconds in
                (("statement_timeout", deadlines.statement), ("lock_timeout", deadlines.lock)) if seconds]  # fmt: skip
@@ -162,6 +170,93 @@ def _private_file(database: str | None) -> None:
         return
 
 
+# SQLite's writers in this process queue on a lock of the process, one per database file, before
+# they ask SQLite for its write lock (`BEGIN IMMEDIATE`). SQLite lets a waiting writer retry by
+# sleeping (1, 2, 5, 10, ... up to 100 ms at a time), so with many writers its lock was often free
+# while they all slept; here a writer that ends hands over to a waiting one at once. Writers of
+# other processes still meet at SQLite's own lock, which every transaction takes as before.
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+# Key in the pooled connection's info: this connection's transaction holds its file's lock.
+_HOLDS = "pars.db.writer_lock"
+
+
+def _writer_lock(database: str) -> threading.Lock:
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(os.path.realpath(database), threading.Lock())
+
+
+def _one_writer_at_a_time(engine: Engine, lock: threading.Lock, *, busy: float) -> None:
+    """Every transaction takes ``lock`` (waiting at most the busy timeout, as SQLite would), then
+    SQLite's write lock; both are let go once it has committed or rolled back, or when its
+    connection goes back to the pool, is invalidated or closed with the transaction still open."""
+
+    def begin(conn: Connection) -> None:
+        if _autocommit(conn):
+            return
+        if not lock.acquire(timeout=busy):
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError("BEGIN IMMEDIATE", None, locked)
+        conn.connection.info[_HOLDS] = lock
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn.connection.info)
+            raise
+
+    def end(conn: Connection, *, commit: bool) -> None:
+        # Ended here, so that the lock is let go after SQLite's, not before; SQLAlchemy's own
+        # COMMIT or ROLLBACK that follows finds no transaction and does nothing. Should it fail,
+        # the lock stays held, and SQLAlchemy's own attempt raises the error as usual.
+        dbapi_connection = conn.connection.dbapi_connection
+        _end_then_release(dbapi_connection, conn.connection.info, commit=commit)
+
+    def reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
+        _end_then_release(dbapi_connection, record.info, commit=False)
+
+    def invalidate(dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        _end_then_release(dbapi_connection, record.info, commit=False)
+
+    def close(dbapi_connection: Any, record: Any) -> None:
+        _end_then_release(dbapi_connection, record.info, commit=False)
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", partial(end, commit=True))
+    event.listen(engine, "rollback", partial(end, commit=False))
+    event.listen(engine.pool, "reset", reset)
+    event.listen(engine.pool, "invalidate", invalidate)
+    event.listen(engine.pool, "soft_invalidate", invalidate)
+    event.listen(engine.pool, "close", close)
+
+
+def _autocommit(conn: Connection) -> bool:
+    """A connection asked for autocommit (`reader`): its reads begin no transaction."""
+    return bool(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+
+def _begin_immediate(conn: Connection) -> None:
+    if not _autocommit(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _end_then_release(dbapi_connection: Any, info: dict[Any, Any], *, commit: bool) -> None:
+    if _HOLDS not in info:
+        return
+    try:
+        if dbapi_connection is not None and dbapi_connection.in_transaction:
+            (dbapi_connection.commit if commit else dbapi_connection.rollback)()
+    except sqlite3.Error:
+        if commit:
+            return
+    _release(info)
+
+
+def _release(info: dict[Any, Any]) -> None:
+    lock: threading.Lock | None = info.pop(_HOLDS, None)
+    if lock is not None:
+        lock.release()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -172,6 +267,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
+
+
+@contextmanager
+def reader(session: Session) -> Iterator[Session | Connection]:
+    """Where a read that need not share the session's transaction runs: on SQLite, before that
+    transaction has begun, a pooled connection of its own in autocommit, so the read neither
+    takes nor waits for the database's one write lock, which every transaction takes at its
+    start (`BEGIN IMMEDIATE`); otherwise (PostgreSQL, or a transaction already begun, whose
+    own changes the read must see) the session itself."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction() or not isinstance(bind, Engine):
+        yield session
+        return
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

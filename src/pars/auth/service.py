@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from pars.auth.keys import digest, key_id_of, new_key
 from pars.auth.models import Agency, ApiKey, User
 from pars.auth.schemas import AgencyIn, UserIn
 from pars.clock import now
+from pars.db import reader
 from pars.errors import Conflict, Invalid, NotFound, Refusal, Unauthenticated
 from pars.pagination import Page, decode_cursor, encode_cursor
 from pars.permissions import CITY_ROLES, Role
@@ -25,9 +26,34 @@ SYSTEM_AGENCY = "PARS"
 
 
 def actor_for(user: User) -> AnyActor:
-    """The one place a stored user becomes an actor, of the kind its agency is."""
-    kind = PartnerActor if user.agency.kind == "partner" else CityActor
-    return kind(user.id, user.agency.code, frozenset(Role(r) for r in user.roles), name=user.name)
+    """A stored user as an actor, of the kind its agency is."""
+    return _actor(user.id, user.agency.code, user.agency.kind, user.roles, user.name)
+
+
+def _actor(user_id: uuid.UUID, agency_code: str, agency_kind: str, roles: list[str], name: str) -> AnyActor:
+    """The one place a user's stored columns become an actor."""
+    kind = PartnerActor if agency_kind == "partner" else CityActor
+    return kind(user_id, agency_code, frozenset(Role(r) for r in roles), name=name)
+
+
+# The key, its user and agency in one statement, as columns: no ORM objects for the common case.
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.revoked_at,
+        ApiKey.locked_until,
+        ApiKey.first_used_at,
+        ApiKey.failures,
+        User.id.label("user_id"),
+        User.name,
+        User.roles,
+        Agency.code,
+        Agency.kind,
+    )
+    .join(User, User.id == ApiKey.user_id)
+    .join(Agency, Agency.id == User.agency_id)
+    .where(ApiKey.digest == bindparam("digest"))
+)
 
 
 def authenticate(session: Session, key: str | None) -> AnyActor:
@@ -36,14 +62,19 @@ def authenticate(session: Session, key: str | None) -> AnyActor:
     if not key:
         raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
     instant = now(session)
-    row = session.scalars(select(ApiKey).where(ApiKey.digest == digest(key))).first()
-    if row is None:
+    with reader(session) as read:
+        found = read.execute(_KEY_LOOKUP, {"digest": digest(key)}).first()
+    if found is None:
         raise _wrong_key(session, key, instant)
-    if row.revoked_at is not None:
+    if found.revoked_at is not None:
         raise Unauthenticated(
             "the API key is not valid",
-            refusal=Refusal(AuditAction.AUTH_FAILED, str(row.user_id), {"reason": "revoked key"}),
+            refusal=Refusal(AuditAction.AUTH_FAILED, str(found.user_id), {"reason": "revoked key"}),
         )
+    if found.first_used_at is not None and not found.failures and found.locked_until is None:
+        # Nothing to audit or reset (`lockout.note_success`): the usual request.
+        return _actor(found.user_id, found.code, found.kind, found.roles, found.name)
+    row = session.get_one(ApiKey, found.id)
     if lockout.is_locked(row, instant):
         raise _locked(row)
     actor = actor_for(row.user)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from pars.actors import CityActor
-from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, get_settings
+from pars.api.deps import API_PREFIX, Cursor, Limit, SessionDep, end_work, get_settings
 from pars.auth.deps import require_city
 from pars.pagination import DEFAULT_LIMIT, parse_limit
 from pars.permissions import Permission
@@ -26,11 +26,18 @@ router = APIRouter(prefix=API_PREFIX, tags=["arrests"])
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-@router.post("/arrests", status_code=201)
+@router.post("/arrests", status_code=201, response_model=ArrestRecord)
 def book_arrest(
     body: ArrestIn, session: SessionDep, actor: Annotated[CityActor, Depends(require_city(Permission.CREATE_ARREST))]
-) -> ArrestRecord:
-    return arrest_record(intake.book_arrest(session, actor, body))
+) -> Response:
+    """The record is built (and validated) once, by `arrest_record`, and written as JSON here, as
+    FastAPI would write the returned model: returned as a `Response`, it is not validated again
+    in another hand-off to the thread pool. The unit of work ends here too (`end_work`), in this
+    thread, once the answer exists."""
+    record = arrest_record(intake.book_arrest(session, actor, body))
+    answer = Response(record.model_dump_json(by_alias=True), status_code=201, media_type="application/json")
+    end_work(session)
+    return answer
 
 
 @router.post("/arrests/{arrest_id}/charging-decision")
