@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
@@ -128,10 +129,105 @@ def _wall() -> datetime:
     return datetime.now(UTC)
 
 
+# ``http.client``'s limits on an answer's head: its longest line, and how many header lines.
+MAX_LINE = 65536
+MAX_HEADERS = 100
+
+
+class Headers:
+    """An answer's header fields, read without ``email.parser`` (``http.client``'s parse of a
+    head costs a third of a delivery's sending): the few that ``http.client`` and the sender
+    ask for, by lower-case name, the first of repeated fields first. A folded line (obsolete,
+    leading whitespace) continues the field before it, as ``email.parser`` reads it."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self._fields: dict[str, list[str]] = {}
+        last: list[str] | None = None
+        for raw in lines:
+            line = raw.decode("iso-8859-1").rstrip("\r\n")
+            if line[:1] in (" ", "\t"):
+                if last:
+                    last[-1] += " " + line.strip()
+                continue
+            name, colon, value = line.partition(":")
+            if not colon:
+                last = None
+                continue
+            last = self._fields.setdefault(name.strip().lower(), [])
+            last.append(value.strip())
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self._fields.get(name.lower())
+        return values[0] if values else default
+
+    def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        return self._fields.get(name.lower()) or default
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(name, value) for name, values in self._fields.items() for value in values]
+
+
+class Response(http.client.HTTPResponse):
+    """``http.client``'s answer with its head read into `Headers`: ``begin`` as the standard
+    library's for the answer to a POST (the same limits, the same rules for chunked bodies,
+    lengths and closing), but for the parse of the header fields."""
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        while True:
+            version, status, reason = self._read_status()
+            if status != http.client.CONTINUE:
+                break
+            _head_lines(self.fp)  # the head of a 100 Continue, skipped
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = Headers(_head_lines(self.fp))
+        encoding = self.headers.get("transfer-encoding")
+        self.chunked = bool(encoding and encoding.lower() == "chunked")
+        if self.chunked:
+            self.chunk_left = None
+        self.will_close = self._check_close()
+        self.length = None
+        length = self.headers.get("content-length")
+        if length and not self.chunked:
+            with contextlib.suppress(ValueError):
+                self.length = int(length)
+                if self.length < 0:
+                    self.length = None
+        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or 100 <= status < 200:
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True
+
+
+def _head_lines(fp: BinaryIO) -> list[bytes]:
+    """The header lines of an answer's head, up to the empty line, under ``http.client``'s
+    limits."""
+    lines: list[bytes] = []
+    while True:
+        line = fp.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            return lines
+        lines.append(line)
+        if len(lines) > MAX_HEADERS:
+            raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
+
+
 class GuardedConnection(http.client.HTTPConnection):
     """``http.client`` whose ``connect`` resolves the host, checks every address, and connects
     to a checked one, never to the name again (which could resolve differently a second time).
     The Host header stays the name; for https, so do SNI and the certificate check."""
+
+    response_class = Response
 
     def __init__(
         self, host: str, port: int | None, *, timeout: float, policy: PrivateTargets, resolve: Resolver,
