@@ -6,6 +6,7 @@ real HTTP receiver."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -363,3 +364,47 @@ def test_pipelined_batches_keep_each_endpoints_order_and_account_every_delivery(
     assert len(feed_disclosures) == 24
     entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "feed.deliver")).all()
     assert sum(len(e.details["records"]) for e in entries) == 24
+
+
+def test_a_claim_takes_each_endpoints_oldest_heads_up_to_its_room(
+    db: Engine,
+    clock: FrozenClock,
+    agreement: Make,
+    fbi: User,
+    walk: Make,
+    book: Make,
+    subscribe: Make,
+    policy: CheckpointPolicy,
+) -> None:
+    """With ``per_endpoint``, the claim takes, in claiming order (``next_attempt_at``, ``id``),
+    each job that is the oldest pending of its (subscription, arrest), while its subscription
+    has room (``per_endpoint`` less what is ``busy``), up to ``limit``: as this reference reads
+    it from every pending job."""
+    agreement()
+    hooks = [subscribe(fbi, f"https://fbi.example.org/hook/{n}") for n in range(3)]
+    walk("charges_approved")  # two events of one arrest: the second waits behind the first
+    for _ in range(4):
+        book()
+    factory = make_session_factory(db)
+    with unit_of_work(factory, clock, policy=policy) as session:
+        fan_out(session)
+    busy = {uuid.UUID(hooks[0]["id"]): 2, uuid.UUID(hooks[1]["id"]): 3}  # room: 1, 0 and 3
+    with unit_of_work(factory, clock, policy=policy) as session:
+        jobs = session.scalars(select(WebhookJob).where(WebhookJob.status == "pending")).all()
+        heads: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+        for job in sorted(jobs, key=lambda j: (j.sequence, j.id)):
+            heads.setdefault((job.subscription_id, job.arrest_id), job.id)
+        room = {hook: 3 - busy.get(hook, 0) for hook in {job.subscription_id for job in jobs}}
+        expected: list[int] = []
+        for job in sorted(jobs, key=lambda j: (j.next_attempt_at, j.id)):
+            if (
+                heads[(job.subscription_id, job.arrest_id)] == job.id
+                and room[job.subscription_id] > 0
+                and len(expected) < 10
+            ):
+                room[job.subscription_id] -= 1
+                expected.append(job.id)
+    with unit_of_work(factory, clock, policy=policy) as session:
+        taken = delivery.claim(session, lease=timedelta(seconds=60), limit=10, per_endpoint=3, busy=busy)
+    assert sorted(job.id for job in taken) == sorted(expected)
+    assert len(expected) == 4

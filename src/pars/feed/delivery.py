@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from pars.actors import SYSTEM, PartnerActor
@@ -101,19 +101,9 @@ def claim(
         WebhookJob.next_attempt_at <= instant,
         or_(WebhookJob.lease_until.is_(None), WebhookJob.lease_until <= instant),
     )
-    conditions = [*free, ~waits_behind]
+    conditions: list[ColumnElement[bool]] = [*free, ~waits_behind]
     if per_endpoint is not None:
-        full = [subscription for subscription, count in busy.items() if count >= per_endpoint]
-        if full:
-            conditions.append(WebhookJob.subscription_id.not_in(full))
-        rank = func.row_number().over(
-            partition_by=WebhookJob.subscription_id, order_by=(WebhookJob.next_attempt_at, WebhookJob.id)
-        )
-        ranked = select(WebhookJob.id, rank.label("rank")).where(*conditions).subquery()
-        # The candidates read first, in a statement of their own: as a subquery of the locking
-        # statement, PostgreSQL's planner (misled by a table whose statistics lag behind a
-        # burst of new jobs) ran the ranking once per pending job, a second per claim at 3,000.
-        candidates = list(session.scalars(select(ranked.c.id).where(ranked.c.rank <= per_endpoint)))
+        candidates = _heads(session, free, waits_behind, limit=limit, per_endpoint=per_endpoint, busy=busy)
         if not candidates:
             return []
         # The lease conditions again on the locked row: PostgreSQL re-checks them if another
@@ -168,6 +158,62 @@ def claim(
             endpoint = endpoints[subscription_id] = Endpoint(subscription_id, *row[11:])
         claimed.append(Claimed(job_id, subscription_id, arrest_id, sequence, attempts, token, event, endpoint))
     return claimed
+
+
+def _heads(
+    session: Session,
+    free: Sequence[ColumnElement[bool]],
+    waits_behind: ColumnElement[bool],
+    *,
+    limit: int,
+    per_endpoint: int,
+    busy: Mapping[uuid.UUID, int],
+) -> list[int]:
+    """The claim's candidates: the due jobs in claiming order (``next_attempt_at``, ``id``), each
+    taken while its subscription has room (``per_endpoint`` less ``busy``), up to ``limit``.
+
+    Read a page at a time along the index on (status, next_attempt_at), and only as far as
+    needed: until ``limit`` are taken, or every subscription with a free due job is full (those
+    subscriptions are read first, without the per-row test of waiting behind an older job).
+    Ranking every pending job by subscription with a window function instead cost a claim in
+    proportion to the whole backlog, each round. (The candidates are read in statements of
+    their own: as a subquery of the locking statement, PostgreSQL's planner, misled by a table
+    whose statistics lag behind a burst of new jobs, ran it once per pending job.)"""
+    room = {subscription: per_endpoint - busy.get(subscription, 0) for subscription in busy}
+    waiting = set(session.scalars(select(WebhookJob.subscription_id).distinct().where(*free)))
+    open_ = {subscription for subscription in waiting if room.get(subscription, per_endpoint) > 0}
+    if not open_:
+        return []
+    conditions = [*free, ~waits_behind]
+    full = [subscription for subscription in waiting if subscription not in open_]
+    if full:
+        conditions.append(WebhookJob.subscription_id.not_in(full))
+    page = max(limit, 64)
+    chosen: list[int] = []
+    after: tuple[datetime, int] | None = None
+    while True:
+        query = select(WebhookJob.id, WebhookJob.subscription_id, WebhookJob.next_attempt_at).where(*conditions)
+        if after is not None:
+            query = query.where(
+                or_(
+                    WebhookJob.next_attempt_at > after[0],
+                    and_(WebhookJob.next_attempt_at == after[0], WebhookJob.id > after[1]),
+                )
+            )
+        rows = session.execute(query.order_by(WebhookJob.next_attempt_at, WebhookJob.id).limit(page)).all()
+        for job_id, subscription, _ in rows:
+            left = room.get(subscription, per_endpoint)
+            if left <= 0:
+                continue
+            room[subscription] = left - 1
+            if left == 1:
+                open_.discard(subscription)
+            chosen.append(job_id)
+            if len(chosen) == limit or not open_:
+                return chosen
+        if len(rows) < page:
+            return chosen
+        after = (rows[-1][2], rows[-1][0])
 
 
 @dataclass(frozen=True)
