@@ -42,7 +42,7 @@ class _Socket:
 
 @given(
     st.sampled_from([200, 204, 410, 429, 503]),
-    st.sampled_from(["content-length", "chunked", "close", "none"]),
+    st.sampled_from(["content-length", "chunked", "close", "none", "-1", "ten", "continue"]),
     st.binary(max_size=40),
     st.sampled_from(["HTTP/1.1", "HTTP/1.0"]),
 )
@@ -56,6 +56,12 @@ def test_a_response_begins_as_http_client_begins_it(status: int, framing: str, b
         payload = (f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b"") + b"0\r\n\r\n"
     elif framing == "close":
         head += "Connection: close\r\n"
+        payload = body
+    elif framing in ("-1", "ten"):
+        head += f"Content-Length: {framing}\r\n"
+        payload = body
+    elif framing == "continue":  # an interim 100 first, its own head skipped
+        head = f"{version} 100 Continue\r\nX-A: 1\r\n\r\n{head}Content-Length: {len(body)}\r\n"
         payload = body
     else:
         payload = body

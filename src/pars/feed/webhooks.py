@@ -172,43 +172,40 @@ class Headers:
 
 
 class Response(http.client.HTTPResponse):
-    """``http.client``'s answer with its head read into `Headers`: ``begin`` as the standard
-    library's for the answer to a POST (the same limits, the same rules for chunked bodies,
-    lengths and closing), but for the parse of the header fields."""
+    """``http.client``'s answer, its head read into `Headers`. The framing is decided as RFC 9112
+    section 6.3 has it for the answer to a POST, with ``http.client``'s readings where the RFC
+    leaves a choice (a chunked body is read as chunked whatever the status; a length that is not
+    a number, or negative, is no length): the same status, length, chunking and closing as
+    ``http.client`` (tests/feed/test_response_head.py)."""
 
     def begin(self) -> None:
         if self.headers is not None:
             return
-        while True:
+        version, status, reason = self._read_status()
+        while status == http.client.CONTINUE:  # an interim answer: its head, then the real one
+            _head_lines(self.fp)
             version, status, reason = self._read_status()
-            if status != http.client.CONTINUE:
-                break
-            _head_lines(self.fp)  # the head of a 100 Continue, skipped
+        if not version.startswith(("HTTP/1.", "HTTP/0.9")):
+            raise http.client.UnknownProtocol(version)
+        self.version = 10 if version in ("HTTP/1.0", "HTTP/0.9") else 11
         self.code = self.status = status
         self.reason = reason.strip()
-        if version in ("HTTP/1.0", "HTTP/0.9"):
-            self.version = 10
-        elif version.startswith("HTTP/1."):
-            self.version = 11
-        else:
-            raise http.client.UnknownProtocol(version)
         self.headers = self.msg = Headers(_head_lines(self.fp))
-        encoding = self.headers.get("transfer-encoding")
-        self.chunked = bool(encoding and encoding.lower() == "chunked")
-        if self.chunked:
-            self.chunk_left = None
-        self.will_close = self._check_close()
-        self.length = None
-        length = self.headers.get("content-length")
-        if length and not self.chunked:
-            with contextlib.suppress(ValueError):
-                self.length = int(length)
-                if self.length < 0:
-                    self.length = None
-        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or 100 <= status < 200:
-            self.length = 0
-        if not self.will_close and not self.chunked and self.length is None:
-            self.will_close = True
+        self.chunked = (self.headers.get("transfer-encoding") or "").lower() == "chunked"
+        self.chunk_left = None
+        no_body = status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or 100 <= status < 200
+        self.length = 0 if no_body else None if self.chunked else _length(self.headers.get("content-length"))
+        # Without a length or chunks, the body runs to the end of the connection.
+        self.will_close = self._check_close() or (not self.chunked and self.length is None)
+
+
+def _length(field: str | None) -> int | None:
+    """A Content-Length field's value, or None where it is absent or not a length."""
+    try:
+        length = int(field or "")
+    except ValueError:
+        return None
+    return length if length >= 0 else None
 
 
 def _head_lines(fp: BinaryIO) -> list[bytes]:
