@@ -229,7 +229,7 @@ def figures(url: str, *, quick: bool = False) -> list[Figure]:
         try:
             verified = verification_figures(
                 engine, load_signer(key_file).public_key, runs=1 if quick else 3,
-                note="the oversight bench's trail, just written: a new interpreter, the page cache warm",
+                note="the oversight bench's trail, just written; a new interpreter",
             )  # fmt: skip
         finally:
             engine.dispose()
