@@ -82,6 +82,20 @@ _MOVE_HEAD_CHECKPOINT = _MOVE_HEAD.values(
     checkpoint_at=bindparam("checkpoint_at", type_=_head.c.checkpoint_at.type),
 )
 _INSERT_CHECKPOINT = insert(_checkpoints)
+# PostgreSQL: the entries and the head's move in one statement, for any number of entries.
+_PG_ARRAYS = {"seq": "bigint", "at": "timestamptz", "actor_id": "uuid", "details": "text"}
+_PG_SEAL = {
+    checkpoint: (
+        f"WITH moved AS (UPDATE {_head.name} SET seq = %(head_seq)s, hash = %(head_hash)s"
+        + (", checkpoint_seq = %(head_seq)s, checkpoint_at = %(checkpoint_at)s" if checkpoint else "")
+        + f" WHERE id = {HEAD_ID}) "
+        + f"INSERT INTO {_entries.name} ({', '.join(_COLUMNS)}) "
+        + f"SELECT {', '.join('details::jsonb' if c == 'details' else c for c in _COLUMNS)} FROM unnest("
+        + ", ".join(f"%({c})s::{_PG_ARRAYS.get(c, 'text')}[]" for c in _COLUMNS)
+        + f") AS t({', '.join(_COLUMNS)})"
+    )
+    for checkpoint in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -184,16 +198,23 @@ def _seal(session: Session) -> None:
         entry.seq, entry.prev_hash, entry.hash = seq, prev_hash, digest
         rows.append({key: getattr(entry, key) for key in _COLUMNS} | {"details": details})
         prev_hash = digest
-    if rows:
-        connection.execute(_INSERT_ENTRIES[connection.dialect.name], rows)
     policy = session_policy(session)
+    moved: dict[str, Any] = {"head_seq": seq, "head_hash": prev_hash}
     if seq > head.checkpoint_seq:
         instant = now(session)
         if forced or _due(policy, head, seq, instant):
             _sign(connection, policy.signer, size=seq, head_hash=prev_hash, at=instant)
-            connection.execute(_MOVE_HEAD_CHECKPOINT, {"head_seq": seq, "head_hash": prev_hash, "checkpoint_at": instant})
-            return
-    connection.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
+            moved["checkpoint_at"] = instant
+    checkpoint = "checkpoint_at" in moved
+    if rows and connection.dialect.name == "postgresql":
+        # One statement, one round trip: the entries as one array per column, and the head moved
+        # by the same statement (a data-modifying WITH), under the lock taken above.
+        arrays = {key: [row[key] for row in rows] for key in _COLUMNS}
+        connection.exec_driver_sql(_PG_SEAL[checkpoint], arrays | moved)
+        return
+    if rows:
+        connection.execute(_INSERT_ENTRIES[connection.dialect.name], rows)
+    connection.execute(_MOVE_HEAD_CHECKPOINT if checkpoint else _MOVE_HEAD, moved)
 
 
 @dataclass(frozen=True)
