@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from pars.actors import Actor, PartnerActor
 from pars.audit import AuditAction, record_disclosure
-from pars.audit.disclosures import Disclosed, record_disclosures
 from pars.audit.chain import CheckpointPolicy
+from pars.audit.disclosures import Disclosed, record_disclosures
 from pars.audit.models import AuditEntry, Disclosure
 from pars.clock import FrozenClock
 from pars.db import make_session_factory

@@ -40,6 +40,11 @@ def canonical_json(value: Any) -> bytes:
     return _dumps_obj(value).encode()
 
 
+def canonical_text(value: Any) -> str:
+    """The canonical JSON as text: what SQLite stores for a JSON column (``pars.db``)."""
+    return _dumps_obj(value)
+
+
 def instant_text(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("audit instants carry an offset")

@@ -74,28 +74,29 @@ _LOCK_HEAD = (
     .where(_head.c.id == HEAD_ID)
     .with_for_update()
 )
-_MOVE_HEAD = (
-    update(_head).where(_head.c.id == HEAD_ID).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
-)
+_MOVE_HEAD = update(_head).where(_head.c.id == HEAD_ID).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 _MOVE_HEAD_CHECKPOINT = _MOVE_HEAD.values(
     checkpoint_seq=bindparam("head_seq"),
     checkpoint_at=bindparam("checkpoint_at", type_=_head.c.checkpoint_at.type),
 )
 _INSERT_CHECKPOINT = insert(_checkpoints)
-# PostgreSQL: the entries and the head's move in one statement, for any number of entries.
-_PG_ARRAYS = {"seq": "bigint", "at": "timestamptz", "actor_id": "uuid", "details": "text"}
+# PostgreSQL: the entries and the head's move in one statement, for any number of entries (one
+# array per column, in the order of ``_COLUMNS``, checked below).
+_PG_SEAL_SQL = """
+WITH moved AS (UPDATE audit_head SET seq = %(head_seq)s, hash = %(head_hash)s{checkpoint} WHERE id = 1)
+INSERT INTO audit_entries (seq, at, actor_id, agency, action, outcome, target, details, prev_hash, hash)
+SELECT seq, at, actor_id, agency, action, outcome, target, details::jsonb, prev_hash, hash
+FROM unnest(%(seq)s::bigint[], %(at)s::timestamptz[], %(actor_id)s::uuid[], %(agency)s::text[],
+            %(action)s::text[], %(outcome)s::text[], %(target)s::text[], %(details)s::text[],
+            %(prev_hash)s::text[], %(hash)s::text[])
+    AS t(seq, at, actor_id, agency, action, outcome, target, details, prev_hash, hash)
+"""
 _PG_SEAL = {
-    checkpoint: (
-        f"WITH moved AS (UPDATE {_head.name} SET seq = %(head_seq)s, hash = %(head_hash)s"
-        + (", checkpoint_seq = %(head_seq)s, checkpoint_at = %(checkpoint_at)s" if checkpoint else "")
-        + f" WHERE id = {HEAD_ID}) "
-        + f"INSERT INTO {_entries.name} ({', '.join(_COLUMNS)}) "
-        + f"SELECT {', '.join('details::jsonb' if c == 'details' else c for c in _COLUMNS)} FROM unnest("
-        + ", ".join(f"%({c})s::{_PG_ARRAYS.get(c, 'text')}[]" for c in _COLUMNS)
-        + f") AS t({', '.join(_COLUMNS)})"
-    )
-    for checkpoint in (False, True)
+    False: _PG_SEAL_SQL.replace("{checkpoint}", ""),
+    True: _PG_SEAL_SQL.replace("{checkpoint}", ", checkpoint_seq = %(head_seq)s, checkpoint_at = %(checkpoint_at)s"),
 }
+assert _COLUMNS == ("seq", "at", "actor_id", "agency", "action", "outcome", "target", "details", "prev_hash", "hash")
+assert (_head.name, _entries.name, HEAD_ID) == ("audit_head", "audit_entries", 1)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction
 from pars.actors import Actor
-from pars.audit.canonical import details_json
+from pars.audit.canonical import canonical_text
 from pars.audit.chain import json_text_insert
 from pars.audit.models import Disclosure
 from pars.audit.service import record_event
@@ -107,7 +107,7 @@ def record_disclosures(session: Session, batches: Sequence[Disclosed]) -> None:
             "purpose": batch.purpose,
             "case_reference": batch.case_reference,
             "channel": batch.channel,
-            "fields": details_json(field_names),
+            "fields": canonical_text(field_names),
         }
         rows.extend({**shared, "arrest_id": arrest_id, "person_id": person_id} for arrest_id, person_id in records)
     if rows:
