@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pars.audit.canonical import canonical_json, entry_bytes, entry_hash, instant_text, plain_details
+from pars.actions import AuditAction
+from pars.audit.canonical import _number, canonical_json, entry_bytes, entry_hash, instant_text, plain_details
 from pars.audit.reading import _recomputed, with_computed_hashes
 
 json_values = st.recursive(
@@ -106,3 +107,37 @@ def test_the_inline_sqlite_hashing_is_the_long_way_round(
         stored_row = (*row[:9], stored)
         (fast,) = with_computed_hashes([stored_row], dialect="sqlite")
         assert fast == _recomputed(stored_row, on_sqlite=True) == (7, prev_hash, stored, correct)
+
+
+any_details = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.sampled_from(list(AuditAction)),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=8) | st.integers() | st.booleans() | st.none(), children, max_size=4)
+    ),
+    max_leaves=14,
+)
+
+
+@given(details=st.dictionaries(st.text(alphabet=st.characters(codec="utf-8")), any_details, max_size=5))
+def test_plain_details_is_the_json_round_trip(details: dict[str, Any]) -> None:
+    """The copy of plain details gives what the round trip gives (types included: True is not 1,
+    1.0 becomes 1), and refuses what it refuses, NUL and non-ASCII text included."""
+    try:
+        expected: Any = json.loads(json.dumps(details, ensure_ascii=False, allow_nan=False), parse_float=_number)
+    except ValueError as error:
+        with pytest.raises(type(error)):
+            plain_details(details)
+        return
+    copy = plain_details(details)
+    assert repr(copy) == repr(expected or {})
+    assert copy is not details
+
+
+def test_plain_details_copies_nested_members() -> None:
+    details: dict[str, Any] = {"a": ["x\x00", {"ü": (1, True, None)}]}
+    copy = plain_details(details)
+    assert copy == {"a": ["x\x00", {"ü": [1, True, None]}]}
+    details["a"][1]["ü"] = ()
+    assert copy["a"][1]["ü"] == [1, True, None]

@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from pars.actors import Actor, PartnerActor
 from pars.audit import AuditAction, record_disclosure
 from pars.audit.chain import CheckpointPolicy
+from pars.audit.disclosures import Disclosed, record_disclosures
 from pars.audit.models import AuditEntry, Disclosure
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
@@ -159,3 +160,49 @@ def test_the_accounting_is_append_only(disclosed: None, db: Engine) -> None:
     for statement in ("UPDATE disclosures SET purpose = 'x'", "DELETE FROM disclosures"):
         with pytest.raises(Exception, match="append-only"), db.begin() as conn:
             conn.execute(text(statement))
+
+
+def test_a_batch_of_disclosures_writes_what_one_call_per_batch_writes(
+    db: Engine, clock: FrozenClock, agent: Actor, session: Session, policy: CheckpointPolicy
+) -> None:
+    """`record_disclosures` (a feed round's deliveries at once) leaves the entries, in the same
+    order, and the accounting rows that `record_disclosure` called once per batch leaves."""
+    batches = [
+        Disclosed(agent, AuditAction.FEED_DELIVER, AGREEMENT, 3, "criminal_investigation", None, "feed",
+                  [(ARREST_A, PERSON_1), (ARREST_B, PERSON_1)], ["person.name", "id"]),
+        Disclosed(agent, AuditAction.ARREST_SEARCH, AGREEMENT, 3, "criminal_investigation", "FBI-ü", "query",
+                  [], ["id"], {"parameters": ["name"]}),
+        Disclosed(agent, AuditAction.FEED_DELIVER, AGREEMENT, 4, "criminal_investigation", None, "feed",
+                  [(ARREST_C, PERSON_2)], ["id", "charges"]),
+    ]  # fmt: skip
+    factory = make_session_factory(db)
+
+    def written(record: Callable[[Session], None]) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        entries_before = session.scalar(select(func.max(AuditEntry.seq))) or 0
+        rows_before = session.scalar(select(func.max(Disclosure.id))) or 0
+        with unit_of_work(factory, clock, policy=policy) as uow:
+            record(uow)
+        session.expire_all()
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > entries_before).order_by(AuditEntry.seq)
+        ).all()  # fmt: skip
+        rows = session.scalars(select(Disclosure).where(Disclosure.id > rows_before).order_by(Disclosure.id)).all()
+        entry_columns = ("at", "actor_id", "agency", "action", "outcome", "target", "details")
+        row_columns = [c.key for c in Disclosure.__table__.columns if c.key != "id"]
+        return (
+            [tuple(getattr(e, c) for c in entry_columns) for e in entries],
+            [tuple(getattr(r, c) for c in row_columns) for r in rows],
+        )
+
+    def one_by_one(uow: Session) -> None:
+        for b in batches:
+            record_disclosure(
+                uow, b.actor, b.action, agreement_id=b.agreement_id, agreement_version=b.agreement_version,
+                purpose=b.purpose, case_reference=b.case_reference, channel=b.channel, records=b.records,
+                fields=b.fields, details=b.details,
+            )  # fmt: skip
+
+    separately = written(one_by_one)
+    together = written(lambda uow: record_disclosures(uow, batches))
+    assert len(separately[0]) == 3 and len(separately[1]) == 3
+    assert together == separately

@@ -40,6 +40,11 @@ def canonical_json(value: Any) -> bytes:
     return _dumps_obj(value).encode()
 
 
+def canonical_text(value: Any) -> str:
+    """The canonical JSON as text: what SQLite stores for a JSON column (``pars.db``)."""
+    return _dumps_obj(value)
+
+
 def instant_text(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("audit instants carry an offset")
@@ -57,13 +62,54 @@ def plain_details(details: dict[str, Any] | None) -> dict[str, Any]:
     """A private, JSON-plain copy of ``details``: what is hashed is exactly what either database
     gives back. The round trip turns tuples into lists and keys into strings, and reads a float
     with no fraction as an integer, because PostgreSQL's JSONB would print ``1e20`` back as
-    ``100000000000000000000`` and the hash would no longer match."""
+    ``100000000000000000000`` and the hash would no longer match.
+
+    Details are nearly always strings, integers, booleans and None in dicts with string keys and
+    in lists: those are copied as they are, which is what the round trip gives back, at a
+    fraction of its cost (every entry pays it). Anything else (a float, a key that is not a
+    string, a subclass such as an enum) takes the round trip."""
     if not details:
         return {}
-    # Not sorted here: keys of mixed types sort only once they are all strings.
-    plain = json.loads(json.dumps(details, ensure_ascii=False, allow_nan=False), parse_float=_number)
+    try:
+        plain = _plain_copy(details)
+    except (_NotPlain, RecursionError):
+        plain = _round_trip(details)
     assert isinstance(plain, dict)
     return plain
+
+
+class _NotPlain(Exception):
+    pass
+
+
+# Python refuses to print an integer of more than 4300 digits (sys.set_int_max_str_digits):
+# the round trip's error, not a copy that would fail later at commit.
+_INT_BOUND = 10**4000
+
+
+def _plain_copy(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        if -_INT_BOUND < value < _INT_BOUND:
+            return value
+        raise _NotPlain
+    if kind is dict:
+        copy = {}
+        for key, member in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copy[key] = _plain_copy(member)
+        return copy
+    if kind is list or kind is tuple:
+        return [_plain_copy(member) for member in value]
+    raise _NotPlain
+
+
+def _round_trip(details: dict[str, Any]) -> Any:
+    # Not sorted here: keys of mixed types sort only once they are all strings.
+    return json.loads(json.dumps(details, ensure_ascii=False, allow_nan=False), parse_float=_number)
 
 
 def entry_bytes(

@@ -21,16 +21,19 @@ session that never stages an entry pays one dictionary lookup per commit.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy import Connection, Insert, String, Table, bindparam, event, insert, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 
-from pars.audit.canonical import GENESIS, checkpoint_message, entry_hash, instant_text
+from pars.audit.canonical import GENESIS, checkpoint_message, details_json, encode_entry, instant_text
 from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from pars.audit.signing import Signer, load_signer
 from pars.clock import now
@@ -44,19 +47,56 @@ FORCE_CHECKPOINT = "pars.audit.checkpoint_now"
 
 HEAD_ID = 1
 
-# Core tables and statements built once: this runs in every commit that writes entries, and the
-# ORM's bulk machinery costs more than the statements themselves.
+# Core tables and statements built once, run on the session's connection: this runs in every
+# commit that writes entries, and the ORM's execution path, or a statement built anew per commit
+# (its cache key computed each time), costs more than the statements themselves.
 _entries = cast(Table, AuditEntry.__table__)
 _head = cast(Table, AuditHead.__table__)
 _checkpoints = cast(Table, AuditCheckpoint.__table__)
 _COLUMNS = tuple(c.key for c in _entries.columns)
-_INSERT_ENTRIES = insert(_entries)
+
+
+def json_text_insert(table: Table, column: str) -> dict[str, Insert]:
+    """An INSERT into ``table`` per dialect whose ``column`` (JSON) takes JSON already encoded as
+    text, so a value hashed or shared by many rows is encoded once: SQLite stores the text as it
+    is (the canonical form ``pars.db`` stores anyway), PostgreSQL casts it to JSONB."""
+    values = {c.key: bindparam(c.key, type_=c.type) for c in table.columns if c.autoincrement is not True}
+    text = bindparam(column, type_=String())
+    return {
+        "sqlite": insert(table).values(values | {column: text}),
+        "postgresql": insert(table).values(values | {column: sql_cast(text, JSONB)}),
+    }
+
+
+_INSERT_ENTRIES = json_text_insert(_entries, "details")
 _LOCK_HEAD = (
     select(_head.c.seq, _head.c.hash, _head.c.checkpoint_seq, _head.c.checkpoint_at)
     .where(_head.c.id == HEAD_ID)
     .with_for_update()
 )
-_MOVE_HEAD = update(_head).where(_head.c.id == HEAD_ID)
+_MOVE_HEAD = update(_head).where(_head.c.id == HEAD_ID).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+_MOVE_HEAD_CHECKPOINT = _MOVE_HEAD.values(
+    checkpoint_seq=bindparam("head_seq"),
+    checkpoint_at=bindparam("checkpoint_at", type_=_head.c.checkpoint_at.type),
+)
+_INSERT_CHECKPOINT = insert(_checkpoints)
+# PostgreSQL: the entries and the head's move in one statement, for any number of entries (one
+# array per column, in the order of ``_COLUMNS``, checked below).
+_PG_SEAL_SQL = """
+WITH moved AS (UPDATE audit_head SET seq = %(head_seq)s, hash = %(head_hash)s{checkpoint} WHERE id = 1)
+INSERT INTO audit_entries (seq, at, actor_id, agency, action, outcome, target, details, prev_hash, hash)
+SELECT seq, at, actor_id, agency, action, outcome, target, details::jsonb, prev_hash, hash
+FROM unnest(%(seq)s::bigint[], %(at)s::timestamptz[], %(actor_id)s::uuid[], %(agency)s::text[],
+            %(action)s::text[], %(outcome)s::text[], %(target)s::text[], %(details)s::text[],
+            %(prev_hash)s::text[], %(hash)s::text[])
+    AS t(seq, at, actor_id, agency, action, outcome, target, details, prev_hash, hash)
+"""
+_PG_SEAL = {
+    False: _PG_SEAL_SQL.replace("{checkpoint}", ""),
+    True: _PG_SEAL_SQL.replace("{checkpoint}", ", checkpoint_seq = %(head_seq)s, checkpoint_at = %(checkpoint_at)s"),
+}
+assert _COLUMNS == ("seq", "at", "actor_id", "agency", "action", "outcome", "target", "details", "prev_hash", "hash")
+assert (_head.name, _entries.name, HEAD_ID) == ("audit_head", "audit_entries", 1)
 
 
 @dataclass(frozen=True)
@@ -135,34 +175,47 @@ def _seal(session: Session) -> None:
     # Pending changes take their row locks now, before the head lock: a commit holding the head
     # then waits for nothing, so two commits can never deadlock over it.
     session.flush()
-    head = _lock_head(session)
+    connection = session.connection()
+    head = _lock_head(connection)
     seq, prev_hash = head.seq, head.hash
     rows: list[dict[str, Any]] = []
     for entry, _ in staged:
         seq += 1
-        entry.seq, entry.prev_hash = seq, prev_hash
-        entry.hash = prev_hash = entry_hash(
+        # ``details`` is encoded once: the same canonical text is hashed and stored.
+        details = details_json(entry.details)
+        at = entry.at
+        data = encode_entry(
             seq=seq,
-            at=instant_text(entry.at),
-            actor=entry.actor_id,
+            at=instant_text(at),
+            actor=None if entry.actor_id is None else str(entry.actor_id),
             agency=entry.agency,
             action=entry.action,
             outcome=entry.outcome,
             target=entry.target,
-            details=entry.details,
-            prev_hash=entry.prev_hash,
+            details_json=details,
+            prev_hash=prev_hash,
         )
-        rows.append({key: getattr(entry, key) for key in _COLUMNS})
-    if rows:
-        session.execute(_INSERT_ENTRIES, rows)
-    values: dict[str, Any] = {"seq": seq, "hash": prev_hash}
+        digest = hashlib.sha256(data).hexdigest()
+        entry.seq, entry.prev_hash, entry.hash = seq, prev_hash, digest
+        rows.append({key: getattr(entry, key) for key in _COLUMNS} | {"details": details})
+        prev_hash = digest
     policy = session_policy(session)
+    moved: dict[str, Any] = {"head_seq": seq, "head_hash": prev_hash}
     if seq > head.checkpoint_seq:
         instant = now(session)
         if forced or _due(policy, head, seq, instant):
-            _sign(session, policy.signer, size=seq, head_hash=prev_hash, at=instant)
-            values |= {"checkpoint_seq": seq, "checkpoint_at": instant}
-    session.execute(_MOVE_HEAD.values(values))
+            _sign(connection, policy.signer, size=seq, head_hash=prev_hash, at=instant)
+            moved["checkpoint_at"] = instant
+    checkpoint = "checkpoint_at" in moved
+    if rows and connection.dialect.name == "postgresql":
+        # One statement, one round trip: the entries as one array per column, and the head moved
+        # by the same statement (a data-modifying WITH), under the lock taken above.
+        arrays = {key: [row[key] for row in rows] for key in _COLUMNS}
+        connection.exec_driver_sql(_PG_SEAL[checkpoint], arrays | moved)
+        return
+    if rows:
+        connection.execute(_INSERT_ENTRIES[connection.dialect.name], rows)
+    connection.execute(_MOVE_HEAD_CHECKPOINT if checkpoint else _MOVE_HEAD, moved)
 
 
 @dataclass(frozen=True)
@@ -182,34 +235,35 @@ def _due(policy: CheckpointPolicy, head: _Head, seq: int, instant: datetime) -> 
     return elapsed >= policy.every
 
 
-def _sign(session: Session, signer: Signer, *, size: int, head_hash: str, at: datetime) -> None:
-    session.execute(
-        insert(_checkpoints).values(
-            size=size,
-            head=head_hash,
-            at=at,
-            signature=signer.sign(checkpoint_message(size=size, head=head_hash, at=at)),
-            public_key=signer.public_key,
-            key_id=signer.key_id,
-        )
+def _sign(connection: Connection, signer: Signer, *, size: int, head_hash: str, at: datetime) -> None:
+    connection.execute(
+        _INSERT_CHECKPOINT,
+        {
+            "size": size,
+            "head": head_hash,
+            "at": at,
+            "signature": signer.sign(checkpoint_message(size=size, head=head_hash, at=at)),
+            "public_key": signer.public_key,
+            "key_id": signer.key_id,
+        },
     )
 
 
-def _lock_head(session: Session) -> _Head:
-    row = session.execute(_LOCK_HEAD).first()
+def _lock_head(connection: Connection) -> _Head:
+    row = connection.execute(_LOCK_HEAD).first()
     if row is None:
-        _create_head(session)
-        row = session.execute(_LOCK_HEAD).one()
+        _create_head(connection)
+        row = connection.execute(_LOCK_HEAD).one()
     return _Head(*row)
 
 
-def _create_head(session: Session) -> None:
+def _create_head(connection: Connection) -> None:
     """The head row is missing on a database whose tables were emptied (tests) or built before
     the chain existed: rebuild it from the last entry and checkpoint. Two writers may get here
     at once on PostgreSQL; ``ON CONFLICT DO NOTHING`` lets the second one wait for the first
     and then lock the row it made."""
-    last = session.execute(select(_entries.c.seq, _entries.c.hash).order_by(_entries.c.seq.desc()).limit(1)).first()
-    checkpoint = session.execute(
+    last = connection.execute(select(_entries.c.seq, _entries.c.hash).order_by(_entries.c.seq.desc()).limit(1)).first()
+    checkpoint = connection.execute(
         select(_checkpoints.c.size, _checkpoints.c.at).order_by(_checkpoints.c.size.desc()).limit(1)
     ).first()
     values = {
@@ -219,9 +273,9 @@ def _create_head(session: Session) -> None:
         "checkpoint_seq": checkpoint.size if checkpoint else 0,
         "checkpoint_at": checkpoint.at if checkpoint else None,
     }
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(_head).values(values)
-    session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+    connection.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
 
 
 event.listen(Session, "before_commit", _seal)

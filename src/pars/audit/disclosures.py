@@ -8,18 +8,41 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction
 from pars.actors import Actor
+from pars.audit.canonical import canonical_text
+from pars.audit.chain import json_text_insert
 from pars.audit.models import Disclosure
 from pars.audit.service import record_event
 from pars.clock import now
 from pars.errors import BadRequest, Invalid
 from pars.pagination import Page, decode_cursor, encode_cursor
+
+# One statement per dialect, built once; ``fields`` is the same list for every row of a batch, so
+# it is encoded once per batch, not once per row.
+_INSERT_DISCLOSURES = json_text_insert(cast(Table, Disclosure.__table__), "fields")
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    """One batch of records that left for a partner, as ``record_disclosure`` takes it."""
+
+    actor: Actor
+    action: AuditAction
+    agreement_id: uuid.UUID
+    agreement_version: int
+    purpose: str
+    case_reference: str | None
+    channel: str
+    records: Sequence[tuple[uuid.UUID, uuid.UUID]]
+    fields: Sequence[str]
+    details: Mapping[str, Any] | None = field(default=None)
 
 
 def record_disclosure(
@@ -43,43 +66,56 @@ def record_disclosure(
     ``details`` adds members to the entry (a search's parameter names, for oversight); it never
     replaces the accounting members above, and like every detail holds no searched values.
     """
-    field_names = sorted(fields)
-    accounting: dict[str, Any] = {
-        "agreement_id": str(agreement_id),
-        "agreement_version": agreement_version,
-        "purpose": purpose,
-        "case_reference": case_reference,
-        "channel": channel,
-        "records": [str(arrest_id) for arrest_id, _ in records],
-        "fields": field_names,
-    }
-    record_event(
-        session,
-        actor,
-        action,
-        records[0][0] if len(records) == 1 else None,
-        {**(details or {}), **accounting},
+    batch = Disclosed(
+        actor, action, agreement_id, agreement_version, purpose, case_reference, channel, records, fields, details
     )
-    if not records:
-        return
-    shared = {
-        "at": now(session),
-        "agency": actor.agency_code,
-        "user_id": actor.user_id,
-        "agreement_id": agreement_id,
-        "agreement_version": agreement_version,
-        "purpose": purpose,
-        "case_reference": case_reference,
-        "channel": channel,
-        "fields": field_names,
-    }
-    # A Core insert on the session's connection (same transaction): the rows are ours, built
-    # above, so the ORM's bulk path (per-row mapping and its bookkeeping) adds nothing but time
-    # on every partner request.
-    session.connection().execute(
-        insert(cast(Table, Disclosure.__table__)),
-        [{**shared, "arrest_id": arrest_id, "person_id": person_id} for arrest_id, person_id in records],
-    )
+    record_disclosures(session, [batch])
+
+
+def record_disclosures(session: Session, batches: Sequence[Disclosed]) -> None:
+    """``record_disclosure`` of each batch in turn, with the accounting rows of all of them
+    written by one statement (a feed round's deliveries: one entry per batch, as before)."""
+    at = now(session)
+    rows: list[dict[str, Any]] = []
+    for batch in batches:
+        field_names = sorted(batch.fields)
+        records = batch.records
+        accounting: dict[str, Any] = {
+            "agreement_id": str(batch.agreement_id),
+            "agreement_version": batch.agreement_version,
+            "purpose": batch.purpose,
+            "case_reference": batch.case_reference,
+            "channel": batch.channel,
+            "records": [str(arrest_id) for arrest_id, _ in records],
+            "fields": field_names,
+        }
+        record_event(
+            session,
+            batch.actor,
+            batch.action,
+            records[0][0] if len(records) == 1 else None,
+            {**(batch.details or {}), **accounting},
+        )
+        if not records:
+            continue
+        shared = {
+            "at": at,
+            "agency": batch.actor.agency_code,
+            "user_id": batch.actor.user_id,
+            "agreement_id": batch.agreement_id,
+            "agreement_version": batch.agreement_version,
+            "purpose": batch.purpose,
+            "case_reference": batch.case_reference,
+            "channel": batch.channel,
+            "fields": canonical_text(field_names),
+        }
+        rows.extend({**shared, "arrest_id": arrest_id, "person_id": person_id} for arrest_id, person_id in records)
+    if rows:
+        # A Core insert on the session's connection (same transaction): the rows are ours, built
+        # above, so the ORM's bulk path (per-row mapping and its bookkeeping) adds nothing but
+        # time on every partner request.
+        connection = session.connection()
+        connection.execute(_INSERT_DISCLOSURES[connection.dialect.name], rows)
 
 
 def list_disclosures(
