@@ -1,8 +1,9 @@
 """The audit trail. Every action anywhere in PARS is written through ``record_event``; every
-record that leaves for a partner is also accounted for through ``record_disclosure``."""
+record that leaves for a partner is also accounted for through ``record_disclosure`` (or, for
+many batches at once, ``record_disclosures``)."""
 
 from pars.actions import AuditAction, Outcome
-from pars.audit.disclosures import record_disclosure
+from pars.audit.disclosures import Disclosed, record_disclosure, record_disclosures
 from pars.audit.service import record_event
 
-__all__ = ["AuditAction", "Outcome", "record_disclosure", "record_event"]
+__all__ = ["AuditAction", "Disclosed", "Outcome", "record_disclosure", "record_disclosures", "record_event"]

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.actors import PartnerActor
-from pars.audit import AuditAction, Outcome, record_disclosure, record_event
+from pars.audit import AuditAction, Disclosed, Outcome, record_disclosures, record_event
 from pars.auth.models import Agency
 from pars.clock import now
 from pars.errors import DomainError, Refusal
@@ -145,6 +145,65 @@ def deliver_many(
     purpose, and each record is read (one statement per grant) and projected once per grant,
     however many of the agency's endpoints it goes to. The worker's round asks for all its
     endpoints at once."""
+    decided = _decide(session, batches, zone)
+    read = _read_asked(session, decided)
+    # The round's disclosures are written together (`record_disclosures`: an entry each, their
+    # accounting rows in one statement), but before any other entry, so the trail's order is
+    # the order of the decisions.
+    owed: list[Disclosed] = []
+
+    def account() -> None:
+        if owed:
+            record_disclosures(session, owed)
+            owed.clear()
+
+    answers: list[list[dict[str, Any] | None]] = []
+    for entry in decided:
+        items = entry.batch.items
+        results: list[dict[str, Any] | None] = [None] * len(items)
+        answers.append(results)
+        actor, indexes = entry.batch.actor, entry.indexes
+        if indexes[FeedKind.RELEASE_NOTICE]:
+            account()
+            _release_notices(session, actor, items, indexes[FeedKind.RELEASE_NOTICE], results, entry.request)
+        stream = indexes[FeedKind.RECORD] + indexes[FeedKind.WITHDRAWAL]
+        if not stream:
+            continue
+        if entry.grant is None:
+            why = (entry.refused.refusal if entry.refused else None) or entry.attempt.refusal(Refused.NO_AGREEMENT)
+            account()
+            _withhold(session, actor, why, [items[i] for i in stream])
+            continue
+        grant = entry.grant
+        records = indexes[FeedKind.RECORD]
+        if records:
+            withheld, disclosed = _records(actor, grant, entry.attempt, [items[i] for i in records], records,
+                                           results, read[(grant.agreement_id, grant.version)])  # fmt: skip
+            if withheld:
+                account()
+                _withhold(session, actor, entry.attempt.refusal(Refused.OUT_OF_SCOPE, grant), withheld)
+            if disclosed:
+                owed.append(disclosed)
+        withdrawals = indexes[FeedKind.WITHDRAWAL]
+        if withdrawals:
+            account()
+            ids = _unique_ids(items[i] for i in withdrawals)
+            for index in withdrawals:
+                results[index] = {"id": str(items[index].arrest_id)}
+            # Only the id leaves, which the partner already holds: an audit entry, no accounting row.
+            record_event(
+                session, actor, AuditAction.FEED_DELIVER, ids[0] if len(ids) == 1 else None,
+                {"agreement_id": str(grant.agreement_id), "agreement_version": grant.version,
+                 "purpose": entry.request.purpose, "channel": str(Channel.FEED), "type": str(FeedKind.WITHDRAWAL),
+                 "records": [str(i) for i in ids], "fields": ["id"]},
+            )  # fmt: skip
+    account()
+    return answers
+
+
+def _decide(session: Session, batches: Sequence[FeedBatch], zone: ZoneInfo) -> list[_Decided]:
+    """Each batch's request as the feed channel states it, and its grant or refusal: the grant
+    in force looked up once per agency and purpose."""
     grants: dict[tuple[str | None, str | None], Grant | DomainError] = {}
     decided: list[_Decided] = []
     for batch in batches:
@@ -166,47 +225,19 @@ def deliver_many(
             found = grants[key]
             grant, refused = (None, found) if isinstance(found, DomainError) else (found, None)
         decided.append(_Decided(batch, request, attempt, grant, refused, indexes))
-    # Every record asked about under a grant, read once (FOR SHARE) and projected once.
+    return decided
+
+
+def _read_asked(session: Session, decided: list[_Decided]) -> dict[tuple[uuid.UUID, int], _Read]:
+    """Every record asked about under a grant, read once (FOR SHARE) and projected once, by
+    (agreement, version)."""
     wanted: dict[tuple[uuid.UUID, int], tuple[Grant, dict[uuid.UUID, None]]] = {}
     for entry in decided:
         if entry.grant is not None:
             _, asked = wanted.setdefault((entry.grant.agreement_id, entry.grant.version), (entry.grant, {}))
             for index in entry.indexes[FeedKind.RECORD]:
                 asked[entry.batch.items[index].arrest_id] = None
-    read = {key: _read(session, grant, list(asked)) for key, (grant, asked) in wanted.items() if asked}
-    answers: list[list[dict[str, Any] | None]] = []
-    for entry in decided:
-        items = entry.batch.items
-        results: list[dict[str, Any] | None] = [None] * len(items)
-        answers.append(results)
-        actor, indexes = entry.batch.actor, entry.indexes
-        if indexes[FeedKind.RELEASE_NOTICE]:
-            _release_notices(session, actor, items, indexes[FeedKind.RELEASE_NOTICE], results, entry.request)
-        stream = indexes[FeedKind.RECORD] + indexes[FeedKind.WITHDRAWAL]
-        if not stream:
-            continue
-        if entry.grant is None:
-            why = (entry.refused.refusal if entry.refused else None) or entry.attempt.refusal(Refused.NO_AGREEMENT)
-            _withhold(session, actor, why, [items[i] for i in stream])
-            continue
-        grant = entry.grant
-        records = indexes[FeedKind.RECORD]
-        if records:
-            _records(session, actor, grant, entry.attempt, [items[i] for i in records], records, results,
-                     read[(grant.agreement_id, grant.version)])  # fmt: skip
-        withdrawals = indexes[FeedKind.WITHDRAWAL]
-        if withdrawals:
-            ids = _unique_ids(items[i] for i in withdrawals)
-            for index in withdrawals:
-                results[index] = {"id": str(items[index].arrest_id)}
-            # Only the id leaves, which the partner already holds: an audit entry, no accounting row.
-            record_event(
-                session, actor, AuditAction.FEED_DELIVER, ids[0] if len(ids) == 1 else None,
-                {"agreement_id": str(grant.agreement_id), "agreement_version": grant.version,
-                 "purpose": entry.request.purpose, "channel": str(Channel.FEED), "type": str(FeedKind.WITHDRAWAL),
-                 "records": [str(i) for i in ids], "fields": ["id"]},
-            )  # fmt: skip
-    return answers
+    return {key: _read(session, grant, list(asked)) for key, (grant, asked) in wanted.items() if asked}
 
 
 @dataclass(frozen=True)
@@ -231,7 +262,6 @@ def _read(session: Session, grant: Grant, ids: list[uuid.UUID]) -> _Read:
 
 
 def _records(
-    session: Session,
     actor: PartnerActor,
     grant: Grant,
     attempt: Attempt,
@@ -239,27 +269,20 @@ def _records(
     positions: list[int],
     results: list[dict[str, Any] | None],
     read: _Read,
-) -> None:
+) -> tuple[list[FeedItem], Disclosed | None]:
+    """Fills in the data of the record events in scope; returns the events withheld (out of
+    scope now) and the disclosure to account for, if any record leaves."""
     asked = set(_unique_ids(items))
     arrests = [(arrest_id, person_id) for arrest_id, person_id in read.people.items() if arrest_id in asked]
     withheld = [item for item in items if item.arrest_id not in read.people]
     for item, position in zip(items, positions, strict=True):
         results[position] = read.projected.get(item.arrest_id)
-    if withheld:
-        _withhold(session, actor, attempt.refusal(Refused.OUT_OF_SCOPE, grant), withheld)
-    if arrests:
-        record_disclosure(
-            session,
-            actor,
-            AuditAction.FEED_DELIVER,
-            agreement_id=grant.agreement_id,
-            agreement_version=grant.version,
-            purpose=attempt.request.purpose or "",
-            case_reference=None,
-            channel=str(Channel.FEED),
-            records=arrests,
-            fields=grant.disclosed_fields,
-        )
+    if not arrests:
+        return withheld, None
+    purpose = attempt.request.purpose or ""
+    disclosed = Disclosed(actor, AuditAction.FEED_DELIVER, grant.agreement_id, grant.version, purpose, None,
+                          str(Channel.FEED), arrests, grant.disclosed_fields)  # fmt: skip
+    return withheld, disclosed
 
 
 def _release_notices(
