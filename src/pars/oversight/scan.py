@@ -186,12 +186,26 @@ class TallyStore:
         groups: dict[str, tuple[Rule, list[Query]]] = {}
         new: dict[str, tuple[Rule, str, str, Window]] = {}
         everyone = tuple(rule for rule in RULES if not rule.partners_only)
-        partners = context.partners
+        partners, windows_at = context.partners, context.windows_at
+        # (a partner's?, Query.kind) → the rules that count such a query: asked once per kind.
+        plans: dict[tuple[bool, tuple[object, ...]], list[tuple[Rule, str, str, bool]]] = {}
         for query in queries:
-            agency = query.agency
-            for rule in RULES if agency in partners else everyone:
-                for subject, window in rule.windows(query, context):
-                    key = f"{rule.name}|{agency}|{subject or '-'}|{window.label}"  # tally_key, inlined
+            agency, user = query.agency, query.user
+            kind = (agency in partners, query.kind())
+            plan = plans.get(kind)
+            if plan is None:
+                rules = RULES if kind[0] else everyone
+                plan = plans[kind] = [(r, r.slot, r.name, r.per_user) for r in rules if r.counts(query)]
+            if not plan:
+                continue
+            at = windows_at(query.quarter)
+            for rule, slot, name, per_user in plan:  # as Rule.windows, each query's windows once
+                window = getattr(at, slot)
+                if window is None:
+                    continue
+                label = window.label
+                for subject in (("", user) if per_user and user else ("",)):
+                    key = f"{name}|{agency}|{subject or '-'}|{label}"  # tally_key, inlined
                     group = groups.get(key)
                     if group is None:
                         groups[key] = (rule, [query])

@@ -84,6 +84,13 @@ class Query:
     def __post_init__(self) -> None:
         self.quarter = quarter_of(self.at)
 
+    def kind(self) -> tuple[object, ...]:
+        """Everything of this query that decides which rules count it (``Rule.counts``), once
+        persons are known: queries of one kind count in the same rules."""
+        facts = self.case_facts
+        return (self.ok, self.reason, self.action, bool(self.case), facts is not None and facts.explained,
+                self.recent, bool(self.records), bool(self.persons), bool(self.subject))  # fmt: skip
+
     @property
     def is_search(self) -> bool:
         return self.action == AuditAction.ARREST_SEARCH

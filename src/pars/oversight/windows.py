@@ -56,6 +56,12 @@ def _local(quarter: int, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(quarter * _QUARTER, UTC).astimezone(zone)
 
 
+def hour_of(quarter: int, zone: ZoneInfo) -> tuple[date, int]:
+    """The local date and hour of a quarter hour: all that decides which windows it falls in."""
+    moment = _local(quarter, zone)
+    return moment.date(), moment.hour
+
+
 def local(instant: datetime, zone: ZoneInfo) -> datetime:
     return instant.astimezone(zone)
 
