@@ -45,11 +45,17 @@ class TallyState:
     # Sets over lists of ``data`` (which must stay JSON), built once per batch, not per query.
     _sets: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
 
-    def extend_distinct(self, name: str, items: list[str], new: list[str]) -> None:
-        """Appends to ``items`` (a list in ``data``, known as ``name``) those of ``new`` it lacks."""
+    def distinct(self, name: str, items: list[str]) -> set[str]:
+        """The set of ``items`` (a list in ``data``, known as ``name``), kept with it by whoever
+        appends to the list."""
         known = self._sets.get(name)
         if known is None:
             known = self._sets[name] = set(items)
+        return known
+
+    def extend_distinct(self, name: str, items: list[str], new: list[str]) -> None:
+        """Appends to ``items`` (a list in ``data``, known as ``name``) those of ``new`` it lacks."""
+        known = self.distinct(name, items)
         for item in new:
             if item not in known:
                 known.add(item)

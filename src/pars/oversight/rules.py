@@ -136,10 +136,11 @@ class BroadSearch(Baselined):
         cases = data.setdefault("cases", {})
         for query in queries:
             case, user = query.case, query.user
+            name = f"c:{case}"
             group = cases.get(case)
             if group is None:
                 group = cases[case] = {"people": [], "seqs": []}
-            groups = [(f"c:{case}", group)]
+            groups = [(name, group)]
             registered = query.registered
             if not registered:
                 pooled = data.get("pooled")
@@ -148,7 +149,12 @@ class BroadSearch(Baselined):
                 groups.append(("pooled", pooled))
             people = query.people()
             for name, counted in groups:
-                tally.extend_distinct(name, counted["people"], people)
+                listed = counted["people"]
+                known = tally.distinct(name, listed)  # tally.extend_distinct, inlined
+                for person in people:
+                    if person not in known:
+                        known.add(person)
+                        listed.append(person)
                 if len(counted["seqs"]) < cap:
                     counted["seqs"].append(query.seq)
                 if user:

@@ -177,6 +177,7 @@ class TallyStore:
         self._first: dict[tuple[str, str, str], datetime | None] = {}
         self._history: dict[tuple[str, str, str], list[tuple[datetime, int]]] = {}
         self._unchanged: set[str] = set()  # loaded to be judged again, not counted into
+        self._earliest: datetime | None = None  # of the batch's windows
 
     def count(self, queries: Iterable[Query], context: Context) -> list[tuple[Rule, TallyState]]:
         """Counts every query into its rules' windows; returns the windows touched, in the order
@@ -291,7 +292,9 @@ class TallyStore:
         key = (rule, agency, subject)
         known = self._history.get(key)
         if known is None:
-            earliest = min((s.window.start for s in self.states.values()), default=start)
+            if self._earliest is None:  # the batch's windows are all known by the time it judges
+                self._earliest = min((s.window.start for s in self.states.values()), default=None)
+            earliest = self._earliest or start
             rows = self.session.execute(
                 select(Tally.window_start, Tally.count)
                 .where(
