@@ -223,7 +223,7 @@ class TallyStore:
                 if window is None:
                     continue
                 label = window.label
-                for subject in (("", user) if per_user and user else ("",)):
+                for subject in ("", user) if per_user and user else ("",):
                     key = f"{name}|{agency}|{subject or '-'}|{label}"  # tally_key, inlined
                     group = groups.get(key)
                     if group is None:

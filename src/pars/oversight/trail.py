@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -171,14 +171,15 @@ def read_queries(session: Session, *, after: int, upto: int, partners: frozenset
     # read with its offset (UTC itself comes back): several times cheaper than
     # ``replace(tzinfo=UTC)``. The details are our own canonical JSON text (``db._json_text``),
     # decoded by the decoder's scanner itself, without ``json.loads``'s checks around it.
-    iso, scan = datetime.fromisoformat, _JSON.scan_once
+    iso, scan = datetime.fromisoformat, _SCAN
     return [
         to_query((seq, iso(at + "+00:00"), agency, _uuid_text(actor), action, outcome, scan(details, 0)[0]))
         for seq, at, agency, actor, action, outcome, details in rows
     ]
 
 
-_JSON = json.JSONDecoder()
+# The decoder's scanner: set on each decoder at creation, which typeshed does not declare.
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _uuid_text(actor: str | None) -> str | None:
