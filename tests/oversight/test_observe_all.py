@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pars.actions import AuditAction
 from pars.oversight.rules import RULES, Context, TallyState
+from pars.oversight.scan import TallyStore, tally_key
 from pars.oversight.trail import CaseFacts, Query
 from pars.oversight.windows import Window
 from pars.settings import Settings
@@ -68,3 +69,53 @@ def test_observing_a_window_s_queries_at_once_is_observing_them_one_by_one(made:
         for first in range(0, len(made), 7):  # in the pieces of several batches
             rule.observe_all(at_once, made[first : first + 7], context)
         assert _plain(at_once) == _plain(one_by_one), rule.name
+
+
+@given(queries(), st.data())
+def test_a_rule_counts_queries_of_one_kind_alike(made: list[Query], data: st.DataObject) -> None:
+    """The scan asks ``Rule.counts`` once per ``Query.kind``: whatever else differs between two
+    queries of one kind (who, when, which case, which people) does not change the answer."""
+    for query in made:
+        other = Query(
+            seq=query.seq + 1000,
+            at=query.at + timedelta(days=data.draw(st.integers(0, 30))),
+            agency=data.draw(st.sampled_from(["ICE", "FBI"])),
+            user=data.draw(st.sampled_from(["", "u9"])),
+            action=query.action,
+            ok=query.ok,
+            reason=query.reason,
+            purpose=data.draw(st.none() | st.just("other")),
+            case="C-9" if query.case else "",
+            records=[f"x-{r}" for r in query.records],
+            parameters=data.draw(st.lists(st.sampled_from(["last_name", "dob", "race"]), max_size=3)),
+            subject="s9" if query.subject else None,
+            matched=data.draw(st.integers(0, 5)),
+            case_facts=None
+            if query.case_facts is None
+            else CaseFacts(data.draw(st.booleans()), data.draw(st.integers(0, 3)), query.case_facts.explained),
+            persons=[f"y-{p}" for p in query.persons],
+            demographics=list(query.demographics),
+            recent=query.recent,
+        )
+        assert other.kind() == query.kind()
+        assert [rule.counts(other) for rule in RULES] == [rule.counts(query) for rule in RULES]
+
+
+@given(queries())
+def test_the_scan_counts_each_query_in_the_windows_its_rules_name(made: list[Query]) -> None:
+    """``TallyStore.count`` (plans per kind, windows per quarter) puts every query in exactly
+    the windows ``Rule.windows`` names, in trail order, the windows in the order first met."""
+    settings = Settings(oversight_max_evidence=1000)
+    context = Context(settings, frozenset({"ICE"}), lambda *_: [], lambda *_: None)
+    expected: dict[str, list[int]] = {}
+    for query in made:
+        for rule in RULES:
+            for subject, window in rule.windows(query, context):
+                expected.setdefault(tally_key(rule.name, query.agency, subject, window), []).append(query.seq)
+    store = TallyStore(None, settings.oversight_max_evidence, timedelta(days=1))  # type: ignore[arg-type]
+    store._load = lambda wanted: store.states.update(  # type: ignore[method-assign]
+        {k: TallyState(k, r.name, a, s, w) for k, (r, a, s, w) in wanted.items() if k not in store.states}
+    )
+    store._touch_users = lambda touched: None  # type: ignore[method-assign]
+    store.count(made, context)
+    assert [(key, state.evidence) for key, state in store.states.items()] == list(expected.items())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -45,11 +45,17 @@ class TallyState:
     # Sets over lists of ``data`` (which must stay JSON), built once per batch, not per query.
     _sets: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
 
-    def extend_distinct(self, name: str, items: list[str], new: list[str]) -> None:
-        """Appends to ``items`` (a list in ``data``, known as ``name``) those of ``new`` it lacks."""
+    def distinct(self, name: str, items: list[str]) -> set[str]:
+        """The set of ``items`` (a list in ``data``, known as ``name``), kept with it by whoever
+        appends to the list."""
         known = self._sets.get(name)
         if known is None:
             known = self._sets[name] = set(items)
+        return known
+
+    def extend_distinct(self, name: str, items: list[str], new: list[str]) -> None:
+        """Appends to ``items`` (a list in ``data``, known as ``name``) those of ``new`` it lacks."""
+        known = self.distinct(name, items)
         for item in new:
             if item not in known:
                 known.add(item)
@@ -132,6 +138,8 @@ class Context:
     # quarter → its windows: the scan asks for them for every query and every rule, and a batch
     # spans only a few hundred quarter hours.
     _windows: dict[int, QuarterWindows] = field(default_factory=dict, compare=False, repr=False)
+    # (local date, hour) → the same: every window is cut from those two alone (``windows``).
+    _by_hour: dict[tuple[date, int], QuarterWindows] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -139,9 +147,13 @@ class Context:
 
     def windows_at(self, quarter: int) -> QuarterWindows:
         found = self._windows.get(quarter)
+        if found is not None:
+            return found
+        hour = windows.hour_of(quarter, self.zone)
+        found = self._by_hour.get(hour)
         if found is None:
             s, zone = self.settings, self.zone
-            found = self._windows[quarter] = QuarterWindows(
+            found = self._by_hour[hour] = QuarterWindows(
                 day=windows.day(quarter, zone),
                 block=windows.block(quarter, zone, s.oversight_broad_search_hours),
                 night=windows.night(quarter, zone, s.oversight_night_start_hour, s.oversight_night_end_hour),
@@ -149,6 +161,7 @@ class Context:
                 repeat=windows.span(quarter, zone, s.oversight_repeat_window_days),
                 skew=windows.span(quarter, zone, s.oversight_skew_window_days),
             )
+        self._windows[quarter] = found
         return found
 
     def city_date(self, instant: datetime) -> str:
@@ -163,9 +176,21 @@ class Rule:
     partners_only: ClassVar[bool] = True
     per_user: ClassVar[bool] = False  # counts each user's own windows besides the agency's
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        """The (subject, window) pairs this query counts in; subject "" is the whole agency."""
+    # Which of the quarter's windows (``QuarterWindows``) the rule counts in.
+    slot: ClassVar[str]
+
+    def counts(self, query: Query) -> bool:
+        """Whether this query counts in the rule's window. It may look only at what
+        ``Query.kind`` holds: the scan asks once per kind of query, not per query."""
         raise NotImplementedError
+
+    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
+        """The (subject, window) pairs this query counts in; subject "" is the whole agency, and
+        a per-user rule counts the query in its user's window too."""
+        window = getattr(ctx.windows_at(query.quarter), self.slot) if self.counts(query) else None
+        if window is None:
+            return []
+        return [("", window), (query.user, window)] if self.per_user and query.user else [("", window)]
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         tally.add(query, ctx.settings.oversight_max_evidence)

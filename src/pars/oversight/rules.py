@@ -34,7 +34,6 @@ from pars.oversight.rulebase import (
 from pars.oversight.rules_cases import AMBIGUOUS, CaseReferenceChurn, RefusedSweep
 from pars.oversight.skew import DemographicSkew, binomial_tail
 from pars.oversight.trail import Query
-from pars.oversight.windows import Window
 from pars.sharing.vocabulary import Refused
 
 __all__ = [
@@ -59,9 +58,10 @@ class NoCaseReference(Rule):
 
     name = "no_case_reference"
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        lacking = (query.ok and not query.case) or query.reason == Refused.CASE_REFERENCE
-        return [("", ctx.windows_at(query.quarter).day)] if lacking else []
+    slot = "day"
+
+    def counts(self, query: Query) -> bool:
+        return (query.ok and not query.case) or query.reason == Refused.CASE_REFERENCE
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -106,13 +106,10 @@ class BroadSearch(Baselined):
 
     name = "broad_search"
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if query.ok:
-            if query.discounted:
-                return []
-        elif query.reason not in (Refused.TOO_BROAD, AMBIGUOUS):
-            return []
-        return [("", ctx.windows_at(query.quarter).block)]
+    slot = "block"
+
+    def counts(self, query: Query) -> bool:
+        return not query.discounted if query.ok else query.reason in (Refused.TOO_BROAD, AMBIGUOUS)
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -139,10 +136,11 @@ class BroadSearch(Baselined):
         cases = data.setdefault("cases", {})
         for query in queries:
             case, user = query.case, query.user
+            name = f"c:{case}"
             group = cases.get(case)
             if group is None:
                 group = cases[case] = {"people": [], "seqs": []}
-            groups = [(f"c:{case}", group)]
+            groups = [(name, group)]
             registered = query.registered
             if not registered:
                 pooled = data.get("pooled")
@@ -151,7 +149,12 @@ class BroadSearch(Baselined):
                 groups.append(("pooled", pooled))
             people = query.people()
             for name, counted in groups:
-                tally.extend_distinct(name, counted["people"], people)
+                listed = counted["people"]
+                known = tally.distinct(name, listed)  # tally.extend_distinct, inlined
+                for person in people:
+                    if person not in known:
+                        known.add(person)
+                        listed.append(person)
                 if len(counted["seqs"]) < cap:
                     counted["seqs"].append(query.seq)
                 if user:
@@ -210,10 +213,10 @@ class ProtectedFieldProbe(Rule):
     name = "protected_field_probe"
     partners_only = False
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if query.ok or query.reason not in (PROTECTED_PROBE, Refused.PARAMETER):
-            return []
-        return [("", ctx.windows_at(query.quarter).day)]
+    slot = "day"
+
+    def counts(self, query: Query) -> bool:
+        return not query.ok and query.reason in (PROTECTED_PROBE, Refused.PARAMETER)
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -254,11 +257,10 @@ class VolumeSpike(Baselined):
     name = "volume_spike"
     per_user = True
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if query.discounted:  # chosen by a registered case, or by the city's own arrests
-            return []
-        window = ctx.windows_at(query.quarter).day
-        return [("", window), (query.user, window)] if query.user else [("", window)]
+    slot = "day"
+
+    def counts(self, query: Query) -> bool:
+        return not query.discounted  # chosen by a registered case, or by the city's own arrests
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings
@@ -289,9 +291,10 @@ class OffHoursBulk(Baselined):
 
     name = "off_hours_bulk"
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        window = ctx.windows_at(query.quarter).night
-        return [] if window is None or query.discounted else [("", window)]
+    slot = "night"  # None in the daytime: counted only at night
+
+    def counts(self, query: Query) -> bool:
+        return not query.discounted
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings
@@ -320,10 +323,10 @@ class OutsideScopeProbe(Rule):
 
     name = "outside_scope_probe"
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if query.reason not in (Refused.OUT_OF_SCOPE, Refused.NO_AGREEMENT):
-            return []
-        return [("", ctx.windows_at(query.quarter).scope)]
+    slot = "scope"
+
+    def counts(self, query: Query) -> bool:
+        return query.reason in (Refused.OUT_OF_SCOPE, Refused.NO_AGREEMENT)
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -357,10 +360,10 @@ class RepeatedPersonLookup(Rule):
 
     name = "repeated_person_lookup"
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if not query.ok or query.explained or not (query.persons or query.subject):
-            return []
-        return [("", ctx.windows_at(query.quarter).repeat)]
+    slot = "repeat"
+
+    def counts(self, query: Query) -> bool:
+        return query.ok and not query.explained and bool(query.persons or query.subject)
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)

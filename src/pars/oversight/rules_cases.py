@@ -13,7 +13,6 @@ from typing import Any
 
 from pars.oversight.rulebase import Baselined, Context, Finding, TallyState, times, who
 from pars.oversight.trail import Query
-from pars.oversight.windows import Window
 from pars.sharing.vocabulary import Refused
 
 # Refusal reasons of registered cases and minimal disclosure (CONTRACT §7), as the gate writes them.
@@ -33,16 +32,12 @@ class RefusedSweep(Baselined):
     name = "refused_sweep"
     per_user = True
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
+    slot = "day"
+
+    def counts(self, query: Query) -> bool:
         if not query.is_search:
-            return []
-        if query.ok:
-            if query.records:
-                return []
-        elif query.reason not in (Refused.TOO_BROAD, AMBIGUOUS):
-            return []
-        window = ctx.windows_at(query.quarter).day
-        return [("", window), (query.user, window)] if query.user else [("", window)]
+            return False
+        return not query.records if query.ok else query.reason in (Refused.TOO_BROAD, AMBIGUOUS)
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -98,12 +93,12 @@ class CaseReferenceChurn(Baselined):
 
     name = "case_reference_churn"
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
+    slot = "day"
+
+    def counts(self, query: Query) -> bool:
         if not query.case or query.explained:
-            return []
-        if not query.ok and query.reason not in (UNREGISTERED_CASE, AMBIGUOUS, Refused.TOO_BROAD):
-            return []
-        return [("", ctx.windows_at(query.quarter).day)]
+            return False
+        return query.ok or query.reason in (UNREGISTERED_CASE, AMBIGUOUS, Refused.TOO_BROAD)
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         data = tally.data
@@ -134,6 +129,42 @@ class CaseReferenceChurn(Baselined):
             cases = people.setdefault(person, [])
             if query.case not in cases:
                 cases.append(query.case)
+
+    def observe_all(self, tally: TallyState, queries: list[Query], ctx: Context) -> None:
+        """``observe`` of each query in turn, with the lookups hoisted out of the loop."""
+        data, evidence = tally.data, tally.evidence
+        cap, collapse = ctx.settings.oversight_max_evidence, ctx.settings.oversight_repeat_collapse_minutes * 60
+        for query in queries:
+            if len(evidence) < cap:
+                evidence.append(query.seq)
+            user, case = query.user, query.case
+            if user:
+                users = data.setdefault("users", {})
+                users[user] = users.get(user, 0) + 1
+            data["queries"] = data.get("queries", 0) + 1
+            counted = (
+                "unregistered_refused" if query.reason == UNREGISTERED_CASE
+                else "refused_searches" if not query.ok
+                else "unexplained" if query.case_facts is not None
+                else None
+            )  # fmt: skip
+            if counted is not None:
+                data[counted] = data.get(counted, 0) + 1
+            refs: dict[str, list[int]] = data.setdefault("references", {})
+            at = int(query.at.timestamp())
+            seen = refs.get(case)
+            if seen is None:
+                refs[case] = [1, at]
+                tally.count += 1
+            else:
+                if at - seen[1] > collapse:
+                    seen[0] += 1
+                seen[1] = at
+            people = data.setdefault("people", {})
+            for person in query.persons:
+                cases = people.setdefault(person, [])
+                if case not in cases:
+                    cases.append(case)
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings

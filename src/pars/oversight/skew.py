@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 from pars.oversight.rulebase import Context, Finding, Rule, Severity, TallyState, who
 from pars.oversight.trail import UNKNOWN, Query
-from pars.oversight.windows import Window
 from pars.settings import Settings
 
 DIMENSIONS = ("race", "ethnicity")
@@ -123,11 +122,10 @@ class DemographicSkew(Rule):
     name = "demographic_skew"
     per_user = True
 
-    def windows(self, query: Query, ctx: Context) -> list[tuple[str, Window]]:
-        if not query.ok or not query.persons or query.explained:
-            return []
-        window = ctx.windows_at(query.quarter).skew
-        return [("", window), (query.user, window)] if query.user else [("", window)]
+    slot = "skew"
+
+    def counts(self, query: Query) -> bool:
+        return query.ok and bool(query.persons) and not query.explained
 
     def observe(self, tally: TallyState, query: Query, ctx: Context) -> None:
         super().observe(tally, query, ctx)
@@ -139,6 +137,22 @@ class DemographicSkew(Rule):
             for dimension, group in zip(DIMENSIONS, groups, strict=True):
                 counts = tally.data.setdefault(dimension, {})
                 counts[group] = counts.get(group, 0) + 1
+
+    def observe_all(self, tally: TallyState, queries: list[Query], ctx: Context) -> None:
+        """``observe`` of each query in turn, with the lookups hoisted out of the loop."""
+        tally.add_all(queries, ctx.settings.oversight_max_evidence)
+        data = tally.data
+        people = data.setdefault("people", {})
+        for query in queries:
+            for person, groups in zip(query.persons, query.demographics, strict=False):
+                if person in people:
+                    continue
+                people[person] = 1
+                for dimension, group in zip(DIMENSIONS, groups, strict=True):
+                    counts = data.get(dimension)
+                    if counts is None:
+                        counts = data[dimension] = {}
+                    counts[group] = counts.get(group, 0) + 1
 
     def judge(self, tally: TallyState, ctx: Context) -> Finding | None:
         settings = ctx.settings

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from pars.actions import AuditAction, Outcome
 from pars.audit.models import AuditEntry
 from pars.oversight.groups import NOT_RECORDED, group_of
-from pars.oversight.windows import quarter_of
+from pars.oversight.windows import QUARTER
 from pars.records.models import Arrest
 
 QUERY_ACTIONS = (str(AuditAction.ARREST_READ), str(AuditAction.ARREST_SEARCH))
@@ -82,7 +82,14 @@ class Query:
     _people: list[str] | None = None  # people(), once persons are known
 
     def __post_init__(self) -> None:
-        self.quarter = quarter_of(self.at)
+        self.quarter = int(self.at.timestamp() // QUARTER)  # windows.quarter_of, inlined: once per query
+
+    def kind(self) -> tuple[object, ...]:
+        """Everything of this query that decides which rules count it (``Rule.counts``), once
+        persons are known: queries of one kind count in the same rules."""
+        facts = self.case_facts
+        return (self.ok, self.reason, self.action, bool(self.case), facts is not None and facts.explained,
+                self.recent, bool(self.records), bool(self.persons), bool(self.subject))  # fmt: skip
 
     @property
     def is_search(self) -> bool:
@@ -158,18 +165,27 @@ def read_queries(session: Session, *, after: int, upto: int, partners: frozenset
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    decoded = _decoded if dialect.name == "sqlite" else _in_utc
-    return [to_query(decoded(row)) for row in rows]
+    if dialect.name != "sqlite":
+        return [to_query(_in_utc(row)) for row in rows]
+    # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS.ffffff" and a UUID as 32 hex digits. The instant is
+    # read with its offset (UTC itself comes back): several times cheaper than
+    # ``replace(tzinfo=UTC)``. The details are our own canonical JSON text (``db._json_text``),
+    # decoded by the decoder's scanner itself, without ``json.loads``'s checks around it.
+    iso, scan = datetime.fromisoformat, _SCAN
+    return [
+        to_query((seq, iso(at + "+00:00"), agency, _uuid_text(actor), action, outcome, scan(details, 0)[0]))
+        for seq, at, agency, actor, action, outcome, details in rows
+    ]
 
 
-def _decoded(row: Sequence[Any]) -> tuple[Any, ...]:
-    seq, at, agency, actor, action, outcome, details = row
-    # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS.ffffff" and a UUID as 32 hex digits. Read with
-    # its offset (UTC itself comes back): several times cheaper than ``replace(tzinfo=UTC)``.
-    instant = datetime.fromisoformat(at + "+00:00")
+# The decoder's scanner: set on each decoder at creation, which typeshed does not declare.
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _uuid_text(actor: str | None) -> str | None:
     if actor is not None and len(actor) == 32:
-        actor = f"{actor[:8]}-{actor[8:12]}-{actor[12:16]}-{actor[16:20]}-{actor[20:]}"
-    return seq, instant, agency, actor, action, outcome, json.loads(details)
+        return f"{actor[:8]}-{actor[8:12]}-{actor[12:16]}-{actor[16:20]}-{actor[20:]}"
+    return actor
 
 
 def _in_utc(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 # Multi-day windows are counted from a Monday, so seven-day windows are calendar weeks.
 EPOCH = date(2001, 1, 1)
-_QUARTER = 900  # seconds
+QUARTER = 900  # seconds
 _CACHED = 200_000
 
 
@@ -44,7 +44,7 @@ def quarter_of(instant: datetime) -> int:
     an instant or, cheaper when asked many times about one instant, this number."""
     # Through the POSIX timestamp: several times cheaper than dividing timedeltas, and exact,
     # since a quarter-hour boundary is a whole number of seconds.
-    return int(instant.timestamp() // _QUARTER)
+    return int(instant.timestamp() // QUARTER)
 
 
 def _quarter(when: datetime | int) -> int:
@@ -53,7 +53,13 @@ def _quarter(when: datetime | int) -> int:
 
 @lru_cache(maxsize=_CACHED)
 def _local(quarter: int, zone: ZoneInfo) -> datetime:
-    return datetime.fromtimestamp(quarter * _QUARTER, UTC).astimezone(zone)
+    return datetime.fromtimestamp(quarter * QUARTER, UTC).astimezone(zone)
+
+
+def hour_of(quarter: int, zone: ZoneInfo) -> tuple[date, int]:
+    """The local date and hour of a quarter hour: all that decides which windows it falls in."""
+    moment = _local(quarter, zone)
+    return moment.date(), moment.hour
 
 
 def local(instant: datetime, zone: ZoneInfo) -> datetime:
