@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from pars.records.models import Arrest
 from pars.records.search import SEARCH_PARAMETERS
-from tests.conftest import User, arrest_body, baseline_seconds, health_budget
+from tests.conftest import User, arrest_body, baseline_seconds, health_answer, health_budget
 from tests.scale.cluster import Cluster, Node
 
 Figure = Callable[..., None]
@@ -66,13 +66,11 @@ def url(server: Node, db: Engine) -> str:
     return server.url
 
 
-def _timed_health(url: str) -> float:
-    started = time.monotonic()
+def _health(url: str) -> httpx.Response:
     response = httpx.get(f"{url}/healthz", timeout=5)
-    elapsed = time.monotonic() - started
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok", "database": "ok"}
-    return elapsed
+    return response
 
 
 def _port(url: str) -> int:
@@ -124,12 +122,13 @@ class Trickle:
 
 
 def test_slow_body_clients_without_a_key_do_not_take_the_node_offline(url: str, booking: User, figures: Figure) -> None:
-    budget = health_budget(baseline_seconds(lambda: _timed_health(url)))
+    baseline = baseline_seconds(lambda: _health(url))
+    budget = health_budget(baseline)
     slow = Trickle(_port(url), SLOW_CLIENTS)
     try:
         # /healthz answers at once, with all of them in flight (a node that let them hold its
         # admission slots would answer after the body deadline, BODY_SECONDS).
-        health = _timed_health(url)
+        _, health = health_answer(lambda: _health(url), baseline)
         print(f"{SLOW_CLIENTS} slow clients: /healthz in {health * 1000:.0f} ms")
         figures(f"/healthz with {SLOW_CLIENTS} slow-body clients", health, limit=budget)
         assert health < budget
@@ -155,7 +154,7 @@ def test_slow_body_clients_without_a_key_do_not_take_the_node_offline(url: str, 
 def test_a_held_lock_gives_503_with_retry_after_and_health_stays_up(
     url: str, booking: User, reader_engine: Engine, session: Session, figures: Figure
 ) -> None:
-    baseline = baseline_seconds(lambda: _timed_health(url))
+    baseline = baseline_seconds(lambda: _health(url))
     with reader_engine.connect() as holder:
         if holder.dialect.name == "postgresql":
             holder.execute(text("LOCK TABLE arrests IN ACCESS EXCLUSIVE MODE"))
@@ -174,7 +173,7 @@ def test_a_held_lock_gives_503_with_retry_after_and_health_stays_up(
         assert waited < LOCK_SECONDS + 5 + 5 * baseline
         searched = httpx.get(f"{url}/api/v1/arrests", headers=booking.headers, timeout=30)
         assert searched.status_code == 503 and "retry-after" in searched.headers
-        health = _timed_health(url)
+        _, health = health_answer(lambda: _health(url), baseline)
         print(
             f"held lock: 503 after {waited * 1000:.0f} ms (lock timeout {LOCK_SECONDS} s), /healthz {health * 1000:.0f} ms"
         )

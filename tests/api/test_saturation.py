@@ -20,7 +20,7 @@ from pars.app import create_app
 from pars.clock import FrozenClock
 from pars.db import Deadlines, make_engine
 from pars.settings import Settings
-from tests.conftest import START, User, arrest_body, baseline_seconds, health_budget
+from tests.conftest import START, User, arrest_body, baseline_seconds, health_answer, health_budget
 
 REFUSING = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 
@@ -39,9 +39,8 @@ def test_a_refused_database_connection_is_503_with_retry_after(audit_key_file: P
         _unavailable(client.get("/api/v1/agencies", headers={"Authorization": "Bearer pars_x_y"}))
         _unavailable(client.post("/api/v1/arrests", json=arrest_body(), headers={"Authorization": "Bearer x"}))
         baseline = baseline_seconds(lambda: client.get("/docs"))
-        started = time.monotonic()
-        health = client.get("/healthz")
-        assert time.monotonic() - started < health_budget(baseline)
+        health, seconds = health_answer(lambda: client.get("/healthz"), baseline)
+        assert seconds < health_budget(baseline)
         assert health.status_code == 503 and health.json()["database"] == "unreachable"
 
 
@@ -77,9 +76,9 @@ def test_a_held_lock_is_503_within_the_lock_deadline(
             started = time.monotonic()
             _unavailable(client.post("/api/v1/arrests", json=arrest_body(), headers=booking.headers))
             assert time.monotonic() - started < 5 + 5 * baseline  # the lock deadline, not a hang
-            started = time.monotonic()
-            assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
-            assert time.monotonic() - started < health_budget(baseline)
+            health, seconds = health_answer(lambda: client.get("/healthz"), baseline)
+            assert health.json() == {"status": "ok", "database": "ok"}
+            assert seconds < health_budget(baseline)
             holder.rollback()
             assert client.post("/api/v1/arrests", json=arrest_body(), headers=booking.headers).status_code == 201
     finally:
