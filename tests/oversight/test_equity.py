@@ -42,6 +42,23 @@ def test_the_issue_s_table() -> None:
     assert unknown["arrests"] == 29 and unknown["ratio"] is None  # never a ratio
 
 
+def test_a_small_group_beside_one_of_eleven_withholds_the_column() -> None:
+    """11 and 1 of 12 people disclosed, the 12 published with the report's totals: showing the 11
+    as "withheld" (11 or more) would still give the 1 back, and the total cannot be hidden, so
+    the whole column is withheld (found by the property test below)."""
+    disclosed = Counter({group_of("B", "N"): 11, group_of("W", "H"): 1})
+    rows = disparate_impact(Counter({group_of("B", "N"): 40, group_of("W", "H"): 40}), disclosed)
+    assert [row["published"]["persons_disclosed"] for row in rows] == ["withheld", "withheld"]
+    assert [row["published"]["arrests"] for row in rows] == [40, 40]
+    assert all(row["suppressed"] and row["ratio"] is None for row in rows)
+    published: dict[object, int | str] = {
+        ("all", "persons"): 12,
+        (0, "persons"): "withheld",
+        (1, "persons"): "withheld",
+    }
+    assert exposed(published, [Relation(("all", "persons"), ((0, "persons"), (1, "persons")))]) == set()
+
+
 @given(st.lists(st.tuples(st.sampled_from(TYPED), st.integers(0, 40), st.integers(0, 15)), min_size=1, max_size=12))
 def test_no_small_group_is_shown_and_spellings_are_one_group(
     entries: list[tuple[tuple[Group, tuple[str | None, str | None]], int, int]],

@@ -77,7 +77,7 @@ def disparate_impact(arrests: Counter[Group], disclosed: Counter[Group]) -> list
     relations = [
         Relation(("all", name), tuple((i, name) for i in range(len(groups)))) for name in ("arrests", "persons")
     ]
-    shown = suppress(values, relations)
+    shown = suppress(values, relations, public=[("all", "arrests"), ("all", "persons")])
     rows = []
     for i, (race, ethnicity) in enumerate(groups):
         arrest_share = arrests[(race, ethnicity)] / arrested if arrested else 0.0

@@ -18,13 +18,20 @@ the first relation that still pins a hidden member and hides, of that relation's
 members, the smallest part of 11 or more (else its total), then tries again. A relation that
 gives a number back by itself is mended first (it is where a chain of inferences starts).
 
+A total the page publishes elsewhere (``public``: the disparate-impact table's totals are the
+report's own totals, under primary suppression there) is never withheld. Where such a total
+leaves no part of 11 or more to hide and still pins a small one (11 and 1 out of 12: hiding the
+11 as "11 or more" still gives it back), every part of that relation is withheld, zeros and
+small counts too. The reader knows this rule, so of a relation whose parts are all withheld they
+know only that each lies between 0 and the total.
+
 Pure: numbers in, published values out; no database, no clock.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -61,24 +68,33 @@ def shown_as(value: int) -> Shown:
     return SMALL if 0 < value < THRESHOLD else value
 
 
-def suppress(values: Mapping[Hashable, int], relations: Sequence[Relation]) -> dict[Hashable, Shown]:
-    """Every value as published: the number, ``"<11"`` or ``"withheld"``. Raises ``ValueError``
-    when a relation names a key without a value or the values break a relation (a bug upstream:
-    publishing inconsistent totals would be wrong whatever is hidden)."""
+def suppress(
+    values: Mapping[Hashable, int], relations: Sequence[Relation], public: Collection[Hashable] = ()
+) -> dict[Hashable, Shown]:
+    """Every value as published: the number, ``"<11"`` or ``"withheld"`` (the ``public`` keys
+    never ``"withheld"``). Raises ``ValueError`` when a relation names a key without a value or
+    the values break a relation (a bug upstream: publishing inconsistent totals would be wrong
+    whatever is hidden)."""
     _check(values, relations)
     shown: dict[Hashable, Shown] = {key: shown_as(value) for key, value in values.items()}
     while True:
-        local = {key: reader_range(value) for key, value in shown.items()}
+        local = _ranges(shown, relations)
         ranges = propagate(shown, relations)
         if not any(_pins(r, shown, ranges) for r in relations):
             return shown
         # A relation that gives a number back by itself first; then one that does with what the
-        # others tell. Each round hides one more number, so this ends.
+        # others tell. Each round hides one more number, or a whole relation's, so this ends.
         pinning = [r for r in relations if _pins(r, shown, local)] or [r for r in relations if _pins(r, shown, ranges)]
-        candidate = next((c for r in pinning if (c := _complement(r, values, shown, pinning)) is not None), None)
-        if candidate is None:
+        candidate = next(
+            (c for r in pinning if (c := _complement(r, values, shown, pinning, public)) is not None), None
+        )
+        if candidate is not None:
+            shown[candidate] = WITHHELD
+            continue
+        closing = next((r for r in pinning if any(shown[p] != WITHHELD for p in r.parts)), None)
+        if closing is None or closing.total not in public:
             raise ValueError("no number left to hide, yet a hidden one can be worked out")
-        shown[candidate] = WITHHELD
+        shown.update(dict.fromkeys(closing.parts, WITHHELD))
 
 
 def exposed(shown: Mapping[Hashable, Shown], relations: Sequence[Relation]) -> set[Hashable]:
@@ -97,9 +113,18 @@ def reader_range(value: Shown) -> Range:
     raise ValueError(f"not a published count: {value!r}")
 
 
+def _ranges(shown: Mapping[Hashable, Shown], relations: Sequence[Relation]) -> dict[Hashable, Range]:
+    """Each number's range read alone, but for the parts of a relation withheld whole: 0 or more."""
+    ranges = {key: reader_range(value) for key, value in shown.items()}
+    for relation in relations:
+        if relation.parts and all(shown[p] == WITHHELD for p in relation.parts):
+            ranges.update(dict.fromkeys(relation.parts, (0, math.inf)))
+    return ranges
+
+
 def propagate(shown: Mapping[Hashable, Shown], relations: Sequence[Relation]) -> dict[Hashable, Range]:
     """What a reader knows of each number: its range after every relation has narrowed it."""
-    ranges = {key: reader_range(value) for key, value in shown.items()}
+    ranges = _ranges(shown, relations)
     for _ in range(_PASSES):
         changed = False
         for relation in relations:
@@ -145,17 +170,21 @@ def _pins(relation: Relation, shown: Mapping[Hashable, Shown], ranges: Mapping[H
 
 
 def _complement(
-    relation: Relation, values: Mapping[Hashable, int], shown: Mapping[Hashable, Shown], pinning: list[Relation]
+    relation: Relation,
+    values: Mapping[Hashable, int],
+    shown: Mapping[Hashable, Shown],
+    pinning: list[Relation],
+    public: Collection[Hashable],
 ) -> Hashable | None:
     """A visible part of 11 or more: one that also mends another pinning relation (a row and a
     column at once) first, the smallest first; else the total when visible. One exists whenever
     the relation pins something: with every visible member zero (counts of 1 to 10 are hidden
     already) and the total hidden, no member is pinned; with the total visible it is 11 or more."""
-    visible = [p for p in relation.parts if isinstance(shown[p], int) and values[p] >= THRESHOLD]
+    visible = [p for p in relation.parts if isinstance(shown[p], int) and values[p] >= THRESHOLD and p not in public]
     if visible:
         mends = {p: sum(p in (r.total, *r.parts) for r in pinning) for p in visible}
         return min(visible, key=lambda p: (-mends[p], values[p]))
-    if isinstance(shown[relation.total], int) and values[relation.total] >= THRESHOLD:
+    if isinstance(shown[relation.total], int) and values[relation.total] >= THRESHOLD and relation.total not in public:
         return relation.total
     return None
 
