@@ -205,7 +205,7 @@ class TallyStore:
         first met. Each window's queries are gathered first and handed to its rule at once
         (``Rule.observe_all``), in trail order: the tallies are those of observing one query at
         a time, without a call per query and window."""
-        groups: dict[str, tuple[Rule, list[Query]]] = {}
+        groups: dict[tuple[str, str, str, str], tuple[str, Rule, list[Query]]] = {}
         new: dict[str, tuple[Rule, str, str, Window]] = {}
         everyone = tuple(rule for rule in RULES if not rule.partners_only)
         partners, windows_at = context.partners, context.windows_at
@@ -227,17 +227,17 @@ class TallyStore:
                     continue
                 label = window.label
                 for subject in ("", user) if per_user and user else ("",):
-                    key = f"{name}|{agency}|{subject or '-'}|{label}"  # tally_key, inlined
-                    group = groups.get(key)
-                    if group is None:
-                        groups[key] = (rule, [query])
+                    found = groups.get((name, agency, subject, label))  # tuples: cheaper than the keys
+                    if found is None:
+                        key = f"{name}|{agency}|{subject or '-'}|{label}"  # tally_key, inlined
+                        groups[name, agency, subject, label] = (key, rule, [query])
                         new[key] = (rule, agency, subject, window)
                     else:
-                        group[1].append(query)
+                        found[2].append(query)
         self._load(new)
         touched: dict[str, tuple[Rule, TallyState]] = {}
         states = self.states
-        for key, (rule, counted) in groups.items():
+        for key, rule, counted in groups.values():
             state = states[key]
             rule.observe_all(state, counted, context)
             touched[key] = (rule, state)
