@@ -196,8 +196,8 @@ class TallyStore:
         self._history: dict[tuple[str, str, str], list[tuple[datetime, int]]] = {}
         self._unchanged: set[str] = set()  # loaded to be judged again, not counted into
         self._earliest: datetime | None = None  # of the batch's windows
-        # rule → from when the history of every subject of the batch was read
-        self._history_since: dict[str, datetime] = {}
+        self._history_from: dict[tuple[str, str, str], datetime] = {}  # whence each history was read
+        self._history_read: set[str] = set()  # rules whose history of every subject is read
         self._first_read: set[str] = set()
 
     def count(self, queries: Iterable[Query], context: Context) -> list[tuple[Rule, TallyState]]:
@@ -314,15 +314,15 @@ class TallyStore:
         rule and batch, not one per subject: a batch judges thousands of windows)."""
         key = (rule, agency, subject)
         known = self._history.get(key)
-        if known is None:
+        if known is None or start < self._history_from[key]:
             if self._earliest is None:  # the batch's windows are all known by the time it judges
                 self._earliest = min((s.window.start for s in self.states.values()), default=None)
             since = min(start, self._earliest - self.reach) if self._earliest is not None else start
-            if rule not in self._history_since:
-                self._history_since[rule] = since
+            if rule not in self._history_read:
+                self._history_read.add(rule)
                 self._read_history(rule, since)
-            known = self._history.get(key) if since >= self._history_since[rule] else None
-            if known is None:  # a subject the batch does not hold: asked alone
+                known = self._history.get(key)
+            if known is None or start < self._history_from[key]:  # a subject not held, or from earlier
                 rows = self.session.execute(
                     select(Tally.window_start, Tally.count)
                     .where(Tally.rule == rule, Tally.agency == agency, Tally.subject == subject,
@@ -330,6 +330,7 @@ class TallyStore:
                     .order_by(Tally.window_start)
                 )  # fmt: skip
                 known = self._history[key] = [(at, count) for at, count in rows]
+                self._history_from[key] = since
         starts = [at for at, _ in known]
         return known[bisect_left(starts, start) : bisect_left(starts, end)]
 
@@ -345,6 +346,7 @@ class TallyStore:
             chunk = pairs[first : first + _BATCH]
             for pair in chunk:
                 self._history[(rule, *pair)] = []
+                self._history_from[(rule, *pair)] = since
             rows = self.session.execute(
                 select(Tally.agency, Tally.subject, Tally.window_start, Tally.count)
                 .where(Tally.rule == rule, Tally.agency.in_(sorted({a for a, _ in chunk})),
