@@ -234,8 +234,17 @@ class PersonMap:
     def fill(self, session: Session, queries: Iterable[Query]) -> None:
         wanted = {r for q in queries for r in q.records if r not in self._known}
         self.load(session, wanted)
+        facts, recent = self._known, self.recent
         for q in queries:
             if not q.records:
+                continue
+            if len(q.records) == 1:  # most queries: the loop below, for one record
+                fact = facts.get(q.records[0])
+                if fact is None:
+                    q.persons, q.demographics, q.recent = [], [], False
+                else:
+                    q.persons, q.demographics = [fact.person], [(fact.race, fact.ethnicity)]
+                    q.recent = q.at - recent <= fact.arrested_at <= q.at
                 continue
             # Of each person, the newest of the arrests disclosed: who they are as last booked.
             newest: dict[str, ArrestFacts] = {}
