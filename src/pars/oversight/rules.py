@@ -49,6 +49,9 @@ SENSITIVE_PARAMETERS = frozenset(
     }
 )  # fmt: skip
 PROTECTED_PROBE = "protected_field_probe"
+# One of broad_search's groups of a window (a case's, or the pooled): the group itself, its
+# people, the set of them, its seqs.
+_Group = tuple[dict[str, Any], list[str], set[str], list[int]]
 
 
 class NoCaseReference(Rule):
@@ -134,31 +137,40 @@ class BroadSearch(Baselined):
         tally.add_all(queries, cap)
         data = tally.data
         cases = data.setdefault("cases", {})
+        slots: dict[str, _Group] = {}  # a case's group, looked up once per call, not per query
+        pooled: _Group | None = None
         for query in queries:
-            case, user = query.case, query.user
-            name = f"c:{case}"
-            group = cases.get(case)
-            if group is None:
-                group = cases[case] = {"people": [], "seqs": []}
-            groups = [(name, group)]
+            case, user, seq = query.case, query.user, query.seq
+            found = slots.get(case)
+            if found is None:
+                group = cases.get(case)
+                if group is None:
+                    group = cases[case] = {"people": [], "seqs": []}
+                found = slots[case] = (group, group["people"], tally.distinct(f"c:{case}", group["people"]),
+                                       group["seqs"])  # fmt: skip
             registered = query.registered
-            if not registered:
-                pooled = data.get("pooled")
+            if registered:
+                targets: tuple[_Group, ...] = (found,)
+            else:
                 if pooled is None:
-                    pooled = data["pooled"] = {"people": [], "seqs": []}
-                groups.append(("pooled", pooled))
+                    group = data.get("pooled")
+                    if group is None:
+                        group = data["pooled"] = {"people": [], "seqs": []}
+                    pooled = (group, group["people"], tally.distinct("pooled", group["people"]), group["seqs"])
+                targets = (found, pooled)
             people = query.people()
-            for name, counted in groups:
-                listed = counted["people"]
-                known = tally.distinct(name, listed)  # tally.extend_distinct, inlined
+            for group, listed, known, seqs in targets:  # tally.extend_distinct, inlined
                 for person in people:
                     if person not in known:
                         known.add(person)
                         listed.append(person)
-                if len(counted["seqs"]) < cap:
-                    counted["seqs"].append(query.seq)
+                if len(seqs) < cap:
+                    seqs.append(seq)
                 if user:
-                    counted.setdefault("users", {})[user] = 1
+                    users = group.get("users")
+                    if users is None:
+                        users = group["users"] = {}
+                    users[user] = 1
             if case and not registered:
                 data.setdefault("references", {})[case] = 1
 

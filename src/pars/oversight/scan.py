@@ -196,13 +196,16 @@ class TallyStore:
         self._history: dict[tuple[str, str, str], list[tuple[datetime, int]]] = {}
         self._unchanged: set[str] = set()  # loaded to be judged again, not counted into
         self._earliest: datetime | None = None  # of the batch's windows
+        self._history_from: dict[tuple[str, str, str], datetime] = {}  # whence each history was read
+        self._history_read: set[str] = set()  # rules whose history of every subject is read
+        self._first_read: set[str] = set()
 
     def count(self, queries: Iterable[Query], context: Context) -> list[tuple[Rule, TallyState]]:
         """Counts every query into its rules' windows; returns the windows touched, in the order
         first met. Each window's queries are gathered first and handed to its rule at once
         (``Rule.observe_all``), in trail order: the tallies are those of observing one query at
         a time, without a call per query and window."""
-        groups: dict[str, tuple[Rule, list[Query]]] = {}
+        groups: dict[tuple[str, str, str, str], tuple[str, Rule, list[Query]]] = {}
         new: dict[str, tuple[Rule, str, str, Window]] = {}
         everyone = tuple(rule for rule in RULES if not rule.partners_only)
         partners, windows_at = context.partners, context.windows_at
@@ -224,17 +227,17 @@ class TallyStore:
                     continue
                 label = window.label
                 for subject in ("", user) if per_user and user else ("",):
-                    key = f"{name}|{agency}|{subject or '-'}|{label}"  # tally_key, inlined
-                    group = groups.get(key)
-                    if group is None:
-                        groups[key] = (rule, [query])
+                    found = groups.get((name, agency, subject, label))  # tuples: cheaper than the keys
+                    if found is None:
+                        key = f"{name}|{agency}|{subject or '-'}|{label}"  # tally_key, inlined
+                        groups[name, agency, subject, label] = (key, rule, [query])
                         new[key] = (rule, agency, subject, window)
                     else:
-                        group[1].append(query)
+                        found[2].append(query)
         self._load(new)
         touched: dict[str, tuple[Rule, TallyState]] = {}
         states = self.states
-        for key, (rule, counted) in groups.items():
+        for key, rule, counted in groups.values():
             state = states[key]
             rule.observe_all(state, counted, context)
             touched[key] = (rule, state)
@@ -305,34 +308,81 @@ class TallyStore:
     def history(
         self, rule: str, agency: str, subject: str, start: datetime, end: datetime
     ) -> list[tuple[datetime, int]]:
-        """Earlier windows of a subject, for baselines. One query per subject and batch: from
-        ``reach`` before the batch's earliest window on, after the batch's own counts were written."""
+        """Earlier windows of a subject, for baselines, from ``reach`` before the batch's earliest
+        window on, read after the batch's own counts were written. Asked of a rule the first
+        time, the windows of every subject the batch holds are read at once (one statement per
+        rule and batch, not one per subject: a batch judges thousands of windows)."""
         key = (rule, agency, subject)
         known = self._history.get(key)
-        if known is None:
+        if known is None or start < self._history_from[key]:
             if self._earliest is None:  # the batch's windows are all known by the time it judges
                 self._earliest = min((s.window.start for s in self.states.values()), default=None)
-            earliest = self._earliest or start
-            rows = self.session.execute(
-                select(Tally.window_start, Tally.count)
-                .where(
-                    Tally.rule == rule,
-                    Tally.agency == agency,
-                    Tally.subject == subject,
-                    Tally.window_start >= min(start, earliest - self.reach),
-                )
-                .order_by(Tally.window_start)
-            )
-            known = self._history[key] = [(at, count) for at, count in rows]
+            since = min(start, self._earliest - self.reach) if self._earliest is not None else start
+            if rule not in self._history_read:
+                self._history_read.add(rule)
+                self._read_history(rule, since)
+                known = self._history.get(key)
+            if known is None or start < self._history_from[key]:  # a subject not held, or from earlier
+                rows = self.session.execute(
+                    select(Tally.window_start, Tally.count)
+                    .where(Tally.rule == rule, Tally.agency == agency, Tally.subject == subject,
+                           Tally.window_start >= since)
+                    .order_by(Tally.window_start)
+                )  # fmt: skip
+                known = self._history[key] = [(at, count) for at, count in rows]
+                self._history_from[key] = since
         starts = [at for at, _ in known]
         return known[bisect_left(starts, start) : bisect_left(starts, end)]
 
+    def _subjects(self) -> list[tuple[str, str]]:
+        """The (agency, subject) pairs of the batch's tallies, in a stable order."""
+        return sorted({(state.agency, state.subject) for state in self.states.values()})
+
+    def _read_history(self, rule: str, since: datetime) -> None:
+        """``history`` of every subject of the batch for ``rule``: each subject's windows from
+        ``since`` on, by start (the list is empty for a subject without any)."""
+        pairs = self._subjects()
+        for first in range(0, len(pairs), _BATCH):
+            chunk = pairs[first : first + _BATCH]
+            for pair in chunk:
+                self._history[(rule, *pair)] = []
+                self._history_from[(rule, *pair)] = since
+            rows = self.session.execute(
+                select(Tally.agency, Tally.subject, Tally.window_start, Tally.count)
+                .where(Tally.rule == rule, Tally.agency.in_(sorted({a for a, _ in chunk})),
+                       Tally.subject.in_(sorted({s for _, s in chunk})), Tally.window_start >= since)
+                .order_by(Tally.agency, Tally.subject, Tally.window_start)
+            )  # fmt: skip
+            for agency, subject, at, count in rows:
+                found = self._history.get((rule, agency, subject))
+                if found is not None:  # the IN lists pair some agencies with others' users
+                    found.append((at, count))
+
     def first_seen(self, rule: str, agency: str, subject: str) -> datetime | None:
+        """The start of the subject's first window of ``rule``, ever. As ``history``: read for
+        every subject of the batch the first time a rule is asked."""
         key = (rule, agency, subject)
         if key not in self._first:
-            self._first[key] = self.session.scalar(
-                select(func.min(Tally.window_start)).where(
-                    Tally.rule == rule, Tally.agency == agency, Tally.subject == subject
+            if rule not in self._first_read:
+                self._first_read.add(rule)
+                pairs = self._subjects()
+                for first in range(0, len(pairs), _BATCH):
+                    chunk = pairs[first : first + _BATCH]
+                    for pair in chunk:
+                        self._first[(rule, *pair)] = None
+                    rows = self.session.execute(
+                        select(Tally.agency, Tally.subject, func.min(Tally.window_start))
+                        .where(Tally.rule == rule, Tally.agency.in_(sorted({a for a, _ in chunk})),
+                               Tally.subject.in_(sorted({s for _, s in chunk})))
+                        .group_by(Tally.agency, Tally.subject)
+                    )  # fmt: skip
+                    for agency_, subject_, at in rows:
+                        if (rule, agency_, subject_) in self._first:
+                            self._first[(rule, agency_, subject_)] = at
+            if key not in self._first:  # a subject the batch does not hold: asked alone
+                self._first[key] = self.session.scalar(
+                    select(func.min(Tally.window_start)).where(
+                        Tally.rule == rule, Tally.agency == agency, Tally.subject == subject
+                    )
                 )
-            )
         return self._first[key]

@@ -195,25 +195,21 @@ def _in_utc(row: Sequence[Any]) -> tuple[Any, ...]:
 
 def to_query(row: Sequence[Any]) -> Query:
     seq, at, agency, actor, action, outcome, details = row
-    case = details.get("case_reference")
-    facts = details.get("case")
-    matched = details.get("persons")
+    get = details.get
+    case, facts, matched = get("case_reference"), get("case"), get("persons")
+    records, parameters = get("records"), get("parameters")
+    # Positional, in the order of Query's fields: the scan makes one per query of the trail.
     return Query(
-        seq=seq,
-        at=at,
-        agency=agency,
-        user="" if actor is None else str(actor),
-        action=action,
-        ok=outcome == Outcome.OK,
-        reason=details.get("reason"),
-        purpose=details.get("purpose") or None,
-        case=case.strip() if isinstance(case, str) else "",
-        records=_list(details.get("records")),
-        parameters=_list(details.get("parameters")),
-        subject=details.get("subject"),
-        matched=matched if isinstance(matched, int) else 0,
-        case_facts=_case_facts(facts) if isinstance(facts, dict) else None,
-    )
+        seq, at, agency, "" if actor is None else str(actor), action, outcome == _OK, get("reason"),
+        get("purpose") or None, case.strip() if isinstance(case, str) else "",
+        records if type(records) is list and records else list(records or ()),  # _list, inlined
+        parameters if type(parameters) is list and parameters else list(parameters or ()),
+        get("subject"), matched if isinstance(matched, int) else 0,
+        _case_facts(facts) if isinstance(facts, dict) else None,
+    )  # fmt: skip
+
+
+_OK = str(Outcome.OK)
 
 
 def _list(value: Any) -> list[Any]:
@@ -238,8 +234,17 @@ class PersonMap:
     def fill(self, session: Session, queries: Iterable[Query]) -> None:
         wanted = {r for q in queries for r in q.records if r not in self._known}
         self.load(session, wanted)
+        facts, recent = self._known, self.recent
         for q in queries:
             if not q.records:
+                continue
+            if len(q.records) == 1:  # most queries: the loop below, for one record
+                fact = facts.get(q.records[0])
+                if fact is None:
+                    q.persons, q.demographics, q.recent = [], [], False
+                else:
+                    q.persons, q.demographics = [fact.person], [(fact.race, fact.ethnicity)]
+                    q.recent = q.at - recent <= fact.arrested_at <= q.at
                 continue
             # Of each person, the newest of the arrests disclosed: who they are as last booked.
             newest: dict[str, ArrestFacts] = {}
