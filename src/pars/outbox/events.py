@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Index, Integer, String, event, text
+from sqlalchemy import BigInteger, Index, Integer, String, Table, event, insert, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pars.clock import now
@@ -52,13 +52,23 @@ class OutboxEvent(Base):
     fanned_out_at: Mapped[datetime | None]
 
 
-def emit(
-    session: Session, event_type: EventType, arrest_id: uuid.UUID, data: dict[str, Any] | None = None
-) -> OutboxEvent:
-    event = OutboxEvent(type=str(event_type), arrest_id=arrest_id, occurred_at=now(session), data=data or {})
-    session.add(event)
+def emit(session: Session, event_type: EventType, arrest_id: uuid.UUID, data: dict[str, Any] | None = None) -> None:
+    """Writes the event's row now, with a plain insert through the session: no object to track
+    and no flush of the ORM's unit of work for it (the caller's own pending changes are flushed
+    first, as before any statement). Events keep the order they were emitted in (``seq``)."""
+    row = {
+        "id": uuid.uuid4(),
+        "type": str(event_type),
+        "arrest_id": arrest_id,
+        "occurred_at": now(session),
+        "data": data or {},
+        "fanned_out_at": None,
+    }
+    session.execute(_INSERT, row)
     wake_on_commit(session)
-    return event
+
+
+_INSERT = insert(cast(Table, OutboxEvent.__table__))
 
 
 def wake_on_commit(session: Session) -> None:
