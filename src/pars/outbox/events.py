@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Index, Integer, String, Table, event, insert, text
+from sqlalchemy import BigInteger, Index, Integer, String, Table, event, func, insert, literal, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pars.clock import now
@@ -55,7 +55,10 @@ class OutboxEvent(Base):
 def emit(session: Session, event_type: EventType, arrest_id: uuid.UUID, data: dict[str, Any] | None = None) -> None:
     """Writes the event's row now, with a plain insert through the session: no object to track
     and no flush of the ORM's unit of work for it (the caller's own pending changes are flushed
-    first, as before any statement). Events keep the order they were emitted in (``seq``)."""
+    first, as before any statement). Events keep the order they were emitted in (``seq``).
+
+    On PostgreSQL the transaction's first event carries its ``NOTIFY`` (`wake_on_commit`) in
+    the insert's ``RETURNING``: one statement, not two."""
     row = {
         "id": uuid.uuid4(),
         "type": str(event_type),
@@ -64,11 +67,17 @@ def emit(session: Session, event_type: EventType, arrest_id: uuid.UUID, data: di
         "data": data or {},
         "fanned_out_at": None,
     }
-    session.execute(_INSERT, row)
-    wake_on_commit(session)
+    if session.info.get(_WAKE) or session.get_bind().dialect.name != "postgresql":
+        session.execute(_INSERT, row)
+        wake_on_commit(session)
+        return
+    session.info[_WAKE] = True
+    session.execute(_INSERT_NOTIFYING, row).close()
 
 
 _INSERT = insert(cast(Table, OutboxEvent.__table__))
+# pg_notify is evaluated once for the one row inserted; delivered, like any NOTIFY, on commit.
+_INSERT_NOTIFYING = _INSERT.returning(func.pg_notify(literal(CHANNEL), literal("")))
 
 
 def wake_on_commit(session: Session) -> None:
