@@ -52,6 +52,7 @@ log = structlog.get_logger()
 # Key in Session.info: what this transaction's flushes added, published once it commits.
 _PENDING = "pars.feed.bus"
 _FEED_EVENTS = FeedEvent.__table__
+_OUTBOX_EVENTS = OutboxEvent.__table__
 CONNECT_TIMEOUT = 2
 PUBLISH_TIMEOUT = 1.0
 MAX_RETRY_DELAY = 10.0
@@ -372,8 +373,14 @@ def _collect(session: Session, _flush: UOWTransaction) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _collect_inserts(state: ORMExecuteState) -> None:
     """Stream events written as a plain insert through the session (the fan-out writes them a
-    batch at a time): their agencies and sequences are in the parameters."""
-    if _RUNNING is None or not isinstance(state.statement, Insert) or state.statement.table is not _FEED_EVENTS:
+    batch at a time): their agencies and sequences are in the parameters. Outbox events are
+    written so too (`pars.outbox.events.emit`)."""
+    if _RUNNING is None or not isinstance(state.statement, Insert):
+        return
+    if state.statement.table is _OUTBOX_EVENTS:
+        _pending(state.session).outbox = True
+        return
+    if state.statement.table is not _FEED_EVENTS:
         return
     parameters = state.parameters
     rows: Sequence[Mapping[str, Any]] = [parameters] if isinstance(parameters, Mapping) else parameters or []

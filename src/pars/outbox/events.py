@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Index, Integer, String, event, text
+from sqlalchemy import BigInteger, Index, Integer, String, Table, event, func, insert, literal, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pars.clock import now
@@ -52,13 +52,32 @@ class OutboxEvent(Base):
     fanned_out_at: Mapped[datetime | None]
 
 
-def emit(
-    session: Session, event_type: EventType, arrest_id: uuid.UUID, data: dict[str, Any] | None = None
-) -> OutboxEvent:
-    event = OutboxEvent(type=str(event_type), arrest_id=arrest_id, occurred_at=now(session), data=data or {})
-    session.add(event)
-    wake_on_commit(session)
-    return event
+def emit(session: Session, event_type: EventType, arrest_id: uuid.UUID, data: dict[str, Any] | None = None) -> None:
+    """Writes the event's row now, with a plain insert through the session: no object to track
+    and no flush of the ORM's unit of work for it (the caller's own pending changes are flushed
+    first, as before any statement). Events keep the order they were emitted in (``seq``).
+
+    On PostgreSQL the transaction's first event carries its ``NOTIFY`` (`wake_on_commit`) in
+    the insert's ``RETURNING``: one statement, not two."""
+    row = {
+        "id": uuid.uuid4(),
+        "type": str(event_type),
+        "arrest_id": arrest_id,
+        "occurred_at": now(session),
+        "data": data or {},
+        "fanned_out_at": None,
+    }
+    if session.info.get(_WAKE) or session.get_bind().dialect.name != "postgresql":
+        session.execute(_INSERT, row)
+        wake_on_commit(session)
+        return
+    session.info[_WAKE] = True
+    session.execute(_INSERT_NOTIFYING, row).close()
+
+
+_INSERT = insert(cast(Table, OutboxEvent.__table__))
+# pg_notify is evaluated once for the one row inserted; delivered, like any NOTIFY, on commit.
+_INSERT_NOTIFYING = _INSERT.returning(func.pg_notify(literal(CHANNEL), literal("")))
 
 
 def wake_on_commit(session: Session) -> None:

@@ -147,23 +147,49 @@ def _loaded(session: Session, person: Person) -> Person:
     return session.merge(person, load=False)
 
 
+@dataclass(frozen=True)
+class Booking:
+    """A booking as written: the arrest's row, its charges' rows (in order) and the person,
+    which the record is made of (`pars.records.serialize.booked_record`) without reading them
+    back or making ORM objects of them. The person is the session's object when it was found,
+    else a new one that is not in the session."""
+
+    row: dict[str, Any]
+    charges: list[dict[str, Any]]
+    person: Person
+
+
 def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest:
+    """`book`, with the rows written made persistent in the session as they are, as a load
+    would leave them (`make_transient_to_detached`): for callers that go on with the arrest."""
+    booking = book(session, actor, payload)
+    arrest = _persistent(session, Arrest(**booking.row))
+    if booking.person not in session:
+        _persistent(session, booking.person)
+    # Set once the rows are persistent: loaded state, not a change to flush.
+    set_committed_value(arrest, "person", booking.person)
+    set_committed_value(arrest, "charges", [_persistent(session, Charge(**c)) for c in booking.charges])
+    return arrest
+
+
+def book(session: Session, actor: CityActor, payload: ArrestIn) -> Booking:
     """Validates, resolves the person, numbers the arrest and writes it.
 
     The rows are written with Core inserts (the person when new, the arrest, its charges in one
-    executemany), not by the ORM's flush: every column's value is known here, so the objects
-    returned are made persistent as they are (`make_transient_to_detached`), as a load would
-    leave them. The numbers are drawn last, just before the writes: on PostgreSQL their counters'
-    row locks are then held for the least time until the commit."""
+    executemany), not by the ORM's flush: every column's value is known here. The numbers are
+    drawn last, just before the writes: on PostgreSQL their counters' row locks are then held
+    for the least time until the commit.
+
+    Everything that needs no statement (the rows, but for the person and the numbers) is done
+    before the first one: on SQLite the write lock is held from that first statement (identity
+    resolution) to the commit, and every other booking waits for it."""
     city_only(actor)
     _validate_dates(session, payload)
     charges = resolve_charges(payload.charges)
     p, instant = payload.person, now(session)
-    person, new_person = resolve_person(session, p)
     arrest_id = uuid.uuid4()
     row = dict.fromkeys(_ARREST_COLUMNS) | {
         "id": arrest_id,
-        "person_id": person.id,
         "status": Status.BOOKED,
         "sealed": False,
         "first_name": p.name.first,
@@ -207,6 +233,8 @@ def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest
         }
         for index, c in enumerate(charges, start=1)
     ]
+    person, new_person = resolve_person(session, p)
+    row["person_id"] = person.id
     # The event (its row, and PostgreSQL's NOTIFY) is written before the numbers are drawn: from
     # the draw to the commit, concurrent bookings wait for the counters' row locks, so as little
     # as possible happens in between.
@@ -218,20 +246,14 @@ def book_arrest(session: Session, actor: CityActor, payload: ArrestIn) -> Arrest
     row["tracking_number"] = tracking_number(drawn["tracking_number"])
     session.execute(insert(_ARRESTS), row)
     session.execute(insert(_CHARGES), charge_rows)
-    arrest = _persistent(session, Arrest(**row))
-    if new_person:
-        _persistent(session, person)
-    # Set once the rows are persistent: loaded state, not a change to flush.
-    set_committed_value(arrest, "person", person)
-    set_committed_value(arrest, "charges", [_persistent(session, Charge(**c)) for c in charge_rows])
     record_event(
         session,
         actor,
         AuditAction.ARREST_CREATE,
-        arrest.id,
-        {"tracking_number": arrest.tracking_number, "person_id": str(person.id), "charges": len(charges)},
+        arrest_id,
+        {"tracking_number": row["tracking_number"], "person_id": str(person.id), "charges": len(charges)},
     )
-    return arrest
+    return Booking(row=row, charges=charge_rows, person=person)
 
 
 _PERSONS = cast(Table, Person.__table__)

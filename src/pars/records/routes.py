@@ -18,7 +18,7 @@ from pars.records import intake, search, workflow
 from pars.records.numbers import display_tracking_number
 from pars.records.record import ArrestRecord, DocketItem, DocketPage
 from pars.records.schemas import ArraignmentIn, ArrestIn, ChargingDecisionIn, CommitmentIn, ReleaseIn, SealIn
-from pars.records.serialize import arrest_record, charge_object, name_object
+from pars.records.serialize import arrest_record, booked_record, charge_object, name_object
 from pars.settings import Settings
 
 router = APIRouter(prefix=API_PREFIX, tags=["arrests"])
@@ -30,14 +30,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def book_arrest(
     body: ArrestIn, session: SessionDep, actor: Annotated[CityActor, Depends(require_city(Permission.CREATE_ARREST))]
 ) -> Response:
-    """The record is built (and validated) once, by `arrest_record`, and written as JSON here, as
-    FastAPI would write the returned model: returned as a `Response`, it is not validated again
-    in another hand-off to the thread pool. The unit of work ends here too (`end_work`), in this
-    thread, once the answer exists."""
-    record = arrest_record(intake.book_arrest(session, actor, body))
-    answer = Response(record.model_dump_json(by_alias=True), status_code=201, media_type="application/json")
+    """The unit of work ends here (`end_work`), in this thread, as soon as the rows are
+    written: on SQLite the write lock is let go before the answer is made. The record is then
+    built (and validated) once, from the values written (`booked_record`: no ORM objects,
+    nothing read back), and written as JSON here, as FastAPI would write the returned model:
+    returned as a `Response`, it is not validated again in another hand-off to the thread pool.
+    A request with an `Idempotency-Key` still commits with its stored answer, once it exists."""
+    booking = intake.book(session, actor, body)
     end_work(session)
-    return answer
+    record = booked_record(booking)
+    return Response(record.model_dump_json(by_alias=True), status_code=201, media_type="application/json")
 
 
 @router.post("/arrests/{arrest_id}/charging-decision")

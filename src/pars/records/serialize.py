@@ -5,8 +5,10 @@ it for partners."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from pars.catalog import statute_from_parts
+from pars.records.intake import Booking
 from pars.records.models import Arrest, Charge
 from pars.records.numbers import display_tracking_number
 from pars.records.record import (
@@ -24,16 +26,21 @@ from pars.records.record import (
 )
 
 
+class Written(SimpleNamespace):
+    """A row as the values just inserted for it, read as attributes like the mapped object a
+    load would make, without the ORM's instrumentation (`booked_record`)."""
+
+
 def iso(instant: datetime | None) -> str | None:
     """Instants leave PARS in UTC, whatever offset they arrived with (as `shape.Instant` does)."""
     return None if instant is None else instant.astimezone(UTC).isoformat()
 
 
-def name_object(arrest: Arrest) -> NameOut:
+def name_object(arrest: Arrest | Written) -> NameOut:
     return NameOut(first=arrest.first_name, middle=arrest.middle_name, last=arrest.last_name, suffix=arrest.suffix)
 
 
-def charge_object(charge: Charge) -> ChargeOut:
+def charge_object(charge: Charge | Written) -> ChargeOut:
     statute = statute_from_parts(charge.title, charge.section, charge.subsection)
     return ChargeOut(
         sequence=charge.sequence,
@@ -48,7 +55,7 @@ def charge_object(charge: Charge) -> ChargeOut:
     )
 
 
-def arrest_record(arrest: Arrest) -> ArrestRecord:
+def arrest_record(arrest: Arrest | Written) -> ArrestRecord:
     """Keyword by keyword, so the checker (pydantic's mypy plugin) holds every member to the
     definition. Members kept as JSON (aliases, address, victims, witnesses) were written from the
     inputs' models (`pars.records.intake`) and are validated here again."""
@@ -113,3 +120,10 @@ def arrest_record(arrest: Arrest) -> ArrestRecord:
         victims=[PartyOut.model_validate(v) for v in arrest.victims],
         witnesses=[PartyOut.model_validate(w) for w in arrest.witnesses],
     )
+
+
+def booked_record(booking: Booking) -> ArrestRecord:
+    """The record of an arrest just booked, made from the values written (`pars.records.intake.book`)
+    exactly as `arrest_record` makes it from the arrest loaded back."""
+    charges = [Written(**c) for c in booking.charges]
+    return arrest_record(Written(**booking.row, person=booking.person, charges=charges))
