@@ -216,7 +216,11 @@ def _seal(session: Session) -> None:
     staged: list[tuple[AuditEntry, SessionTransaction]] = session.info.pop(STAGED, None) or []
     forced = bool(session.info.pop(FORCE_CHECKPOINT, False))
     accounting = [row for rows, _ in session.info.pop(STAGED_DISCLOSURES, None) or () for row in rows]
-    if not staged and not forced and not accounting:
+    if not staged and not forced:
+        if accounting:  # rows without an entry: the head stays (`record_disclosures` stages both)
+            session.flush()
+            connection = session.connection()
+            connection.execute(_INSERT_DISCLOSURES[connection.dialect.name], accounting)
         return
     # Pending changes take their row locks now, before the head lock: a commit holding the head
     # then waits for nothing, so two commits can never deadlock over it.
