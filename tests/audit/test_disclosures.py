@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from pars.actors import Actor, PartnerActor
 from pars.audit import AuditAction, record_disclosure
-from pars.audit.chain import CheckpointPolicy
+from pars.audit.chain import CheckpointPolicy, request_checkpoint
 from pars.audit.disclosures import Disclosed, record_disclosures
-from pars.audit.models import AuditEntry, Disclosure
+from pars.audit.models import AuditCheckpoint, AuditEntry, Disclosure
 from pars.clock import FrozenClock
 from pars.db import make_session_factory
 from pars.permissions import Role
@@ -206,3 +206,49 @@ def test_a_batch_of_disclosures_writes_what_one_call_per_batch_writes(
     together = written(lambda uow: record_disclosures(uow, batches))
     assert len(separately[0]) == 3 and len(separately[1]) == 3
     assert together == separately
+
+
+def _search_of(uow: Session, agent: Actor, records: list[tuple[uuid.UUID, uuid.UUID]], case: str) -> None:
+    record_disclosure(
+        uow, agent, AuditAction.ARREST_SEARCH, agreement_id=AGREEMENT, agreement_version=1,
+        purpose="criminal_investigation", case_reference=case, channel="query", records=records, fields=["id"],
+    )  # fmt: skip
+
+
+def test_the_accounting_rows_stand_or_fall_with_their_entries(
+    db: Engine, clock: FrozenClock, agent: Actor, session: Session, policy: CheckpointPolicy
+) -> None:
+    """The rows are written at commit beside their entries (by the seal's statement on
+    PostgreSQL): a savepoint or a unit of work that rolls back leaves neither; the rows kept
+    are in the order they were recorded, a checkpoint signed by the same commit or not."""
+    factory = make_session_factory(db)
+
+    def rolled_back() -> None:
+        with unit_of_work(factory, clock, policy=policy) as uow:
+            _search_of(uow, agent, [(ARREST_C, PERSON_2)], "FBI-gone")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    with unit_of_work(factory, clock, policy=policy) as uow:
+        _search_of(uow, agent, [(ARREST_A, PERSON_1)], "FBI-outer")
+        savepoint = uow.begin_nested()
+        _search_of(uow, agent, [(ARREST_C, PERSON_2)], "FBI-inner")
+        savepoint.rollback()
+        _search_of(uow, agent, [(ARREST_B, PERSON_1), (ARREST_A, PERSON_1)], "FBI-after")
+    with unit_of_work(factory, clock, policy=policy) as uow:
+        request_checkpoint(uow)
+        _search_of(uow, agent, [(ARREST_C, PERSON_2)], "FBI-signed")
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.agency == "FBI").order_by(AuditEntry.seq)).all()
+    assert [e.details["case_reference"] for e in entries] == ["FBI-outer", "FBI-after", "FBI-signed"]
+    rows = session.scalars(select(Disclosure).order_by(Disclosure.id)).all()
+    assert [(r.case_reference, r.arrest_id, r.person_id, r.fields) for r in rows] == [
+        ("FBI-outer", ARREST_A, PERSON_1, ["id"]),
+        ("FBI-after", ARREST_B, PERSON_1, ["id"]),
+        ("FBI-after", ARREST_A, PERSON_1, ["id"]),
+        ("FBI-signed", ARREST_C, PERSON_2, ["id"]),
+    ]
+    assert {(r.at, r.user_id, r.agreement_id, r.agreement_version) for r in rows} == {
+        (clock.now(), agent.user_id, AGREEMENT, 1)
+    }
+    assert session.scalar(select(func.max(AuditCheckpoint.size))) == entries[-1].seq

@@ -15,6 +15,11 @@ committing writers across threads and processes. On SQLite every transaction of 
 with ``BEGIN IMMEDIATE`` (see ``pars.db``), so a commit already holds the database's one write
 lock and ``FOR UPDATE`` is not needed (SQLAlchemy leaves it out there).
 
+The accounting of disclosures (``pars.audit.disclosures``) rides on the same commit: its rows are
+staged here beside the entries that account for them and written by the seal, on PostgreSQL in
+the seal's own statement, so that a partner's request costs no round trip more for them. A
+savepoint or transaction that rolls back drops them with its entries.
+
 The hooks are registered on the ``Session`` class once, when this module is imported; any
 session that never stages an entry pays one dictionary lookup per commit.
 """
@@ -34,7 +39,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from pars.audit.canonical import GENESIS, checkpoint_message, details_json, encode_entry, instant_text
-from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from pars.audit.models import AuditCheckpoint, AuditEntry, AuditHead, Disclosure
 from pars.audit.signing import Signer, load_signer
 from pars.clock import now
 from pars.errors import OutsideUnitOfWork
@@ -42,6 +47,7 @@ from pars.settings import Settings
 
 # Keys in Session.info (POLICY is set by ``pars.work`` only).
 STAGED = "pars.audit.staged"
+STAGED_DISCLOSURES = "pars.audit.staged_disclosures"
 POLICY = "pars.audit.checkpoint_policy"
 FORCE_CHECKPOINT = "pars.audit.checkpoint_now"
 
@@ -53,7 +59,9 @@ HEAD_ID = 1
 _entries = cast(Table, AuditEntry.__table__)
 _head = cast(Table, AuditHead.__table__)
 _checkpoints = cast(Table, AuditCheckpoint.__table__)
+_disclosures = cast(Table, Disclosure.__table__)
 _COLUMNS = tuple(c.key for c in _entries.columns)
+_DISCLOSURE_COLUMNS = tuple(c.key for c in _disclosures.columns if c.key != "id")
 
 
 def json_text_insert(table: Table, column: str) -> dict[str, Insert]:
@@ -69,6 +77,7 @@ def json_text_insert(table: Table, column: str) -> dict[str, Insert]:
 
 
 _INSERT_ENTRIES = json_text_insert(_entries, "details")
+_INSERT_DISCLOSURES = json_text_insert(_disclosures, "fields")
 _LOCK_HEAD = (
     select(_head.c.seq, _head.c.hash, _head.c.checkpoint_seq, _head.c.checkpoint_at)
     .where(_head.c.id == HEAD_ID)
@@ -81,9 +90,22 @@ _MOVE_HEAD_CHECKPOINT = _MOVE_HEAD.values(
 )
 _INSERT_CHECKPOINT = insert(_checkpoints)
 # PostgreSQL: the entries and the head's move in one statement, for any number of entries (one
-# array per column, in the order of ``_COLUMNS``, checked below).
+# array per column, in the order of ``_COLUMNS``, checked below); with the accounting rows of
+# disclosures staged in the transaction, their insert is one more data-modifying WITH of it
+# (``ORDER BY n``: their ids follow the order they were staged in).
+_PG_DISCLOSED = """, disclosed AS (
+INSERT INTO disclosures (at, agency, user_id, agreement_id, agreement_version, purpose, case_reference, channel,
+                         arrest_id, person_id, fields)
+SELECT at, agency, user_id, agreement_id, agreement_version, purpose, case_reference, channel,
+       arrest_id, person_id, fields::jsonb
+FROM unnest(%(d_at)s::timestamptz[], %(d_agency)s::text[], %(d_user_id)s::uuid[], %(d_agreement_id)s::uuid[],
+            %(d_agreement_version)s::integer[], %(d_purpose)s::text[], %(d_case_reference)s::text[],
+            %(d_channel)s::text[], %(d_arrest_id)s::uuid[], %(d_person_id)s::uuid[], %(d_fields)s::text[])
+    WITH ORDINALITY AS d(at, agency, user_id, agreement_id, agreement_version, purpose, case_reference, channel,
+                         arrest_id, person_id, fields, n)
+ORDER BY n)"""
 _PG_SEAL_SQL = """
-WITH moved AS (UPDATE audit_head SET seq = %(head_seq)s, hash = %(head_hash)s{checkpoint} WHERE id = 1)
+WITH moved AS (UPDATE audit_head SET seq = %(head_seq)s, hash = %(head_hash)s{checkpoint} WHERE id = 1){disclosed}
 INSERT INTO audit_entries (seq, at, actor_id, agency, action, outcome, target, details, prev_hash, hash)
 SELECT seq, at, actor_id, agency, action, outcome, target, details::jsonb, prev_hash, hash
 FROM unnest(%(seq)s::bigint[], %(at)s::timestamptz[], %(actor_id)s::uuid[], %(agency)s::text[],
@@ -91,12 +113,21 @@ FROM unnest(%(seq)s::bigint[], %(at)s::timestamptz[], %(actor_id)s::uuid[], %(ag
             %(prev_hash)s::text[], %(hash)s::text[])
     AS t(seq, at, actor_id, agency, action, outcome, target, details, prev_hash, hash)
 """
+_CHECKPOINT_SQL = ", checkpoint_seq = %(head_seq)s, checkpoint_at = %(checkpoint_at)s"
+# Keyed by (a checkpoint is signed, disclosures are written).
 _PG_SEAL = {
-    False: _PG_SEAL_SQL.replace("{checkpoint}", ""),
-    True: _PG_SEAL_SQL.replace("{checkpoint}", ", checkpoint_seq = %(head_seq)s, checkpoint_at = %(checkpoint_at)s"),
+    (checkpoint, disclosed): _PG_SEAL_SQL.replace("{checkpoint}", _CHECKPOINT_SQL if checkpoint else "").replace(
+        "{disclosed}", _PG_DISCLOSED if disclosed else ""
+    )
+    for checkpoint in (False, True)
+    for disclosed in (False, True)
 }
 assert _COLUMNS == ("seq", "at", "actor_id", "agency", "action", "outcome", "target", "details", "prev_hash", "hash")
-assert (_head.name, _entries.name, HEAD_ID) == ("audit_head", "audit_entries", 1)
+assert _DISCLOSURE_COLUMNS == (
+    "at", "agency", "user_id", "agreement_id", "agreement_version", "purpose", "case_reference", "channel",
+    "arrest_id", "person_id", "fields",
+)  # fmt: skip
+assert (_head.name, _entries.name, _disclosures.name, HEAD_ID) == ("audit_head", "audit_entries", "disclosures", 1)
 
 
 @dataclass(frozen=True)
@@ -137,6 +168,16 @@ def stage(session: Session, entry: AuditEntry) -> None:
     session.info.setdefault(STAGED, []).append((entry, transaction))
 
 
+def stage_disclosures(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Accounting rows of disclosures (one per `_DISCLOSURE_COLUMNS`, ``fields`` JSON already
+    encoded as text), written at commit with the entries staged beside them: in the same
+    transaction, so they stand or fall with those entries."""
+    if not session.in_transaction():
+        session.begin()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(STAGED_DISCLOSURES, []).append((rows, transaction))
+
+
 def request_checkpoint(session: Session) -> None:
     """Sign a checkpoint at this commit whatever the policy says (export, end of the demo)."""
     if not session.in_transaction():
@@ -145,10 +186,13 @@ def request_checkpoint(session: Session) -> None:
 
 
 def _discard_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Entries staged in a savepoint that rolled back never happened."""
-    staged: list[tuple[AuditEntry, SessionTransaction]] | None = session.info.get(STAGED)
-    if staged and previous_transaction.parent is not None:
-        session.info[STAGED] = [(e, t) for e, t in staged if not _within(t, previous_transaction)]
+    """Entries (and accounting rows) staged in a savepoint that rolled back never happened."""
+    if previous_transaction.parent is None:
+        return
+    for key in (STAGED, STAGED_DISCLOSURES):
+        staged: list[tuple[Any, SessionTransaction]] | None = session.info.get(key)
+        if staged:
+            session.info[key] = [(e, t) for e, t in staged if not _within(t, previous_transaction)]
 
 
 def _discard(session: Session, transaction: SessionTransaction) -> None:
@@ -156,6 +200,7 @@ def _discard(session: Session, transaction: SessionTransaction) -> None:
     rollback or a close drops them), nothing staged in it may reach the next one."""
     if transaction.parent is None:
         session.info.pop(STAGED, None)
+        session.info.pop(STAGED_DISCLOSURES, None)
         session.info.pop(FORCE_CHECKPOINT, None)
 
 
@@ -170,7 +215,12 @@ def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction
 def _seal(session: Session) -> None:
     staged: list[tuple[AuditEntry, SessionTransaction]] = session.info.pop(STAGED, None) or []
     forced = bool(session.info.pop(FORCE_CHECKPOINT, False))
+    accounting = [row for rows, _ in session.info.pop(STAGED_DISCLOSURES, None) or () for row in rows]
     if not staged and not forced:
+        if accounting:  # rows without an entry: the head stays (`record_disclosures` stages both)
+            session.flush()
+            connection = session.connection()
+            connection.execute(_INSERT_DISCLOSURES[connection.dialect.name], accounting)
         return
     # Pending changes take their row locks now, before the head lock: a commit holding the head
     # then waits for nothing, so two commits can never deadlock over it.
@@ -209,12 +259,16 @@ def _seal(session: Session) -> None:
     checkpoint = "checkpoint_at" in moved
     if rows and connection.dialect.name == "postgresql":
         # One statement, one round trip: the entries as one array per column, and the head moved
-        # by the same statement (a data-modifying WITH), under the lock taken above.
+        # and the accounting rows written by the same statement (data-modifying WITHs), under the
+        # lock taken above.
         arrays = {key: [row[key] for row in rows] for key in _COLUMNS}
-        connection.exec_driver_sql(_PG_SEAL[checkpoint], arrays | moved)
+        disclosed = {f"d_{key}": [row[key] for row in accounting] for key in _DISCLOSURE_COLUMNS}
+        connection.exec_driver_sql(_PG_SEAL[checkpoint, bool(accounting)], arrays | moved | disclosed)
         return
     if rows:
         connection.execute(_INSERT_ENTRIES[connection.dialect.name], rows)
+    if accounting:
+        connection.execute(_INSERT_DISCLOSURES[connection.dialect.name], accounting)
     connection.execute(_MOVE_HEAD_CHECKPOINT if checkpoint else _MOVE_HEAD, moved)
 
 

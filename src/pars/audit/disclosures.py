@@ -9,24 +9,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pars.actions import AuditAction
 from pars.actors import Actor
 from pars.audit.canonical import canonical_text
-from pars.audit.chain import json_text_insert
+from pars.audit.chain import stage_disclosures
 from pars.audit.models import Disclosure
 from pars.audit.service import record_event
 from pars.clock import now
 from pars.errors import BadRequest, Invalid
 from pars.pagination import Page, decode_cursor, encode_cursor
-
-# One statement per dialect, built once; ``fields`` is the same list for every row of a batch, so
-# it is encoded once per batch, not once per row.
-_INSERT_DISCLOSURES = json_text_insert(cast(Table, Disclosure.__table__), "fields")
 
 
 @dataclass(frozen=True)
@@ -111,11 +107,10 @@ def record_disclosures(session: Session, batches: Sequence[Disclosed]) -> None:
         }
         rows.extend({**shared, "arrest_id": arrest_id, "person_id": person_id} for arrest_id, person_id in records)
     if rows:
-        # A Core insert on the session's connection (same transaction): the rows are ours, built
-        # above, so the ORM's bulk path (per-row mapping and its bookkeeping) adds nothing but
-        # time on every partner request.
-        connection = session.connection()
-        connection.execute(_INSERT_DISCLOSURES[connection.dialect.name], rows)
+        # Written at commit by the seal, with the entries above (`chain.stage_disclosures`): on
+        # PostgreSQL in the seal's own statement, no round trip of their own. ``fields`` is the
+        # same list for every row of a batch, so it is encoded once per batch, not once per row.
+        stage_disclosures(session, rows)
 
 
 def list_disclosures(

@@ -20,7 +20,7 @@ from datetime import UTC, date
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -218,9 +218,12 @@ _OPEN: ColumnElement[bool] = and_(
 # open case) and the subjects' "shape:digest" pairs, space separated (a shape is parts joined by
 # "+", a digest hex: neither holds a space or a colon). Uncorrelated, so they never bind to a
 # statement's own agencies row. Parameters: ``agency``, ``reference`` (stripped).
+# The separator as SQL text: given as a string, it is a parameter rendered into the statement at
+# every execution, and the gate reads these columns with every partner query.
+_SPACE = cast(str, literal_column("' '"))
 STANDING_COLUMNS = (
     select(_case.c.subject_count).where(_OPEN).correlate(None).scalar_subquery(),
-    select(func.aggregate_strings(_subject.c.shape + ":" + _subject.c.digest, " "))
+    select(func.aggregate_strings(_subject.c.shape + ":" + _subject.c.digest, _SPACE))
     .where(_subject.c.case_id == _case.c.id, _OPEN)
     .correlate(None)
     .scalar_subquery(),

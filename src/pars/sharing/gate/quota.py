@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from pars.audit import AuditAction
@@ -21,8 +21,10 @@ QUERY_ACTIONS = (AuditAction.ARREST_READ, AuditAction.ARREST_SEARCH)
 _entries = cast(Table, AuditEntry.__table__)
 _entry = _entries.c
 # Built once at import, agency a bound parameter (they used to be built, and cached, per agency):
-# an entry that counts as a query of the agency ``agency``.
-_MINE = and_(_entry.agency == bindparam("agency"), _entry.action.in_([str(a) for a in QUERY_ACTIONS]))
+# an entry that counts as a query of the agency ``agency``. The actions as equalities rather than
+# an IN list: a list is an "expanding" parameter, rendered into the statement's text at every
+# execution, and the gate runs this statement with every partner query.
+_MINE = and_(_entry.agency == bindparam("agency"), or_(*(_entry.action == str(a) for a in QUERY_ACTIONS)))
 _NEWEST = select(func.max(_entry.seq)).scalar_subquery()
 # The hash of the entry counted last, the agency's queries today after it (a range of the
 # primary key), the newest entry and its hash: columns of one statement, so all four come from
