@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session, aliased
 
 from pars.actors import SYSTEM, PartnerActor
@@ -87,6 +87,7 @@ def claim(
     deep backlog (or a slow endpoint) cannot fill the batch and hold the others up."""
     instant = now(session)
     busy = busy or {}
+    uuids = _Uuids()
     older = aliased(WebhookJob)
     waits_behind = exists().where(
         older.subscription_id == WebhookJob.subscription_id,
@@ -103,14 +104,14 @@ def claim(
     )
     conditions: list[ColumnElement[bool]] = [*free, ~waits_behind]
     if per_endpoint is not None:
-        candidates = _heads(session, free, waits_behind, limit=limit, per_endpoint=per_endpoint, busy=busy)
+        candidates = _heads(session, free, waits_behind, limit=limit, per_endpoint=per_endpoint, busy=busy, uuids=uuids)
         if not candidates:
             return []
         # The lease conditions again on the locked row: PostgreSQL re-checks them if another
         # worker leased it meanwhile, so a job is never taken twice.
         conditions = [WebhookJob.id.in_(candidates), *free]
     due = (
-        select(WebhookJob.id, WebhookJob.subscription_id)
+        select(WebhookJob.id, _raw(_jobs.c.subscription_id))
         .where(*conditions)
         .order_by(WebhookJob.next_attempt_at, WebhookJob.id)
         .limit(limit)
@@ -118,7 +119,8 @@ def claim(
     )
     ids: list[int] = []
     taken: dict[uuid.UUID, int] = {}
-    for job_id, subscription_id in session.execute(due):
+    for job_id, raw in session.execute(due):
+        subscription_id = uuids[raw]
         count = taken.get(subscription_id, 0) + busy.get(subscription_id, 0)
         if per_endpoint is not None and count >= per_endpoint:
             continue  # locked for a moment, left for a later round
@@ -133,31 +135,54 @@ def claim(
         .values(lease_token=token, lease_until=instant + lease)
         .execution_options(synchronize_session=False)
     )
-    # Plain rows, not ORM objects: a worker claims hundreds of jobs a round, and each needs
-    # only these columns of its job, its stream event and its endpoint.
-    query = (
-        select(_jobs.c.id, _jobs.c.subscription_id, _jobs.c.arrest_id, _jobs.c.sequence, _jobs.c.attempts,
-               _events.c.event_id, _events.c.type, _events.c.arrest_id, _events.c.sequence, _events.c.detainer_id,
-               _events.c.occurred_at, _subscriptions.c.agency, _subscriptions.c.user_id, _subscriptions.c.url,
-               _subscriptions.c.purpose, _subscriptions.c.secret, _subscriptions.c.status)
-        .join(_events, _events.c.id == _jobs.c.feed_event_id)
-        .join(_subscriptions, _subscriptions.c.id == _jobs.c.subscription_id)
+    # Plain rows, not ORM objects, and each stream event and endpoint read once: a worker claims
+    # hundreds of jobs a round, ten endpoints' jobs share one event, and on SQLite every UUID and
+    # instant read is a conversion in Python. (A job's arrest is its event's: both fan-out and
+    # replay copy it from the event.)
+    rows = session.execute(
+        select(_jobs.c.id, _raw(_jobs.c.subscription_id), _jobs.c.sequence, _jobs.c.attempts, _jobs.c.feed_event_id)
         .where(_jobs.c.id.in_(ids))
         .order_by(_jobs.c.id)
-    )  # fmt: skip
-    events: dict[uuid.UUID, Event] = {}
-    endpoints: dict[uuid.UUID, Endpoint] = {}
+    ).all()
+    events = {
+        row[0]: Event(*row[1:])
+        for row in session.execute(
+            select(_events.c.id, _events.c.event_id, _events.c.type, _events.c.arrest_id, _events.c.sequence,
+                   _events.c.detainer_id, _events.c.occurred_at)
+            .where(_events.c.id.in_(sorted({row[4] for row in rows})))
+        )
+    }  # fmt: skip
+    endpoints = {
+        row[0]: Endpoint(*row[1:])
+        for row in session.execute(
+            select(_subscriptions.c.id, _subscriptions.c.id, _subscriptions.c.agency, _subscriptions.c.user_id,
+                   _subscriptions.c.url, _subscriptions.c.purpose, _subscriptions.c.secret, _subscriptions.c.status)
+            .where(_subscriptions.c.id.in_(list(taken)))
+        )
+    }  # fmt: skip
     claimed: list[Claimed] = []
-    for row in session.execute(query):
-        job_id, subscription_id, arrest_id, sequence, attempts, event_id = row[:6]
-        event = events.get(event_id)
-        if event is None:
-            event = events[event_id] = Event(event_id, *row[6:11])
-        endpoint = endpoints.get(subscription_id)
-        if endpoint is None:
-            endpoint = endpoints[subscription_id] = Endpoint(subscription_id, *row[11:])
-        claimed.append(Claimed(job_id, subscription_id, arrest_id, sequence, attempts, token, event, endpoint))
+    for job_id, raw, sequence, attempts, feed_event_id in rows:
+        event, endpoint = events[feed_event_id], endpoints[uuids[raw]]
+        claimed.append(Claimed(job_id, endpoint.id, event.arrest_id, sequence, attempts, token, event, endpoint))
     return claimed
+
+
+def _raw(column: ColumnElement[uuid.UUID]) -> ColumnElement[object]:
+    """A UUID column read as the driver gives it, unconverted (SQLite: the text; PostgreSQL: a
+    UUID already): for grouping and matching rows, where converting every row costs more than
+    the work itself. Compare the values only with others read the same way."""
+    return type_coerce(column, _RAW)
+
+
+_RAW = String()
+
+
+class _Uuids(dict[object, uuid.UUID]):
+    """Raw UUID values (as ``_raw`` reads them), each converted once."""
+
+    def __missing__(self, raw: object) -> uuid.UUID:
+        value = self[raw] = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+        return value
 
 
 def _heads(
@@ -168,6 +193,7 @@ def _heads(
     limit: int,
     per_endpoint: int,
     busy: Mapping[uuid.UUID, int],
+    uuids: _Uuids,
 ) -> list[int]:
     """The claim's candidates: the due jobs in claiming order (``next_attempt_at``, ``id``), each
     taken while its subscription has room (``per_endpoint`` less ``busy``), up to ``limit``.
@@ -192,7 +218,7 @@ def _heads(
     chosen: list[int] = []
     after: tuple[datetime, int] | None = None
     while True:
-        query = select(WebhookJob.id, WebhookJob.subscription_id, WebhookJob.next_attempt_at).where(*conditions)
+        query = select(WebhookJob.id, _raw(_jobs.c.subscription_id), WebhookJob.next_attempt_at).where(*conditions)
         if after is not None:
             query = query.where(
                 or_(
@@ -201,7 +227,8 @@ def _heads(
                 )
             )
         rows = session.execute(query.order_by(WebhookJob.next_attempt_at, WebhookJob.id).limit(page)).all()
-        for job_id, subscription, _ in rows:
+        for job_id, raw, _ in rows:
+            subscription = uuids[raw]
             left = room.get(subscription, per_endpoint)
             if left <= 0:
                 continue
