@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from pars.audit.models import Disclosure
 from pars.clock import now
 from pars.feed.models import FeedEvent, FeedStream, Subscription, WebhookJob
+from pars.feed.rows import insert_rows
 from pars.feed.vocabulary import JobStatus, SubscriptionStatus
 from pars.outbox.events import EventType, OutboxEvent, wake_on_commit
 from pars.sharing import gate
@@ -156,9 +157,10 @@ def _append(session: Session, due: Sequence[_Due], instant: datetime) -> None:
         )
     ]
     if not subscriptions:
-        session.execute(insert(_events), rows)
+        insert_rows(session, _events, rows)
         return
-    returned = session.execute(insert(_events).returning(_events.c.id), rows)
+    returned = insert_rows(session, _events, rows, returning=_events.c.id)
+    assert returned is not None
     # The jobs in one INSERT … SELECT: no row of them passes through Python. Their ids follow
     # the stream events' order, and within an event the order in which the query above gave
     # the subscriptions (the claim takes jobs by id).
