@@ -5,16 +5,19 @@ that received a record that left their scope; release notices to the detainer's 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from cloudevents.core.bindings.http import HTTPMessage, from_structured
 from cloudevents.core.formats.json import JSONFormat
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pars.feed.models import FeedEvent
+from pars.clock import FrozenClock
+from pars.feed.models import FeedEvent, Subscription, WebhookJob
 from pars.feed.worker import FeedWorker
 from pars.permissions import Role
 from pars.sharing.models import DetainerRequest
@@ -180,3 +183,44 @@ def test_the_feed_needs_a_purpose_of_the_agreement(
     assert ("feed.read", "refused") in audit_actions(session)
     # No case reference is asked for: a feed serves no single case.
     assert len(client.get("/api/v1/feed", headers=feed_headers(fbi)).json()["items"]) == 1
+
+
+def test_jobs_follow_the_events_and_the_subscriptions_that_existed_when_each_happened(
+    agreement: Make, fbi: User, book: Make, subscribe: Make, worker: FeedWorker, session: Session, clock: FrozenClock
+) -> None:
+    """The jobs are written by one INSERT … SELECT: the same rows, in the same order (event by
+    event, the subscriptions in the order they were read), as one job per event and active
+    subscription made no later than the event."""
+    agreement()
+    first = subscribe(fbi, "http://127.0.0.1:9/a")
+    second = subscribe(fbi, "http://127.0.0.1:9/b")
+    early = [book(charges=ASSAULT_CHARGE) for _ in range(2)]
+    clock.advance(timedelta(seconds=5))
+    late = subscribe(fbi, "http://127.0.0.1:9/c")
+    gone = subscribe(fbi, "http://127.0.0.1:9/d")
+    session.execute(update(Subscription).where(Subscription.id == uuid.UUID(gone["id"])).values(status="deleted"))
+    session.commit()
+    later = [book(charges=ASSAULT_CHARGE) for _ in range(2)]
+    worker.fan_out()
+
+    session.expire_all()
+    events = list(session.scalars(select(FeedEvent).where(FeedEvent.agency == "FBI").order_by(FeedEvent.id)))
+    assert [str(e.arrest_id) for e in events] == [a["id"] for a in early + later]
+    # As the fan-out reads them.
+    query = select(Subscription.id, Subscription.agency, Subscription.created_at).where(
+        Subscription.agency.in_(["FBI"]), Subscription.status == "active"
+    )
+    read = [row[0] for row in session.execute(query)]
+    made = {uuid.UUID(s["id"]): s for s in (first, second, late)}
+    expected = [
+        (subscription, event.id, event.arrest_id, event.sequence)
+        for event in events
+        for subscription in read
+        if subscription in made and (subscription != uuid.UUID(late["id"]) or event.arrest_id in
+                                     {uuid.UUID(a["id"]) for a in later})
+    ]  # fmt: skip
+    jobs = session.scalars(select(WebhookJob).order_by(WebhookJob.id)).all()
+    assert [(j.subscription_id, j.feed_event_id, j.arrest_id, j.sequence) for j in jobs] == expected
+    assert {(j.status, j.attempts, j.next_attempt_at, j.created_at) for j in jobs} == {
+        ("pending", 0, jobs[0].created_at, jobs[0].created_at)
+    }

@@ -26,14 +26,15 @@ from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, or_, select, type_coerce, update
+from sqlalchemy.orm import Session
 
 from pars.actors import SYSTEM, PartnerActor
 from pars.audit import AuditAction, record_event
 from pars.clock import now
 from pars.feed.events import feed_item, to_json
 from pars.feed.models import FeedEvent, Subscription, WebhookAttempt, WebhookJob
+from pars.feed.rows import insert_rows
 from pars.feed.vocabulary import DeliveryError, JobStatus, SubscriptionStatus
 from pars.feed.webhooks import Outgoing, Result
 from pars.permissions import Role
@@ -46,6 +47,16 @@ _jobs = cast(Table, WebhookJob.__table__)
 _attempts = cast(Table, WebhookAttempt.__table__)
 _subscriptions = cast(Table, Subscription.__table__)
 _events = cast(Table, FeedEvent.__table__)
+# A job waits behind an older pending job of its (subscription, arrest). Core, built once: the
+# claim runs every round, and building ORM expressions (an alias above all) cost more than
+# running them.
+_older = _jobs.alias("older")
+_WAITS_BEHIND = exists().where(
+    _older.c.subscription_id == _jobs.c.subscription_id,
+    _older.c.arrest_id == _jobs.c.arrest_id,
+    _older.c.status == JobStatus.PENDING,
+    or_(_older.c.sequence < _jobs.c.sequence, and_(_older.c.sequence == _jobs.c.sequence, _older.c.id < _jobs.c.id)),
+)
 
 
 @dataclass(frozen=True)
@@ -87,38 +98,31 @@ def claim(
     deep backlog (or a slow endpoint) cannot fill the batch and hold the others up."""
     instant = now(session)
     busy = busy or {}
-    older = aliased(WebhookJob)
-    waits_behind = exists().where(
-        older.subscription_id == WebhookJob.subscription_id,
-        older.arrest_id == WebhookJob.arrest_id,
-        older.status == JobStatus.PENDING,
-        or_(
-            older.sequence < WebhookJob.sequence, and_(older.sequence == WebhookJob.sequence, older.id < WebhookJob.id)
-        ),
-    )
+    uuids = _Uuids()
     free = (
-        WebhookJob.status == JobStatus.PENDING,
-        WebhookJob.next_attempt_at <= instant,
-        or_(WebhookJob.lease_until.is_(None), WebhookJob.lease_until <= instant),
+        _jobs.c.status == JobStatus.PENDING,
+        _jobs.c.next_attempt_at <= instant,
+        or_(_jobs.c.lease_until.is_(None), _jobs.c.lease_until <= instant),
     )
-    conditions: list[ColumnElement[bool]] = [*free, ~waits_behind]
+    conditions: list[ColumnElement[bool]] = [*free, ~_WAITS_BEHIND]
     if per_endpoint is not None:
-        candidates = _heads(session, free, waits_behind, limit=limit, per_endpoint=per_endpoint, busy=busy)
+        candidates = _heads(session, free, limit=limit, per_endpoint=per_endpoint, busy=busy, uuids=uuids)
         if not candidates:
             return []
         # The lease conditions again on the locked row: PostgreSQL re-checks them if another
         # worker leased it meanwhile, so a job is never taken twice.
-        conditions = [WebhookJob.id.in_(candidates), *free]
+        conditions = [_jobs.c.id.in_(candidates), *free]
     due = (
-        select(WebhookJob.id, WebhookJob.subscription_id)
+        select(_jobs.c.id, _raw(_jobs.c.subscription_id))
         .where(*conditions)
-        .order_by(WebhookJob.next_attempt_at, WebhookJob.id)
+        .order_by(_jobs.c.next_attempt_at, _jobs.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=WebhookJob)
+        .with_for_update(skip_locked=True, of=_jobs)
     )
     ids: list[int] = []
     taken: dict[uuid.UUID, int] = {}
-    for job_id, subscription_id in session.execute(due):
+    for job_id, raw in session.execute(due):
+        subscription_id = uuids[raw]
         count = taken.get(subscription_id, 0) + busy.get(subscription_id, 0)
         if per_endpoint is not None and count >= per_endpoint:
             continue  # locked for a moment, left for a later round
@@ -127,47 +131,65 @@ def claim(
     if not ids:
         return []
     token = uuid.uuid4().hex
-    session.execute(
-        update(WebhookJob)
-        .where(WebhookJob.id.in_(ids))
-        .values(lease_token=token, lease_until=instant + lease)
-        .execution_options(synchronize_session=False)
-    )
-    # Plain rows, not ORM objects: a worker claims hundreds of jobs a round, and each needs
-    # only these columns of its job, its stream event and its endpoint.
-    query = (
-        select(_jobs.c.id, _jobs.c.subscription_id, _jobs.c.arrest_id, _jobs.c.sequence, _jobs.c.attempts,
-               _events.c.event_id, _events.c.type, _events.c.arrest_id, _events.c.sequence, _events.c.detainer_id,
-               _events.c.occurred_at, _subscriptions.c.agency, _subscriptions.c.user_id, _subscriptions.c.url,
-               _subscriptions.c.purpose, _subscriptions.c.secret, _subscriptions.c.status)
-        .join(_events, _events.c.id == _jobs.c.feed_event_id)
-        .join(_subscriptions, _subscriptions.c.id == _jobs.c.subscription_id)
+    session.execute(update(_jobs).where(_jobs.c.id.in_(ids)).values(lease_token=token, lease_until=instant + lease))
+    # Plain rows, not ORM objects, and each stream event and endpoint read once: a worker claims
+    # hundreds of jobs a round, ten endpoints' jobs share one event, and on SQLite every UUID and
+    # instant read is a conversion in Python. (A job's arrest is its event's: both fan-out and
+    # replay copy it from the event.)
+    rows = session.execute(
+        select(_jobs.c.id, _raw(_jobs.c.subscription_id), _jobs.c.sequence, _jobs.c.attempts, _jobs.c.feed_event_id)
         .where(_jobs.c.id.in_(ids))
         .order_by(_jobs.c.id)
-    )  # fmt: skip
-    events: dict[uuid.UUID, Event] = {}
-    endpoints: dict[uuid.UUID, Endpoint] = {}
+    ).all()
+    events = {
+        row[0]: Event(*row[1:])
+        for row in session.execute(
+            select(_events.c.id, _events.c.event_id, _events.c.type, _events.c.arrest_id, _events.c.sequence,
+                   _events.c.detainer_id, _events.c.occurred_at)
+            .where(_events.c.id.in_(sorted({row[4] for row in rows})))
+        )
+    }  # fmt: skip
+    endpoints = {
+        row[0]: Endpoint(*row[1:])
+        for row in session.execute(
+            select(_subscriptions.c.id, _subscriptions.c.id, _subscriptions.c.agency, _subscriptions.c.user_id,
+                   _subscriptions.c.url, _subscriptions.c.purpose, _subscriptions.c.secret, _subscriptions.c.status)
+            .where(_subscriptions.c.id.in_(list(taken)))
+        )
+    }  # fmt: skip
     claimed: list[Claimed] = []
-    for row in session.execute(query):
-        job_id, subscription_id, arrest_id, sequence, attempts, event_id = row[:6]
-        event = events.get(event_id)
-        if event is None:
-            event = events[event_id] = Event(event_id, *row[6:11])
-        endpoint = endpoints.get(subscription_id)
-        if endpoint is None:
-            endpoint = endpoints[subscription_id] = Endpoint(subscription_id, *row[11:])
-        claimed.append(Claimed(job_id, subscription_id, arrest_id, sequence, attempts, token, event, endpoint))
+    for job_id, raw, sequence, attempts, feed_event_id in rows:
+        event, endpoint = events[feed_event_id], endpoints[uuids[raw]]
+        claimed.append(Claimed(job_id, endpoint.id, event.arrest_id, sequence, attempts, token, event, endpoint))
     return claimed
+
+
+def _raw(column: ColumnElement[uuid.UUID]) -> ColumnElement[object]:
+    """A UUID column read as the driver gives it, unconverted (SQLite: the text; PostgreSQL: a
+    UUID already): for grouping and matching rows, where converting every row costs more than
+    the work itself. Compare the values only with others read the same way."""
+    return type_coerce(column, _RAW)
+
+
+_RAW = String()
+
+
+class _Uuids(dict[object, uuid.UUID]):
+    """Raw UUID values (as ``_raw`` reads them), each converted once."""
+
+    def __missing__(self, raw: object) -> uuid.UUID:
+        value = self[raw] = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+        return value
 
 
 def _heads(
     session: Session,
     free: Sequence[ColumnElement[bool]],
-    waits_behind: ColumnElement[bool],
     *,
     limit: int,
     per_endpoint: int,
     busy: Mapping[uuid.UUID, int],
+    uuids: _Uuids,
 ) -> list[int]:
     """The claim's candidates: the due jobs in claiming order (``next_attempt_at``, ``id``), each
     taken while its subscription has room (``per_endpoint`` less ``busy``), up to ``limit``.
@@ -180,28 +202,29 @@ def _heads(
     their own: as a subquery of the locking statement, PostgreSQL's planner, misled by a table
     whose statistics lag behind a burst of new jobs, ran it once per pending job.)"""
     room = {subscription: per_endpoint - busy.get(subscription, 0) for subscription in busy}
-    waiting = set(session.scalars(select(WebhookJob.subscription_id).distinct().where(*free)))
+    waiting = set(session.scalars(select(_jobs.c.subscription_id).distinct().where(*free)))
     open_ = {subscription for subscription in waiting if room.get(subscription, per_endpoint) > 0}
     if not open_:
         return []
-    conditions = [*free, ~waits_behind]
+    conditions = [*free, ~_WAITS_BEHIND]
     full = [subscription for subscription in waiting if subscription not in open_]
     if full:
-        conditions.append(WebhookJob.subscription_id.not_in(full))
+        conditions.append(_jobs.c.subscription_id.not_in(full))
     page = max(limit, 64)
     chosen: list[int] = []
     after: tuple[datetime, int] | None = None
     while True:
-        query = select(WebhookJob.id, WebhookJob.subscription_id, WebhookJob.next_attempt_at).where(*conditions)
+        query = select(_jobs.c.id, _raw(_jobs.c.subscription_id), _jobs.c.next_attempt_at).where(*conditions)
         if after is not None:
             query = query.where(
                 or_(
-                    WebhookJob.next_attempt_at > after[0],
-                    and_(WebhookJob.next_attempt_at == after[0], WebhookJob.id > after[1]),
+                    _jobs.c.next_attempt_at > after[0],
+                    and_(_jobs.c.next_attempt_at == after[0], _jobs.c.id > after[1]),
                 )
             )
-        rows = session.execute(query.order_by(WebhookJob.next_attempt_at, WebhookJob.id).limit(page)).all()
-        for job_id, subscription, _ in rows:
+        rows = session.execute(query.order_by(_jobs.c.next_attempt_at, _jobs.c.id).limit(page)).all()
+        for job_id, raw, _ in rows:
+            subscription = uuids[raw]
             left = room.get(subscription, per_endpoint)
             if left <= 0:
                 continue
@@ -335,7 +358,7 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
     deletion take their subscription and then its jobs by id, so they can wait for each other
     but never deadlock.
 
-    Written with a few statements for the whole batch (attempt rows in one insert, delivered
+    Written with a few statements for the whole batch (attempt rows in one insert, `insert_rows`; delivered
     jobs in one update, rescheduled ones in one executemany): a worker records hundreds of
     results per round."""
     if not results:
@@ -371,7 +394,7 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
             continue
         attempts.append(
             {"job_id": sent.job_id, "subscription_id": sent.subscription_id, "event_id": sent.event_id,
-             "sequence": sent.sequence, "type": sent.type, "attempt": sent.attempt, "at": instant,
+             "sequence": sent.sequence, "type": sent.type, "attempt": sent.attempt,
              "succeeded": result.succeeded, "status_code": result.status_code, "latency_ms": result.latency_ms,
              "error": None if result.error is None else str(result.error)}
         )  # fmt: skip
@@ -384,7 +407,7 @@ def record(session: Session, results: Sequence[Result], policy: RetryPolicy) -> 
         else:
             retries.append({"job": sent.job_id, "next": instant + policy.delay(job[2], result.retry_after)})
     if attempts:
-        session.execute(insert(_attempts), attempts)
+        insert_rows(session, _attempts, attempts, same={"at": instant})
     settled = {"finished_at": instant, "lease_token": None, "lease_until": None}
     if delivered:
         session.execute(update(_jobs).where(_jobs.c.id.in_(delivered)).values(status=JobStatus.DELIVERED, **settled))

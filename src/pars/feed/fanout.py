@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, case, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pars.audit.models import Disclosure
 from pars.clock import now
 from pars.feed.models import FeedEvent, FeedStream, Subscription, WebhookJob
+from pars.feed.rows import insert_rows
 from pars.feed.vocabulary import JobStatus, SubscriptionStatus
 from pars.outbox.events import EventType, OutboxEvent, wake_on_commit
 from pars.sharing import gate
@@ -41,6 +42,7 @@ from pars.sharing.detainers import accepted_for_release
 BATCH = 500
 _events = cast(Table, FeedEvent.__table__)
 _jobs = cast(Table, WebhookJob.__table__)
+_subscriptions = cast(Table, Subscription.__table__)
 # Any constant will do; it names the fan-out among PostgreSQL advisory locks.
 _FANOUT_LOCK = 0x70617273_66656564
 
@@ -145,29 +147,37 @@ def _append(session: Session, due: Sequence[_Due], instant: datetime) -> None:
              "type": str(item.type), "arrest_id": item.event.arrest_id, "detainer_id": item.detainer_id,
              "occurred_at": item.event.occurred_at, "created_at": instant}
         )  # fmt: skip
-    subscriptions: dict[str, list[tuple[uuid.UUID, datetime]]] = {}
-    for subscription_id, agency, created_at in session.execute(
-        select(Subscription.id, Subscription.agency, Subscription.created_at).where(
-            Subscription.agency.in_(list(counts)), Subscription.status == SubscriptionStatus.ACTIVE
+    # The columns the jobs need, read as they always were (their order here orders the jobs).
+    subscriptions = [
+        subscription_id
+        for subscription_id, _, _ in session.execute(
+            select(Subscription.id, Subscription.agency, Subscription.created_at).where(
+                Subscription.agency.in_(list(counts)), Subscription.status == SubscriptionStatus.ACTIVE
+            )
         )
-    ):
-        subscriptions.setdefault(agency, []).append((subscription_id, created_at))
+    ]
     if not subscriptions:
-        session.execute(insert(_events), rows)
+        insert_rows(session, _events, rows)
         return
-    # The stream events' ids, for the jobs.
-    returned = session.execute(insert(_events).returning(_events.c.event_id, _events.c.id), rows)
-    ids: dict[uuid.UUID, int] = dict(returned.all())
-    jobs = [
-        {"subscription_id": subscription_id, "feed_event_id": ids[row["event_id"]], "arrest_id": row["arrest_id"],
-         "sequence": row["sequence"], "status": JobStatus.PENDING, "attempts": 0, "next_attempt_at": instant,
-         "created_at": instant}
-        for row in rows
-        for subscription_id, created_at in subscriptions.get(row["agency"], [])
-        if created_at <= row["occurred_at"]
-    ]  # fmt: skip
-    if jobs:
-        session.execute(insert(_jobs), jobs)
+    returned = insert_rows(session, _events, rows, returning=_events.c.id)
+    assert returned is not None
+    # The jobs in one INSERT … SELECT: no row of them passes through Python. Their ids follow
+    # the stream events' order, and within an event the order in which the query above gave
+    # the subscriptions (the claim takes jobs by id).
+    place = case({subscription_id: n for n, subscription_id in enumerate(subscriptions)}, value=_subscriptions.c.id)
+    source = (
+        select(_subscriptions.c.id, _events.c.id, _events.c.arrest_id, _events.c.sequence,
+               literal(JobStatus.PENDING, _jobs.c.status.type), literal(0),
+               literal(instant, _jobs.c.next_attempt_at.type), literal(instant, _jobs.c.created_at.type))
+        .select_from(_events)
+        .join(_subscriptions, _subscriptions.c.agency == _events.c.agency)
+        .where(_events.c.id.in_(list(returned.scalars())), _subscriptions.c.id.in_(subscriptions),
+               _subscriptions.c.created_at <= _events.c.occurred_at)
+        .order_by(_events.c.id, place)
+    )  # fmt: skip
+    columns = ["subscription_id", "feed_event_id", "arrest_id", "sequence", "status", "attempts", "next_attempt_at",
+               "created_at"]  # fmt: skip
+    session.execute(insert(_jobs).from_select(columns, source))
 
 
 def draw_sequences(session: Session, agency: str, count: int) -> int:
