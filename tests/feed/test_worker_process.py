@@ -36,7 +36,7 @@ EVENTS_PER_ARREST = 5
 
 
 @pytest.fixture
-def spawn(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def spawn(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     env = {
         **os.environ,
@@ -47,8 +47,8 @@ def spawn(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], subproces
         "PARS_WEBHOOK_DEADLINE_SECONDS": "1",  # so that a 3 s lease outlives every attempt
     }
 
-    def start() -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "pars.cli", "worker", "--lease", "3s", "--poll", "0.2"]
+    def start(lease: str = "3s") -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "pars.cli", "worker", "--lease", lease, "--poll", "0.2"]
         with (tmp_path / f"worker-{len(started)}.log").open("wb") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our CLI
         started.append(process)
@@ -134,13 +134,17 @@ def test_two_workers_share_the_work_without_sending_anything_twice(
     book: Make,
     subscribe: Make,
     receiver: Receiver,
-    spawn: Callable[[], subprocess.Popen[bytes]],
+    spawn: Callable[..., subprocess.Popen[bytes]],
     session: Session,
     policy: CheckpointPolicy,
 ) -> None:
     agreement(**LONG_TERMS)
     subscribe(fbi, receiver.url())
-    workers = [spawn(), spawn()]
+    # Leases far longer than any round: on a busy machine a round can stall for seconds between
+    # sending and recording, and a job whose 3 s lease ran out meanwhile is rightly sent again
+    # (at least once). What this test looks for, two workers claiming the same job, needs no
+    # lease to run out.
+    workers = [spawn(lease="60s"), spawn(lease="60s")]
     receiver.default = Answer(204, delay=0.005)
     _events(db, clock, book, arrests=100, policy=policy)  # 500 events, while both run
     assert receiver.wait_for(500, timeout=120)
