@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pars.permissions import Role
 from pars.records import pages_read
 from pars.records.models import Arrest
-from tests.conftest import audit_actions
+from tests.conftest import User, audit_actions
 from tests.sharing.conftest import agreement, approve, fbi, governors, partner_headers, propose  # noqa: F401
 from tests.web.conftest import WebUser, csrf_of
 
@@ -286,3 +286,27 @@ def test_oversight_sees_the_disclosure_accounting_on_the_record_page(
     table = page.text.split("<h2>Disclosure accounting</h2>")[1]
     assert "FBI" in table and "criminal investigation" in table and "FBI-PH-2026-0042" in table
     assert "person.name" in table and "person.place_of_birth" not in table
+
+
+def test_bail_is_shown_in_words_on_the_record_and_custody_pages(
+    client: TestClient,
+    walk: Book,
+    magistrate: User,
+    web_user: Callable[..., WebUser],
+    signed_in: Callable[[WebUser], TestClient],
+) -> None:
+    """The stored codes ("nonmonetary", "ROR") are what the API returns; a page says what they mean."""
+    record = walk("charges_approved")
+    body = {
+        "held_at": "2026-03-17T14:00:00-04:00",
+        "bail_type": "nonmonetary",
+        "conditions": "report weekly",
+        "next_hearing_at": "2026-03-24T09:00:00-04:00",
+    }
+    arraigned = client.post(f"/api/v1/arrests/{record['id']}/arraignment", json=body, headers=magistrate.headers)
+    assert arraigned.status_code == 200, arraigned.text
+    booking = signed_in(web_user(Role.BOOKING))
+    for path in (f"/arrests/{record['id']}", "/custody", f"/custody/{record['id']}"):
+        html = booking.get(path).text
+        assert "non-monetary conditions" in html, path
+        assert ">nonmonetary" not in html and "nonmonetary bail" not in html, path

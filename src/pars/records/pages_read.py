@@ -25,7 +25,7 @@ from pars.errors import DomainError, Forbidden, Invalid, Refusal
 from pars.permissions import Permission
 from pars.records import history, search
 from pars.records.codes import PERSON_CODES
-from pars.records.pages_forms import ChargeRow, Errors, field_errors
+from pars.records.pages_forms import BAIL_WORDS, ChargeRow, Errors, field_errors
 from pars.records.schemas import Status
 from pars.records.serialize import arrest_record
 from pars.web.guard import allowed
@@ -120,5 +120,6 @@ def render_record(
         "failed": failed,
         "may": {p.value: actor.may(p) for p in Permission},
         "codes": PERSON_CODES,  # sex, race and ethnicity shown as words
+        "bail_words": BAIL_WORDS,
     }
     return page(request, "records/record.html", context, status=failed.status if failed else 200)

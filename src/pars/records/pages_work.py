@@ -170,6 +170,7 @@ def custody_worklist(
         "declined": counts.get(str(Status.CHARGES_DECLINED), 0),
         "arraigned": counts.get(str(Status.ARRAIGNED), 0),
         "next_page": _next(request, found),
+        "bail_words": BAIL_WORDS,
     }
     return page(request, "records/custody.html", context)
 
@@ -267,6 +268,7 @@ def render_case(
         "decisions": DECISIONS,
         "all_grades": " ".join(ALL_GRADES),
         "bail_types": [(b, BAIL_WORDS.get(b, b)) for b in BAIL_TYPES],
+        "bail_words": BAIL_WORDS,
         "facilities": codes.FACILITIES,
         "reasons": codes.RELEASE_REASONS,
         "default_now": local_input(now(session), settings.zone),
