@@ -12,7 +12,7 @@ from sqlalchemy import Engine, Table, delete, select
 
 from pars.db import make_session_factory
 from pars.feed.models import FeedEvent
-from pars.feed.rows import insert_rows
+from pars.feed.rows import insert_rows, rows_of
 
 _events = cast(Table, FeedEvent.__table__)
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -47,3 +47,15 @@ def test_the_rows_are_written_as_given_in_order(db: Engine, rows: list[dict[str,
         {**r, "created_at": created} for r in rows
     ]
     assert ids is None or ids == [r[0] for r in written]
+
+
+@given(rows=st.lists(st.fixed_dictionaries({"agency": st.sampled_from(["FBI", "ATF"]), "sequence": st.integers(1, 9)}),
+                     min_size=1, max_size=5))  # fmt: skip
+def test_the_rows_of_an_insert_read_back_from_any_form_of_its_parameters(rows: list[dict[str, Any]]) -> None:
+    """What the NATS hook reads (`pars.feed.bus`): the same rows whether sent as one row, as an
+    executemany's list, or as `insert_rows`' arrays."""
+    arrays = {f"rows_{name}": [r[name] for r in rows] for name in rows[0]}
+    assert rows_of(arrays) == rows
+    assert rows_of(rows) == rows
+    assert rows_of(rows[0]) == [rows[0]]
+    assert rows_of(None) == [] and rows_of([]) == []

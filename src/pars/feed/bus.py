@@ -24,7 +24,7 @@ import asyncio
 import json
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +42,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.dml import Insert
 
 from pars.feed.models import FeedEvent
+from pars.feed.rows import rows_of
 from pars.outbox.events import _WAKE as FEED_WORK  # set by outbox.wake_on_commit: "this commit has feed work"
 from pars.outbox.events import OutboxEvent
 from pars.outbox.signals import NEWS, WAKE, StreamNews, Wakeup
@@ -382,9 +383,9 @@ def _collect_inserts(state: ORMExecuteState) -> None:
         return
     if state.statement.table is not _FEED_EVENTS:
         return
-    parameters = state.parameters
-    rows: Sequence[Mapping[str, Any]] = [parameters] if isinstance(parameters, Mapping) else parameters or []
+    rows = rows_of(state.parameters)
     notice = _pending(state.session)
+    notice.unknown |= not rows  # values inside the statement: every open stream looks
     for row in rows:
         agency, sequence = row.get("agency"), row.get("sequence")
         if isinstance(agency, str) and isinstance(sequence, int):
